@@ -1,0 +1,82 @@
+"""The ``mltl`` command line: a thin Typer face over the library.
+
+Each subcommand lives in its own module ``mltl/cli/<name>.py`` exposing
+``register(app)``. Modules import torch/spaCy inside the command body only, so
+``mltl --help`` stays well under a second.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Optional
+
+import typer
+
+from mltl import __version__, log
+from mltl.errors import EXIT_INTERNAL, MltlError
+
+# Order = order in --help. A module is listed here only once its command works.
+COMMANDS = ["info", "prepare", "embed", "align", "train", "predict", "evaluate", "plugins"]
+
+app = typer.Typer(
+    name="mltl",
+    help="Zero-resource multilingual NLP: train on labeled source languages, "
+         "tag or classify a target language with no labels (MAN-MoE).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mltl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Print the mltl version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or info on stderr (errors only)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; full traceback on errors."),
+) -> None:
+    log.configure(quiet=quiet, verbose=verbose)
+
+
+for _name in COMMANDS:
+    try:
+        _mod = importlib.import_module(f"mltl.cli.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"mltl.cli.{_name}":
+            raise
+        continue  # command not built yet: it does not appear in --help
+    _mod.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, map errors to one line + exit code."""
+    try:
+        app(args=argv, prog_name="mltl")
+    except MltlError as exc:
+        if log.is_verbose():
+            traceback.print_exc()
+        log.error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # `mltl predict … | head`: the reader went away; end quietly.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            sys.exit(0)
+    except Exception as exc:  # an internal bug: one line, traceback only with -v
+        if log.is_verbose():
+            traceback.print_exc()
+        log.error(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,191 @@
+"""Tokenizers shared by ``prepare``, ``embed`` and ``predict``.
+
+One function, :func:`get_tokenizer`, so that training text, embedding text and
+prediction input are split the same way — a mismatch there silently costs
+vocabulary coverage. Kinds:
+
+* ``spacy``: ``spacy.blank(lang)`` rule-based tokenizer, no model download;
+  sentences from spaCy's rule-based ``sentencizer``. Chinese uses the ``jieba``
+  segmenter (spaCy's default splits every character); Japanese needs ``sudachipy``.
+* ``whitespace``: ``str.split``; one line is one sentence (for pre-tokenized text).
+* ``sentencepiece``: subword pieces from a trained model, for scripts spaCy cannot
+  split without extra dictionaries.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol
+
+from mltl.errors import InputError
+from mltl.langs import check_lang
+
+TOKENIZERS = ("spacy", "whitespace", "sentencepiece")
+Span = tuple[str, int, int]  # token text, start char, end char (exclusive)
+
+_BATCH = 1000
+
+
+class Tokenizer(Protocol):
+    name: str
+    lang: str
+
+    def tokenize(self, text: str) -> list[str]: ...
+    def tokenize_with_offsets(self, text: str) -> list[Span]: ...
+    def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]: ...
+    def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]: ...
+
+
+class SpacyTokenizer:
+    """spaCy's rule-based tokenizer for ``lang`` (``spacy.blank``), plus the sentencizer."""
+
+    name = "spacy"
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._nlp = _blank(lang)
+        self._sent_nlp = None
+
+    def tokenize(self, text: str) -> list[str]:
+        return [t.text for t in self._nlp.tokenizer(text) if not t.is_space]
+
+    def tokenize_with_offsets(self, text: str) -> list[Span]:
+        return [(t.text, t.idx, t.idx + len(t.text)) for t in self._nlp.tokenizer(text) if not t.is_space]
+
+    def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        for doc in self._nlp.tokenizer.pipe(texts, batch_size=_BATCH):
+            yield [t.text for t in doc if not t.is_space]
+
+    def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]:
+        if self._sent_nlp is None:
+            self._sent_nlp = _blank(self.lang)
+            self._sent_nlp.add_pipe("sentencizer")
+        for doc in self._sent_nlp.pipe(texts, batch_size=_BATCH):
+            sents = [[t.text for t in s if not t.is_space] for s in doc.sents]
+            yield [s for s in sents if s]
+
+
+def _blank(lang: str):
+    import spacy
+
+    if lang == "zh":
+        if importlib.util.find_spec("jieba") is None:
+            raise InputError("Chinese word segmentation needs jieba: pip install jieba "
+                             "(or use --tokenizer sentencepiece)")
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to print
+        return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    if lang == "ja" and (importlib.util.find_spec("sudachipy") is None
+                         or importlib.util.find_spec("sudachidict_core") is None):
+        raise InputError("Japanese tokenization with spaCy needs sudachipy: "
+                         "pip install sudachipy sudachidict-core (or use --tokenizer sentencepiece)")
+    if lang == "ko" and importlib.util.find_spec("natto") is None and importlib.util.find_spec("mecab") is None:
+        raise InputError("Korean tokenization with spaCy needs mecab-ko (natto-py); "
+                         "use --tokenizer sentencepiece instead")
+    try:
+        return spacy.blank(lang)
+    except ImportError as exc:
+        raise InputError(f"spaCy's tokenizer for {lang!r} needs an extra package: {exc} "
+                         "(or use --tokenizer sentencepiece)") from None
+
+
+class WhitespaceTokenizer:
+    """Splits on whitespace; each input line is one sentence (pre-tokenized text)."""
+
+    name = "whitespace"
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+    def tokenize_with_offsets(self, text: str) -> list[Span]:
+        return [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+
+    def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        for t in texts:
+            yield t.split()
+
+    def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]:
+        for t in texts:
+            toks = t.split()
+            yield [toks] if toks else []
+
+
+_SENT_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+
+
+class SentencePieceTokenizer:
+    """Subword pieces of a sentencepiece model; word-initial marks (▁) are dropped."""
+
+    name = "sentencepiece"
+
+    def __init__(self, lang: str, model: str | Path) -> None:
+        import sentencepiece as spm
+
+        self.lang = lang
+        self.model_path = str(model)
+        if not Path(model).is_file():
+            raise InputError("sentencepiece model not found", path=model)
+        try:
+            self._sp = spm.SentencePieceProcessor(model_file=str(model))
+        except (RuntimeError, OSError) as exc:
+            raise InputError(f"not a sentencepiece model ({exc})", path=model) from None
+
+    def tokenize(self, text: str) -> list[str]:
+        return [t for t, _, _ in self.tokenize_with_offsets(text)]
+
+    def tokenize_with_offsets(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for p in self._sp.encode(text, out_type="immutable_proto").pieces:
+            begin, end = p.begin, p.end
+            while begin < end and text[begin].isspace():
+                begin += 1  # the piece's ▁ covers the preceding space
+            if begin < end:
+                out.append((text[begin:end], begin, end))
+        return out
+
+    def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        for t in texts:
+            yield self.tokenize(t)
+
+    def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]:
+        for t in texts:
+            sents = [self.tokenize(s) for s in _SENT_END.split(t) if s.strip()]
+            yield [s for s in sents if s]
+
+
+def train_sentencepiece(lines: Iterable[str], model_prefix: str | Path, vocab_size: int = 8000) -> Path:
+    """Train a unigram sentencepiece model on ``lines``; returns the ``.model`` path.
+
+    ``hard_vocab_limit=False`` so a small corpus gets a smaller vocabulary instead of failing.
+    """
+    import sentencepiece as spm
+
+    sentences = (ln for ln in lines if ln.strip())
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=sentences, model_prefix=str(model_prefix), vocab_size=vocab_size,
+        hard_vocab_limit=False, character_coverage=0.9995, model_type="unigram",
+        minloglevel=2, num_threads=2,
+    )
+    return Path(f"{model_prefix}.model")
+
+
+def get_tokenizer(lang: str, kind: str = "spacy", sp_model: str | Path | None = None) -> Tokenizer:
+    """The tokenizer for ``lang`` of the given kind (see module docstring)."""
+    lang = check_lang(lang)
+    if kind == "spacy":
+        return SpacyTokenizer(lang)
+    if kind == "whitespace":
+        return WhitespaceTokenizer(lang)
+    if kind == "sentencepiece":
+        if sp_model is None:
+            raise InputError("--tokenizer sentencepiece needs --sp-model FILE (train one with "
+                             "`mltl prepare --unlabeled --tokenizer sentencepiece`)")
+        return SentencePieceTokenizer(lang, sp_model)
+    raise InputError(f"unknown tokenizer {kind!r}; choose one of: {', '.join(TOKENIZERS)}")

@@ -1,0 +1,104 @@
+"""`mltl prepare`: labeled files / raw text of one language -> canonical dataset directory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mltl import log
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("prepare")
+    def prepare(
+        files: List[str] = typer.Argument(..., help="Input files: train [dev [test]] (or any number with "
+                                                    "--split); raw text with --unlabeled. '-' reads stdin."),
+        output: Path = typer.Option(..., "--output", "-o", help="Output dataset directory."),
+        lang: str = typer.Option(..., "--lang", "-l", help="ISO language code, e.g. de, es, zh."),
+        task: str = typer.Option("tagging", "--task", "-t", help="tagging | classification."),
+        unlabeled: bool = typer.Option(False, "--unlabeled", help="Inputs are raw text (one sentence or "
+                                                                  "document per line) -> unlabeled.jsonl."),
+        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="tagging: conll2002 (default), conll2003, "
+                                          "conll, conllu; classification: tsv (default), csv, jsonl; "
+                                          "raw text: text (default), roff (man pages)."),
+        unlabeled_text: List[str] = typer.Option([], "--unlabeled-text", help="Raw text to add as "
+                                                 "unlabeled.jsonl beside labeled data (repeatable)."),
+        tokenizer: str = typer.Option("spacy", "--tokenizer", help="spacy | whitespace | sentencepiece."),
+        sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model; without it, "
+                                               "one is trained on the raw text and saved as sp.model."),
+        sp_vocab_size: int = typer.Option(8000, "--sp-vocab-size", help="Vocabulary size of a trained "
+                                          "sentencepiece model."),
+        scheme: Optional[str] = typer.Option(None, "--scheme", help="Input tag scheme: bio, iob1, bioes, "
+                                             "bilou, plain (default: detected). Output is BIO."),
+        repair: bool = typer.Option(False, "--repair", help="Repair invalid tag sequences (I-X after O or "
+                                    "after B-Y) instead of stopping at the first."),
+        split: Optional[str] = typer.Option(None, "--split", help="Shuffle all inputs and split by "
+                                            "percentages: train/dev/test (80/10/10) or train/test (80/20)."),
+        seed: int = typer.Option(1, "--seed", help="Random seed for --split."),
+        token_col: Optional[int] = typer.Option(None, "--token-col", help="CoNLL token column (0-based; "
+                                                "negative counts from the end)."),
+        tag_col: Optional[int] = typer.Option(None, "--tag-col", help="CoNLL tag column (default: last)."),
+        tag_field: str = typer.Option("upos", "--tag-field", help="CoNLL-U tag: upos, xpos or misc:KEY "
+                                      "(e.g. misc:NER)."),
+        text_field: str = typer.Option("text", "--text-field", help="CSV/JSONL text field."),
+        label_field: str = typer.Option("label", "--label-field", help="CSV/JSONL label field."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
+        force: bool = typer.Option(False, "--force", help="Replace an existing output directory."),
+    ) -> None:
+        """Turn labeled files and raw text of one language into a dataset directory
+        (train/dev/test.jsonl, unlabeled.jsonl, meta.json).
+
+        Examples:
+
+          mltl prepare --task tagging --lang de --format conll2003 train.txt dev.txt test.txt -o data/de
+
+          mltl prepare --task classification --lang fr reviews.tsv --split 80/10/10 --seed 1 -o data/fr
+
+          mltl prepare --unlabeled --lang ja --tokenizer sentencepiece corpus.txt -o data/ja
+        """
+        from mltl.data.prepare import prepare as run
+
+        t = "unlabeled" if unlabeled else task
+        with log.progress() as prog:
+            bar = prog.add_task(f"prepare {lang}", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                prog.update(bar, completed=done, total=total or None)
+
+            meta = run(files, output, task=t, lang=lang, fmt=fmt, unlabeled=unlabeled_text,
+                       tokenizer=tokenizer, sp_model=sp_model, sp_vocab_size=sp_vocab_size, scheme=scheme,
+                       repair=repair, split=split, seed=seed, token_col=token_col, tag_col=tag_col,
+                       tag_field=tag_field, text_field=text_field, label_field=label_field,
+                       encoding=encoding, force=force, on_progress=on_progress)
+        if not log.is_quiet():
+            print_summary(meta, output)
+
+
+def print_summary(meta: dict, output: Path) -> None:
+    from rich.table import Table
+
+    from mltl.log import stdout_console
+
+    unit = "documents" if meta["task"] == "classification" else "sentences"
+    what = {"tagging": "entity types" if meta.get("scheme") == "bio" else "tags",
+            "classification": "labels"}.get(meta["task"], "")
+    table = Table(title=f"{output} ({meta['language']}, {meta['task']})")
+    table.add_column("file")
+    table.add_column(unit, justify="right")
+    table.add_column("tokens", justify="right")
+    if what:
+        table.add_column(what)
+    for split, st in meta["splits"].items():
+        row = [f"{split}.jsonl", f"{st['items']:,}", f"{st['tokens']:,}"]
+        if what:
+            top = sorted(st["labels"].items(), key=lambda kv: -kv[1])
+            row.append(", ".join(f"{k} {v}" for k, v in top[:8]) + (" …" if len(top) > 8 else ""))
+        table.add_row(*row)
+    con = stdout_console()
+    con.print(table)
+    notes = []
+    if meta.get("source_scheme") and meta["source_scheme"] not in ("bio", "plain"):
+        notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
+    notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
+    con.print("; ".join(notes) + f"; {meta['seconds']:.1f} s")

@@ -1,0 +1,1 @@
+"""Readers, writers and tag schemes for labeled and unlabeled data."""

@@ -1,0 +1,296 @@
+"""`mltl prepare`: labeled files and raw text of one language -> a canonical dataset dir.
+
+Output (written to a temp dir and renamed at the end)::
+
+    train.jsonl / dev.jsonl / test.jsonl   {"tokens": [...], "tags": [...]}            (tagging)
+                                           {"text": ..., "tokens": [...], "label": ...} (classification)
+    unlabeled.jsonl                        {"tokens": [...]}  one sentence per line
+    sp.model                               when a sentencepiece model was trained here
+    meta.json                              language, task, scheme, labels, counts, sources + sha256
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from mltl import __version__
+from mltl.data import schemes
+from mltl.data.classify import CLS_FORMATS, Document, read_classification
+from mltl.data.conll import CONLL_FORMATS, Sentence, read_conll
+from mltl.data.conllu_io import read_conllu
+from mltl.data.jsonl import write_jsonl
+from mltl.errors import InputError
+from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_file
+from mltl.langs import check_lang
+from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
+
+TASKS = ("tagging", "classification", "unlabeled")
+TAGGING_FORMATS = (*CONLL_FORMATS, "conllu")
+TEXT_FORMATS = ("text", "roff")
+ROLES = ("train", "dev", "test")
+
+
+@dataclass
+class SplitStats:
+    """Counts for one output file, shown in the summary table and saved in meta.json."""
+
+    items: int = 0
+    tokens: int = 0
+    labels: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        return {"items": self.items, "tokens": self.tokens, "labels": dict(sorted(self.labels.items()))}
+
+
+def parse_split(spec: str) -> tuple[int, ...]:
+    """``'80/10/10'`` -> (80, 10, 10) for train/dev/test; ``'80/20'`` -> train/test."""
+    try:
+        parts = tuple(int(p) for p in spec.replace(",", "/").split("/"))
+    except ValueError:
+        raise InputError(f"--split {spec!r}: expected integers like 80/10/10") from None
+    if len(parts) not in (2, 3) or any(p < 0 for p in parts):
+        raise InputError(f"--split {spec!r}: give train/test or train/dev/test percentages")
+    if sum(parts) != 100:
+        raise InputError(f"--split {spec!r} sums to {sum(parts)}, not 100")
+    return parts if len(parts) == 3 else (parts[0], 0, parts[1])
+
+
+def _assign(items: list, roles_of_files: list[str], split: tuple[int, ...] | None, seed: int) -> dict[str, list]:
+    out: dict[str, list] = {r: [] for r in ROLES}
+    if split is None:
+        for role, it in zip(roles_of_files, items):
+            out[role].extend(it)
+        return out
+    pool = [x for it in items for x in it]
+    random.Random(seed).shuffle(pool)
+    n = len(pool)
+    n_train = round(n * split[0] / 100)
+    n_dev = round(n * split[1] / 100)
+    out["train"], out["dev"], out["test"] = pool[:n_train], pool[n_train:n_train + n_dev], pool[n_train + n_dev:]
+    return out
+
+
+def _read_tagged(path: str, fmt: str, encoding: str, token_col: int | None, tag_col: int | None,
+                 tag_field: str) -> list[Sentence]:
+    if fmt == "conllu":
+        return list(read_conllu(path, tag_field=tag_field, encoding=encoding))
+    return list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding))
+
+
+def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -> tuple[str, int]:
+    """Detect/validate the scheme, convert to BIO in place; returns (source scheme, repaired count)."""
+    all_sents = [s for f in files for s in f]
+    if scheme is None:
+        scheme = schemes.detect_scheme(s.tags for s in all_sents)
+    elif scheme not in schemes.SCHEMES:
+        raise InputError(f"unknown tag scheme {scheme!r}; choose one of: {', '.join(schemes.SCHEMES)}")
+    if scheme != "plain" and not schemes.is_span_tagset(t for s in all_sents for t in s.tags):
+        bad = next((s, i) for s in all_sents for i, t in enumerate(s.tags) if not schemes.split_tag(t)[0])
+        raise InputError(f"tag {bad[0].tags[bad[1]]!r} does not fit the {scheme.upper()} scheme "
+                         "(use --scheme plain for tags without spans)", path=bad[0].source, line=bad[0].lines[bad[1]])
+    found: list[tuple[Sentence, int, str]] = []
+    for s in all_sents:
+        found.extend((s, i, msg) for i, msg in schemes.problems(s.tags, scheme))
+    if found and not repair:
+        s, i, msg = found[0]
+        more = f" ({len(found)} problems in all)" if len(found) > 1 else ""
+        raise InputError(f"invalid {scheme.upper()} sequence: {msg}{more}; pass --repair to fix",
+                         path=s.source, line=s.lines[i])
+    bad_sents = {id(s) for s, _, _ in found}
+    for s in all_sents:
+        if id(s) in bad_sents:
+            s.tags = schemes.repair(s.tags, scheme)
+        if scheme not in ("bio", "plain"):
+            s.tags = schemes.convert(s.tags, scheme, "bio")
+    return scheme, len(found)
+
+
+def _text_lines(path: str, fmt: str, encoding: str) -> Iterable[str]:
+    if fmt == "roff":
+        from mltl.text.roff import roff_to_paragraphs
+
+        return roff_to_paragraphs(line for _, line in iter_lines(path, encoding))
+    return (line for _, line in iter_lines(path, encoding))
+
+
+def _write_unlabeled(files: Sequence[str], fmt: str, tok, out_path: Path, encoding: str,
+                     on_progress: Callable[[int], None] | None) -> SplitStats:
+    """Stream raw text -> sentences -> ``unlabeled.jsonl`` in bounded memory."""
+    stats = SplitStats()
+    with open(out_path, "w", encoding="utf-8") as out:
+        for path in files:
+            lines = _text_lines(path, fmt, encoding)
+
+            def counted(it=lines):
+                for ln in it:
+                    if on_progress:
+                        on_progress(len(ln.encode("utf-8")) + 1)
+                    yield ln
+
+            for sents in tok.sentences(counted()):
+                for sent in sents:
+                    out.write(json.dumps({"tokens": sent}, ensure_ascii=False))
+                    out.write("\n")
+                    stats.items += 1
+                    stats.tokens += len(sent)
+    return stats
+
+
+def _source(path: str, role: str) -> dict:
+    if path == STDIO:
+        return {"path": "<stdin>", "role": role}
+    p = Path(path)
+    return {"path": str(p), "role": role, "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+
+
+def prepare(
+    inputs: Sequence[str],
+    out: str | Path,
+    *,
+    task: str,
+    lang: str,
+    fmt: str | None = None,
+    unlabeled: Sequence[str] = (),
+    tokenizer: str = "spacy",
+    sp_model: str | None = None,
+    sp_vocab_size: int = 8000,
+    scheme: str | None = None,
+    repair: bool = False,
+    split: str | None = None,
+    seed: int = 1,
+    token_col: int | None = None,
+    tag_col: int | None = None,
+    tag_field: str = "upos",
+    text_field: str = "text",
+    label_field: str = "label",
+    encoding: str = "utf-8",
+    force: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Build a dataset directory; returns its ``meta.json`` content.
+
+    ``inputs`` are labeled files (train, dev, test in that order, or any number with
+    ``split``) for ``task`` tagging/classification, or raw text for ``task='unlabeled'``.
+    ``unlabeled`` adds raw text to a labeled dataset. ``on_progress(done, total)``
+    reports bytes of raw text processed.
+    """
+    t0 = time.perf_counter()
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    lang = check_lang(lang)
+    if tokenizer not in TOKENIZERS:
+        raise InputError(f"unknown tokenizer {tokenizer!r}; choose one of: {', '.join(TOKENIZERS)}")
+    if not inputs:
+        raise InputError("no input files given")
+    raw_files = list(inputs) if task == "unlabeled" else list(unlabeled)
+    labeled_files = [] if task == "unlabeled" else list(inputs)
+    if fmt is None:
+        fmt = {"tagging": "conll2002", "classification": "tsv", "unlabeled": "text"}[task]
+    valid = {"tagging": TAGGING_FORMATS, "classification": CLS_FORMATS, "unlabeled": TEXT_FORMATS}[task]
+    if fmt not in valid:
+        raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
+    split_t = parse_split(split) if split else None
+    if labeled_files and split_t is None and len(labeled_files) > 3:
+        raise InputError(f"{len(labeled_files)} labeled files: give train, dev, test (at most 3) or use --split")
+    for p in [*labeled_files, *raw_files]:
+        check_nonempty(p)
+    if STDIO in labeled_files + raw_files and (labeled_files + raw_files).count(STDIO) > 1:
+        raise InputError("'-' (stdin) can be given once")
+
+    roles = list(ROLES[: len(labeled_files)]) if split_t is None else ["train"] * len(labeled_files)
+    meta: dict = {
+        "mltl_version": __version__, "language": lang, "task": task, "format": fmt,
+        "tokenizer": {"kind": tokenizer}, "splits": {}, "sources": [],
+    }
+    # Read and validate all labeled data *before* creating the output, so bad input leaves nothing.
+    out_records: dict[str, list[dict]] = {}
+    stats: dict[str, SplitStats] = {}
+    problems = 0
+    if task == "tagging":
+        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field) for p in labeled_files]
+        for p, f in zip(labeled_files, files):
+            if not f:
+                raise InputError("no sentences found", path=p)
+        src_scheme, problems = _fix_scheme(files, scheme, repair)
+        meta["source_scheme"] = src_scheme
+        meta["scheme"] = "plain" if src_scheme == "plain" else "bio"
+        for role, sents in _assign(files, roles, split_t, seed).items():
+            if not sents:
+                continue
+            st = stats[role] = SplitStats()
+            recs = out_records[role] = []
+            for s in sents:
+                recs.append({"tokens": s.tokens, "tags": s.tags})
+                st.items += 1
+                st.tokens += len(s.tokens)
+                if meta["scheme"] == "bio":
+                    st.labels.update(t for t, _, _ in schemes.to_spans(s.tags))
+                else:
+                    st.labels.update(s.tags)
+        tagset = sorted({t for recs in out_records.values() for r in recs for t in r["tags"]})
+        meta["labels"] = tagset
+        if meta["scheme"] == "bio":
+            meta["entity_types"] = sorted(schemes.entity_types(tagset))
+    elif task == "classification":
+        files_docs: list[list[Document]] = []
+        for p in labeled_files:
+            docs = list(read_classification(p, fmt, text_field, label_field, encoding))
+            if not docs:
+                raise InputError("no documents found", path=p)
+            files_docs.append(docs)
+        tok_cls = get_tokenizer(lang, tokenizer, sp_model=sp_model)
+        for role, docs in _assign(files_docs, roles, split_t, seed).items():
+            if not docs:
+                continue
+            st = stats[role] = SplitStats()
+            recs = out_records[role] = []
+            for d, toks in zip(docs, tok_cls.pipe(d.text for d in docs)):
+                recs.append({"text": d.text, "tokens": toks, "label": d.label})
+                st.items += 1
+                st.tokens += len(toks)
+                st.labels[d.label] += 1
+        meta["scheme"] = None
+        meta["labels"] = sorted({r["label"] for recs in out_records.values() for r in recs})
+    for role, p in zip(roles, labeled_files):
+        meta["sources"].append(_source(p, role))
+
+    with atomic_dir(out, force=force) as tmp:
+        for role, recs in out_records.items():
+            with open(tmp / f"{role}.jsonl", "w", encoding="utf-8") as f:
+                write_jsonl(recs, f)
+        if raw_files:
+            if tokenizer == "sentencepiece" and sp_model is None:
+                sp_model = str(train_sentencepiece(
+                    (ln for p in raw_files for ln in _text_lines(p, fmt if task == "unlabeled" else "text", encoding)),
+                    tmp / "sp", vocab_size=sp_vocab_size))
+                meta["tokenizer"]["sp_model"] = "sp.model"
+            tok = get_tokenizer(lang, tokenizer, sp_model=sp_model)
+            total = sum(Path(p).stat().st_size for p in raw_files if p != STDIO)
+            done = 0
+
+            def progress(n: int) -> None:
+                nonlocal done
+                done += n
+                if on_progress:
+                    on_progress(done, total)
+
+            st = _write_unlabeled(raw_files, fmt if task == "unlabeled" else "text", tok,
+                                  tmp / "unlabeled.jsonl", encoding, progress)
+            if st.items == 0:
+                raise InputError("no text found", path=raw_files[0])
+            stats["unlabeled"] = st
+            for p in raw_files:
+                meta["sources"].append(_source(p, "unlabeled"))
+        if sp_model and "sp_model" not in meta["tokenizer"]:
+            meta["tokenizer"]["sp_model"] = str(sp_model)
+        meta["splits"] = {k: v.to_json() for k, v in stats.items()}
+        meta["problems_repaired"] = problems
+        meta["seconds"] = round(time.perf_counter() - t0, 3)
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return meta
+

@@ -1,0 +1,442 @@
+"""Word vectors in memory and on disk: ``.vec`` text, fastText ``.bin``, compact binary.
+
+One type, :class:`Vectors`, carries a vocabulary (most frequent first, as every
+format we read stores it) and a float32 matrix with one row per word. Readers
+reject what would silently corrupt training later (ragged rows, NaN/inf,
+duplicate words, a header that disagrees with its rows) with an
+:class:`~mltl.errors.InputError` naming the file and line.
+
+Formats, chosen by the path:
+
+* ``*.vec`` / ``*.txt`` (optionally ``.gz``): fastText/MUSE text, one word and
+  its ``dim`` numbers per line, an optional ``"<count> <dim>"`` header.
+* ``*.bin``: a fastText model (needs the ``fasttext`` package). Out-of-vocabulary
+  words get vectors from their character n-grams through :meth:`Vectors.oov_vector`.
+* ``*.npy`` + ``*.vocab.txt`` beside it, or a directory holding ``vectors.npy`` +
+  ``vocab.txt``: the compact form, float32 or float16, memory-mapped on load so
+  200k x 300 opens in milliseconds.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mltl.errors import InputError
+from mltl.files import STDIO, atomic_dir, atomic_file, check_nonempty, iter_lines
+
+FORMATS = ("vec", "bin", "npy", "dir")
+NORMALIZATIONS = ("none", "unit", "center", "unit,center,unit")
+
+# Names of the files inside a compact vectors directory.
+DIR_MATRIX = "vectors.npy"
+DIR_VOCAB = "vocab.txt"
+DIR_META = "meta.json"
+
+
+@dataclass
+class Vectors:
+    """A vocabulary and its vectors: ``matrix[i]`` is the vector of ``words[i]``.
+
+    ``words`` is ordered most frequent first (fastText and MUSE files are), which
+    is what ``max_vocab`` and the frequency cut-offs of alignment rely on.
+    """
+
+    words: list[str]
+    matrix: np.ndarray
+    path: str | None = None
+    # The fastText model when loaded from .bin: gives OOV vectors from subwords.
+    model: Any = field(default=None, repr=False, compare=False)
+    _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D, got shape {self.matrix.shape}")
+        if len(self.words) != self.matrix.shape[0]:
+            raise ValueError(f"{len(self.words)} words but {self.matrix.shape[0]} rows")
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def index(self) -> dict[str, int]:
+        """word -> row, built on first use (a 200k dict costs ~50 ms; skip it if unused)."""
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.words)}
+        return self._index
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def get(self, word: str) -> np.ndarray | None:
+        """The stored vector of ``word``, or None when it is not in the vocabulary."""
+        i = self.index.get(word)
+        return None if i is None else np.asarray(self.matrix[i], dtype=np.float32)
+
+    def oov_vector(self, word: str) -> np.ndarray | None:
+        """Vector for any word: stored row if known, else fastText subwords (``.bin`` only).
+
+        Returns None for an unknown word when no subword model is attached.
+        """
+        v = self.get(word)
+        if v is not None:
+            return v
+        if self.model is not None:
+            return np.asarray(self.model.get_word_vector(word), dtype=np.float32)
+        return None
+
+    def subset(self, n: int) -> "Vectors":
+        """The ``n`` most frequent words (a view, no copy)."""
+        return Vectors(self.words[:n], self.matrix[:n], path=self.path, model=self.model)
+
+    def with_matrix(self, matrix: np.ndarray) -> "Vectors":
+        """Same vocabulary, new vectors (e.g. after mapping); the index is shared."""
+        return Vectors(self.words, matrix, path=self.path, model=None, _index=self._index)
+
+
+# ---------------------------------------------------------------- normalisation
+
+def unit_length(m: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero)."""
+    m = np.asarray(m, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return m / norms
+
+
+def center(m: np.ndarray) -> np.ndarray:
+    """Columns shifted to mean 0 (removes the common direction all vectors share)."""
+    m = np.asarray(m, dtype=np.float32)
+    return m - m.mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def normalize(m: np.ndarray, how: str = "unit,center,unit") -> np.ndarray:
+    """Apply a comma-separated sequence of ``unit`` / ``center`` steps (or ``none``).
+
+    ``unit,center,unit`` is the recipe of Artetxe et al. (2018): length
+    normalisation makes cosine a dot product, centring removes the shared mean
+    direction, the final unit step restores length 1 after centring.
+    Always returns a new float32 array (inputs may be read-only memory maps).
+    """
+    steps = [s.strip() for s in (how or "none").split(",") if s.strip()]
+    out = np.array(m, dtype=np.float32, copy=True)
+    for step in steps:
+        if step == "none":
+            continue
+        if step == "unit":
+            out = unit_length(out)
+        elif step == "center":
+            out = center(out)
+        else:
+            raise InputError(f"unknown normalisation step {step!r}; use unit, center, "
+                             f"their comma-separated combination, or none")
+    return out
+
+
+# ---------------------------------------------------------------------- loading
+
+def detect_format(path: str | Path) -> str:
+    """``vec`` | ``bin`` | ``npy`` | ``dir`` from the path (and what exists there)."""
+    p = Path(path)
+    if p.is_dir():
+        return "dir"
+    name = p.name.lower()
+    if name.endswith(".bin"):
+        return "bin"
+    if name.endswith(".npy"):
+        return "npy"
+    return "vec"
+
+
+def resolve_path(path: str | Path) -> Path:
+    """Let ``vectors/de`` (what ``mltl embed -o`` was given) name ``vectors/de.vec``/``.bin``."""
+    p = Path(path)
+    if p.exists():
+        return p
+    for suffix in (".vec", ".bin", ".npy"):
+        cand = p.with_name(p.name + suffix)
+        if cand.exists():
+            return cand
+    raise InputError("no such file", path=path)
+
+
+def load_vectors(path: str | Path, max_vocab: int | None = None, *, mmap: bool = True,
+                 duplicates: str = "error") -> Vectors:
+    """Read vectors from ``.vec``/``.txt``(``.gz``), fastText ``.bin``, ``.npy`` or a directory.
+
+    ``max_vocab`` keeps the N most frequent words (the first N rows). ``duplicates``:
+    ``error`` (default) rejects a word seen twice; ``first`` keeps its first row.
+    Compact float32 files stay memory-mapped (read-only) when ``mmap``; float16
+    ones are converted to float32 in memory.
+    """
+    if max_vocab is not None and max_vocab <= 0:
+        raise InputError(f"--max-vocab must be positive, got {max_vocab}")
+    if duplicates not in ("error", "first"):
+        raise ValueError(f"duplicates must be 'error' or 'first', not {duplicates!r}")
+    if str(path) == STDIO:
+        return _load_text(STDIO, max_vocab, duplicates)
+    p = resolve_path(path)
+    fmt = detect_format(p)
+    if fmt == "dir":
+        return _load_compact(p / DIR_MATRIX, p / DIR_VOCAB, max_vocab, mmap, shown=p)
+    if fmt == "npy":
+        return _load_compact(p, _npy_vocab_path(p), max_vocab, mmap, shown=p)
+    check_nonempty(p)
+    if fmt == "bin":
+        return _load_bin(p, max_vocab)
+    return _load_text(p, max_vocab, duplicates)
+
+
+def _npy_vocab_path(p: Path) -> Path:
+    return p.with_name(p.name[: -len(".npy")] + ".vocab.txt")
+
+
+def _parse_header(line: str) -> tuple[int, int] | None:
+    """``(count, dim)`` if the line is a fastText header, else None (a vector row)."""
+    parts = line.split()
+    if len(parts) == 2 and all(x.isdigit() for x in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vectors:
+    """Parse ``.vec`` text, validating each row; chunks of rows become float32 at once."""
+    words: list[str] = []
+    blocks: list[np.ndarray] = []
+    pending: list[list[str]] = []   # split value strings of rows not yet converted
+    pending_start = 0               # line number of pending[0]
+    first_line: dict[str, int] = {}
+    header: tuple[int, int] | None = None
+    dim: int | None = None
+    dim_line = 0
+    name = "<stdin>" if str(path) == STDIO else path
+    chunk = 8192
+
+    def flush() -> None:
+        nonlocal pending
+        if not pending:
+            return
+        try:
+            block = np.array(pending, dtype=np.float32)
+        except ValueError:
+            # Find the offending row to name its line (rare path: only on bad input).
+            for j, vals in enumerate(pending):
+                try:
+                    np.array(vals, dtype=np.float32)
+                except ValueError:
+                    bad = next(v for v in vals if not _is_float(v))
+                    raise InputError(f"not a number: {bad[:40]!r}", path=name,
+                                     line=pending_start + j) from None
+            raise
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            j = int(np.argmin(finite))
+            raise InputError(f"vector of {words[len(words) - len(pending) + j]!r} contains NaN or inf",
+                             path=name, line=pending_start + j)
+        blocks.append(block)
+        pending = []
+
+    for lineno, line in iter_lines(path):
+        if lineno == 1:
+            header = _parse_header(line)
+            if header is not None:
+                if header[1] <= 0:
+                    raise InputError(f"header says dimension {header[1]}", path=name, line=1)
+                dim, dim_line = header[1], 1
+                continue
+        line = line.rstrip(" \t")
+        if not line:
+            raise InputError("empty line in vectors file", path=name, line=lineno)
+        parts = line.split(" ")
+        word, vals = parts[0], parts[1:]
+        if dim is None:
+            if not vals:
+                raise InputError("row has a word but no numbers (is this a vectors file?)",
+                                 path=name, line=lineno)
+            dim, dim_line = len(vals), lineno
+        elif len(vals) != dim:
+            what = "the header" if dim_line == 1 and header is not None else f"line {dim_line}"
+            raise InputError(f"row has {len(vals)} values but {what} says dimension {dim} "
+                             f"(ragged rows or a wrong header)", path=name, line=lineno)
+        prev = first_line.get(word)
+        if prev is not None:
+            if duplicates == "error":
+                raise InputError(f"duplicate word {word!r} (first on line {prev})", path=name, line=lineno)
+            continue
+        first_line[word] = lineno
+        if not pending:
+            pending_start = lineno
+        words.append(word)
+        pending.append(vals)
+        if len(pending) >= chunk:
+            flush()
+        if max_vocab is not None and len(words) >= max_vocab:
+            break
+    flush()
+    if not words:
+        if header is not None:
+            raise InputError("header but no vectors", path=name, line=1)
+        raise InputError("file is empty", path=name)
+    if header is not None and max_vocab is None and duplicates == "error" and header[0] != len(words):
+        raise InputError(f"header says {header[0]} vectors but the file has {len(words)}",
+                         path=name, line=1)
+    matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    return Vectors(words, matrix, path=str(name))
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _load_bin(p: Path, max_vocab: int | None) -> Vectors:
+    try:
+        import fasttext  # noqa: F401  (heavy; only for .bin)
+    except ImportError:
+        raise InputError("reading .bin vectors needs the 'fasttext-numpy2' package "
+                         "(pip install fasttext-numpy2)", path=p) from None
+    model = _fasttext_load(p)
+    words = list(model.get_words())
+    if max_vocab is not None:
+        words = words[:max_vocab]
+    if not words:
+        raise InputError("fastText model has an empty vocabulary", path=p)
+    matrix = np.empty((len(words), model.get_dimension()), dtype=np.float32)
+    for i, w in enumerate(words):
+        matrix[i] = model.get_word_vector(w)
+    if not np.isfinite(matrix).all():
+        raise InputError("model contains NaN or inf vectors", path=p)
+    return Vectors(words, matrix, path=str(p), model=model)
+
+
+def _fasttext_load(p: Path):
+    import fasttext
+
+    try:
+        return fasttext.load_model(str(p))
+    except (ValueError, RuntimeError, MemoryError) as exc:
+        raise InputError(f"not a fastText .bin model ({exc})", path=p) from None
+
+
+def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, shown: Path) -> Vectors:
+    if not npy.exists():
+        raise InputError(f"missing {npy.name} (compact vectors need the matrix and its vocabulary)",
+                         path=shown)
+    if not vocab.exists():
+        raise InputError(f"missing {vocab.name} beside the matrix", path=shown)
+    try:
+        matrix = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"not a .npy matrix ({exc})", path=npy) from None
+    if matrix.ndim != 2 or matrix.dtype not in (np.float32, np.float16):
+        raise InputError(f"expected a 2-D float32/float16 matrix, got {matrix.dtype} {matrix.shape}",
+                         path=npy)
+    words = vocab.read_text(encoding="utf-8").split("\n")
+    if words and words[-1] == "":
+        words.pop()
+    if len(words) != matrix.shape[0]:
+        raise InputError(f"{len(words)} words but the matrix has {matrix.shape[0]} rows "
+                         f"(files from different runs?)", path=vocab)
+    if len(set(words)) != len(words):
+        seen: dict[str, int] = {}
+        for i, w in enumerate(words, start=1):
+            if w in seen:
+                raise InputError(f"duplicate word {w!r} (first on line {seen[w]})", path=vocab, line=i)
+            seen[w] = i
+    if max_vocab is not None:
+        words, matrix = words[:max_vocab], matrix[:max_vocab]
+    if matrix.dtype != np.float32:
+        matrix = np.asarray(matrix, dtype=np.float32)  # float16 on disk: compute in float32
+    return Vectors(words, matrix, path=str(shown))
+
+
+# ---------------------------------------------------------------------- saving
+
+def format_for_path(path: str | Path) -> str:
+    """The format ``save_vectors`` picks when none is given."""
+    name = str(path).lower()
+    if name.endswith(".npy"):
+        return "npy"
+    if name.endswith(".bin"):
+        return "bin"
+    if name.endswith((".vec", ".txt", ".vec.gz", ".txt.gz")) or str(path) == STDIO:
+        return "vec"
+    return "dir"
+
+
+def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None,
+                 dtype: str = "float32", precision: int = 5) -> Path:
+    """Write vectors atomically; returns the path written.
+
+    ``format``: ``vec`` (text with header, ``precision`` decimals), ``npy``
+    (``name.npy`` + ``name.vocab.txt``), ``dir`` (a directory with ``vectors.npy``,
+    ``vocab.txt`` and ``meta.json``), or None to choose from the suffix. ``.bin``
+    cannot be written from vectors (it holds a whole fastText model): use ``mltl embed``.
+    """
+    fmt = format or format_for_path(path)
+    if fmt not in ("vec", "npy", "dir"):
+        raise InputError(f"cannot write vectors as {fmt!r}; choose vec, npy or dir", path=path)
+    if dtype not in ("float32", "float16"):
+        raise InputError(f"dtype must be float32 or float16, not {dtype!r}")
+    bad = next((w for w in vectors.words if not w or any(c in w for c in " \n\r")), None)
+    if bad is not None:
+        # A space or newline inside a word would make the file unreadable later.
+        raise InputError(f"word {bad!r} contains whitespace and cannot be stored", path=path)
+    if fmt == "vec":
+        with atomic_file(path, "w") as f:
+            _write_text(vectors, f, precision)
+        return Path(path)
+    if fmt == "npy":
+        p = Path(path)
+        vocab = _npy_vocab_path(p)
+        # Vocabulary first: a matrix is never left without its words.
+        with atomic_file(vocab, "w") as f:
+            f.write("\n".join(vectors.words) + "\n")
+        with atomic_file(p, "wb") as f:
+            np.save(f, np.asarray(vectors.matrix, dtype=dtype))
+        return p
+    with atomic_dir(path, force=True) as tmp:
+        np.save(tmp / DIR_MATRIX, np.asarray(vectors.matrix, dtype=dtype))
+        (tmp / DIR_VOCAB).write_text("\n".join(vectors.words) + "\n", encoding="utf-8")
+        (tmp / DIR_META).write_text(json.dumps({"count": len(vectors), "dim": vectors.dim,
+                                                "dtype": dtype}) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def _write_text(vectors: Vectors, f, precision: int) -> None:
+    f.write(f"{len(vectors)} {vectors.dim}\n")
+    fmt = f"%.{precision}g"
+    step = 4096
+    for start in range(0, len(vectors), step):
+        block = np.asarray(vectors.matrix[start:start + step], dtype=np.float32)
+        lines = []
+        for w, row in zip(vectors.words[start:start + step], block):
+            lines.append(w + " " + " ".join(fmt % x for x in row.tolist()))
+        f.write("\n".join(lines) + "\n")
+
+
+def check_same_dim(vectors_by_lang: dict[str, Vectors]) -> int:
+    """The common dimension, or an :class:`InputError` naming the two files that differ."""
+    dims = {lang: v.dim for lang, v in vectors_by_lang.items()}
+    first = next(iter(vectors_by_lang))
+    for lang, d in dims.items():
+        if d != dims[first]:
+            a, b = vectors_by_lang[first], vectors_by_lang[lang]
+            raise InputError(f"dimension {d} differs from {first}'s {dims[first]} ({a.path}); "
+                             f"all languages must share one dimension", path=b.path or lang)
+    return dims[first]
+
+
+def finite_or_raise(m: np.ndarray, what: str) -> None:
+    if not np.isfinite(m).all():
+        raise InputError(f"{what} contains NaN or inf")

@@ -30,11 +30,12 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encoding: str) -> InputError:
+def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encoding: str,
+                  lineno: int) -> InputError:
     return InputError(
         f"not valid {encoding} at byte offset {offset + exc.start} "
         f"(byte 0x{exc.object[exc.start]:02x}); pass --encoding to read another encoding",
-        path=path,
+        path=path, line=lineno,
     )
 
 
@@ -62,7 +63,7 @@ def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             try:
                 line = bline.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise _decode_error(name, exc, offset, encoding) from None
+                raise _decode_error(name, exc, offset, encoding, lineno) from None
             except LookupError:
                 raise InputError(f"unknown encoding {encoding!r}") from None
             offset += len(bline)

@@ -141,13 +141,19 @@ class SentencePieceTokenizer:
         return [t for t, _, _ in self.tokenize_with_offsets(text)]
 
     def tokenize_with_offsets(self, text: str) -> list[Span]:
+        # Offsets by walking the text: pieces are surface strings when the model was trained
+        # with identity normalisation (ours are); otherwise fall back to the piece length.
         out: list[Span] = []
-        for p in self._sp.encode(text, out_type="immutable_proto").pieces:
-            begin, end = p.begin, p.end
-            while begin < end and text[begin].isspace():
-                begin += 1  # the piece's ▁ covers the preceding space
-            if begin < end:
-                out.append((text[begin:end], begin, end))
+        pos = 0
+        for piece in self._sp.encode(text, out_type=str):
+            surf = piece.replace("\u2581", " ").strip()
+            if not surf:
+                continue
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            end = pos + len(surf) if text.startswith(surf, pos) else min(len(text), pos + len(surf))
+            out.append((text[pos:end], pos, end))
+            pos = end
         return out
 
     def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
@@ -171,6 +177,7 @@ def train_sentencepiece(lines: Iterable[str], model_prefix: str | Path, vocab_si
     spm.SentencePieceTrainer.train(
         sentence_iterator=sentences, model_prefix=str(model_prefix), vocab_size=vocab_size,
         hard_vocab_limit=False, character_coverage=0.9995, model_type="unigram",
+        normalization_rule_name="identity",  # pieces stay substrings of the input (offsets)
         minloglevel=2, num_threads=2,
     )
     return Path(f"{model_prefix}.model")

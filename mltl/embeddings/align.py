@@ -250,7 +250,9 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
 
     ``dicts`` maps a language to its ``(word, hub_word)`` pairs (needed for
     ``supervised``). Returns the normalised, mapped vectors per language (the
-    hub's only normalised) and a JSON-ready report.
+    hub's only normalised) and a report; everything in it is JSON-ready except
+    ``report["mappings"]``, the dim x dim numpy matrix ``W`` of each language
+    (``normalize(X) @ W`` is in the hub's space).
     """
     cfg = config or AlignConfig()
     cfg.method = method
@@ -269,6 +271,7 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
     Z = _t(hub_norm, dev)
     out: dict[str, Vectors] = {hub: vectors_by_lang[hub].with_matrix(hub_norm)}
     reports = []
+    mappings: dict[str, np.ndarray] = {}
     for lang, vecs in vectors_by_lang.items():
         if lang == hub:
             continue
@@ -277,9 +280,93 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
                             pairs=(dicts or {}).get(lang), dict_path=(dict_paths or {}).get(lang),
                             X=_t(X_np, dev), Z=Z)
         out[lang] = vecs.with_matrix(X_np @ W)
+        mappings[lang] = W
         reports.append(asdict(rep))
     report = {"hub": hub, "method": method, "config": asdict(cfg), "device": str(dev),
               "languages": {lang: {"path": v.path, "words": len(v), "dim": v.dim}
                             for lang, v in vectors_by_lang.items()},
-              "pairs": reports, "seconds": round(time.perf_counter() - t0, 3)}
+              "pairs": reports, "seconds": round(time.perf_counter() - t0, 3),
+              "mappings": mappings}
     return out, report
+
+
+def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | None = None,
+              method: str = "unsupervised", dict_spec: str | None = None, eval_dict: str | None = None,
+              max_vocab: int | None = 200000, normalize: str = "unit,center,unit", refine_vocab: int = 20000,
+              max_iters: int = 10, csls_k: int = 10, seed: int = 0, out_format: str = "vec",
+              dtype: str = "float32", force: bool = False) -> dict[str, Any]:
+    """What ``mltl align`` does: load, align, optionally evaluate, write atomically.
+
+    Every check that can fail cheaply (languages, hub, method, dictionaries,
+    output directory) runs before the vectors are loaded; the output directory
+    appears only once all files are written.
+    """
+    import json
+    from pathlib import Path
+
+    from mltl.embeddings.bli import evaluate_bli
+    from mltl.embeddings.dictionary import find_dictionary, read_dictionary
+    from mltl.embeddings.vectors import NORMALIZATIONS, lang_of, load_vectors, save_vectors
+    from mltl.files import atomic_dir
+
+    t0 = time.perf_counter()
+    if method not in METHODS:
+        raise InputError(f"unknown alignment method {method!r}; choose one of {', '.join(METHODS)}")
+    if normalize not in NORMALIZATIONS:
+        raise InputError(f"unknown --normalize {normalize!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    if out_format not in ("vec", "npy", "dir"):
+        raise InputError(f"unknown --out-format {out_format!r}; choose vec, npy or dir")
+    codes = [c.strip() for c in langs.split(",")] if langs else [lang_of(f) for f in files]
+    if len(codes) != len(files):
+        raise InputError(f"--langs names {len(codes)} languages for {len(files)} files")
+    if len(set(codes)) != len(codes):
+        dup = next(c for c in codes if codes.count(c) > 1)
+        raise InputError(f"language {dup!r} given twice; name files LANG.vec or pass --langs")
+    if hub not in codes:
+        raise InputError(f"hub language {hub!r} is not among the inputs ({', '.join(codes)}); "
+                         f"pass its vectors or choose --hub")
+    if len(codes) < 2:
+        raise InputError("alignment needs the hub and at least one other language")
+    out = Path(output)
+    if out.exists() and not force:
+        raise InputError("output directory exists; pass --force to overwrite it", path=out)
+    others = [c for c in codes if c != hub]
+    dicts: dict[str, list[tuple[str, str]]] = {}
+    dict_paths: dict[str, str] = {}
+    if method == "supervised":
+        if dict_spec is None:
+            raise InputError("--method supervised needs --dict (a file, or a directory of LANG-HUB*.txt)")
+        if Path(dict_spec).is_file() and len(others) > 1:
+            raise InputError("--dict is one file but several languages are aligned; give a directory "
+                             "with LANG-HUB*.txt files", path=dict_spec)
+        for c in others:
+            path = find_dictionary(dict_spec, c, hub, prefer="train")
+            dicts[c], dict_paths[c] = read_dictionary(path), str(path)
+    eval_paths = {c: find_dictionary(eval_dict, c, hub, prefer="test") for c in others} if eval_dict else {}
+    vectors = {}
+    for c, f in zip(codes, files):
+        vectors[c] = load_vectors(f, max_vocab=max_vocab)
+        log.info(f"{c}: {len(vectors[c]):,} x {vectors[c].dim} from {f}")
+    cfg = AlignConfig(method=method, normalize=normalize, csls_k=csls_k, refine_vocab=refine_vocab,
+                      max_refine_iters=max_iters, seed=seed)
+    mapped, report = align(vectors, hub=hub, method=method, dicts=dicts, dict_paths=dict_paths, config=cfg)
+    mappings = report.pop("mappings")
+    if eval_paths:
+        report["bli"] = {}
+        for c, path in eval_paths.items():
+            res = evaluate_bli(mapped[c], mapped[hub], read_dictionary(path), dict_path=path, csls_k=csls_k)
+            report["bli"][c] = {"dictionary": str(path), **res}
+            log.info(f"{c}->{hub} BLI: P@1 nn {res['nn']['p@1']:.2f}, csls {res['csls']['p@1']:.2f} "
+                     f"({res['queries']} queries, coverage {res['coverage']:.1f}%)")
+    suffix = {"vec": ".vec", "npy": ".npy", "dir": ""}[out_format]
+    report["outputs"] = {c: f"{c}{suffix}" for c in codes}
+    report["seconds"] = round(time.perf_counter() - t0, 3)
+    with atomic_dir(out, force=force) as tmp:
+        for c in codes:
+            save_vectors(mapped[c], tmp / f"{c}{suffix}", format=out_format, dtype=dtype)
+        (tmp / "mappings").mkdir()
+        for c, W in mappings.items():
+            np.save(tmp / "mappings" / f"{c}-{hub}.npy", W)
+        (tmp / "alignment.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                                            encoding="utf-8")
+    return report

@@ -36,11 +36,12 @@ def read_dictionary(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def find_dictionary(spec: str | Path, src: str, tgt: str) -> Path:
+def find_dictionary(spec: str | Path, src: str, tgt: str, prefer: str = "train") -> Path:
     """A dictionary file from ``spec``: the file itself, or in a directory ``src-tgt*.txt``.
 
     Directory look-up accepts MUSE names (``de-en.txt``, ``de-en.0-5000.txt``,
-    ``de-en.train.txt``) and prefers a name containing ``train``.
+    ``de-en.5000-6500.txt``, ``de-en.train.txt``, ``de-en.test.txt``) and prefers
+    the training or the test split according to ``prefer``.
     """
     p = Path(spec)
     if not p.exists():
@@ -50,8 +51,14 @@ def find_dictionary(spec: str | Path, src: str, tgt: str) -> Path:
     cands = sorted(p.glob(f"{src}-{tgt}*.txt"))
     if not cands:
         raise InputError(f"no {src}-{tgt}*.txt dictionary in the directory", path=p)
-    train = [c for c in cands if "train" in c.name or "0-5000" in c.name]
-    return (train or cands)[0]
+    marks = ("train", "0-5000") if prefer == "train" else ("test", "5000-6500")
+    other = ("test", "5000-6500") if prefer == "train" else ("train", "0-5000")
+    best = [c for c in cands if any(m in c.name for m in marks)]
+    neutral = [c for c in cands if not any(m in c.name for m in other)]
+    if not (best or neutral):
+        raise InputError(f"no {prefer} dictionary for {src}-{tgt} in the directory "
+                         f"(found {', '.join(c.name for c in cands)})", path=p)
+    return (best or neutral)[0]
 
 
 def to_indices(pairs: list[tuple[str, str]], src_index: dict[str, int], tgt_index: dict[str, int],

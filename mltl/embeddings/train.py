@@ -1,0 +1,208 @@
+"""Train monolingual fastText vectors on text tokenized exactly as ``mltl prepare`` does.
+
+Input is raw text (one paragraph or sentence per line; ``-`` = stdin), roff man
+pages, or ``unlabeled.jsonl`` from ``mltl prepare`` (already tokenized: used
+as is). Text goes through :func:`mltl.text.tokenize.get_tokenizer` — the same
+function ``prepare`` and ``predict`` use, so a word is split the same way when
+its vector is trained and when it is looked up. Tokenized sentences are written
+to a temporary file (fastText reads a file), one sentence per line.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from mltl import log
+from mltl.errors import InputError
+from mltl.files import STDIO, check_nonempty, iter_lines
+
+INPUT_FORMATS = ("auto", "text", "roff", "jsonl")
+
+
+@dataclass
+class EmbedConfig:
+    """fastText hyper-parameters (names as in fastText, defaults of ``mltl embed``)."""
+
+    model: str = "skipgram"
+    dim: int = 300
+    min_count: int = 5
+    epoch: int = 5
+    lr: float = 0.05
+    ws: int = 5
+    neg: int = 5
+    minn: int = 3
+    maxn: int = 6
+    bucket: int = 2000000
+    threads: int = 0          # 0 = all cores
+    seed: int = 0             # recorded; the fastText binding exposes no seed
+
+    def check(self) -> None:
+        if self.model not in ("skipgram", "cbow"):
+            raise InputError(f"unknown fastText model {self.model!r}; choose skipgram or cbow")
+        for name in ("dim", "min_count", "epoch"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+
+
+def _format_of(path: str, fmt: str) -> str:
+    if fmt != "auto":
+        if fmt not in INPUT_FORMATS:
+            raise InputError(f"unknown input format {fmt!r}; choose one of {', '.join(INPUT_FORMATS)}")
+        return fmt
+    name = path.lower()
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return "jsonl"
+    # Man pages: name.<section>[.gz] under a man directory.
+    if "/man/" in name and (name.endswith(".gz") or name.rsplit(".", 1)[-1][:1].isdigit()):
+        return "roff"
+    return "text"
+
+
+def _jsonl_sentences(path: str) -> Iterator[list[str]]:
+    from mltl.data.jsonl import read_jsonl
+
+    for lineno, obj in read_jsonl(path):
+        toks = obj.get("tokens")
+        if not isinstance(toks, list) or not all(isinstance(t, str) for t in toks):
+            raise InputError('expected {"tokens": [...]} (a list of strings)', path=path, line=lineno)
+        yield toks
+
+
+def iter_sentences(paths: Sequence[str], lang: str, tokenizer: str = "spacy", fmt: str = "auto",
+                   sp_model: str | Path | None = None) -> Iterator[list[str]]:
+    """Token lists of every sentence of every input, streamed."""
+    tok = None
+    for path in paths:
+        check_nonempty(path)
+        kind = _format_of(str(path), fmt)
+        if kind == "jsonl":
+            yield from _jsonl_sentences(str(path))
+            continue
+        if tok is None:
+            from mltl.text.tokenize import get_tokenizer
+
+            tok = get_tokenizer(lang, kind=tokenizer, sp_model=sp_model)
+        lines: Iterable[str] = (line for _, line in iter_lines(path))
+        if kind == "roff":
+            from mltl.text.roff import roff_to_paragraphs
+
+            lines = roff_to_paragraphs(lines)
+        for sents in tok.sentences(lines):
+            yield from sents
+
+
+def write_corpus(sentences: Iterable[list[str]], out, lowercase: bool = False) -> tuple[int, Counter]:
+    """Write one sentence per line; returns (tokens written, word counts)."""
+    counts: Counter = Counter()
+    n = 0
+    for sent in sentences:
+        # fastText splits on whitespace: a token must not contain any.
+        toks = ["_".join(t.split()) for t in sent if t.strip()]
+        if lowercase:
+            toks = [t.lower() for t in toks]
+        if not toks:
+            continue
+        counts.update(toks)
+        n += len(toks)
+        out.write(" ".join(toks))
+        out.write("\n")
+    return n, counts
+
+
+def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: EmbedConfig | None = None, *,
+                     lowercase: bool = False, tokenizer: str = "spacy", fmt: str = "auto",
+                     sp_model: str | Path | None = None, write_vec: bool = True) -> dict[str, Any]:
+    """Tokenize ``paths``, train fastText, write ``<out>.bin`` and ``<out>.vec``.
+
+    Both files appear only when everything succeeded (temp files renamed at the
+    end). Returns a summary (tokens, vocabulary size, seconds, paths).
+    """
+    cfg = cfg or EmbedConfig()
+    cfg.check()
+    if not paths:
+        raise InputError("no input files (give FILE... or - for stdin)")
+    if sum(1 for p in paths if str(p) == STDIO) > 1:
+        raise InputError("stdin (-) can be read only once")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out.parent, os.W_OK):
+        raise InputError("output directory is not writable", path=out.parent)
+    bin_path, vec_path = out.with_name(out.name + ".bin"), out.with_name(out.name + ".vec")
+    t0 = time.perf_counter()
+    sp_out: Path | None = None
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+        if tokenizer == "sentencepiece" and sp_model is None:
+            sp_model = sp_out = _train_sp(paths, fmt, Path(tmp), lang)
+        corpus = Path(tmp) / "corpus.txt"
+        log.info(f"tokenizing {len(paths)} input(s) for {lang} ({tokenizer})")
+        with open(corpus, "w", encoding="utf-8") as f:
+            n_tokens, counts = write_corpus(iter_sentences(paths, lang, tokenizer, fmt, sp_model), f, lowercase)
+        kept = sum(1 for c in counts.values() if c >= cfg.min_count)
+        where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        if n_tokens == 0:
+            raise InputError("no tokens in the input", path=where)
+        if kept == 0:
+            raise InputError(f"corpus too small: {n_tokens} tokens, {len(counts)} distinct words, none "
+                             f"occurs {cfg.min_count} times (--min-count); give more text or lower it",
+                             path=where)
+        t_tok = time.perf_counter() - t0
+        log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
+                 f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
+        model = _train_fasttext(corpus, cfg)
+        t_train = time.perf_counter() - t0 - t_tok
+        tmp_bin = Path(tmp) / "model.bin"
+        model.save_model(str(tmp_bin))
+        if write_vec:
+            from mltl.embeddings.vectors import save_vectors, vectors_from_fasttext
+
+            tmp_vec = Path(tmp) / "model.vec"
+            save_vectors(vectors_from_fasttext(model), tmp_vec, format="vec")
+            os.replace(tmp_vec, vec_path)
+        os.replace(tmp_bin, bin_path)
+        if sp_out is not None:
+            os.replace(sp_out, out.with_name(out.name + ".sp.model"))
+    return {"lang": lang, "tokens": n_tokens, "types": len(counts), "vocab": len(model.get_words()),
+            "bin": str(bin_path), "vec": str(vec_path) if write_vec else None,
+            "tokenize_seconds": round(t_tok, 3), "train_seconds": round(t_train, 3),
+            "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
+
+
+def _train_fasttext(corpus: Path, cfg: EmbedConfig):
+    import fasttext
+
+    threads = cfg.threads or os.cpu_count() or 1
+    try:
+        return fasttext.train_unsupervised(
+            str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
+            lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
+            thread=threads, verbose=0)  # this binding takes no seed: runs with >1 thread vary anyway
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(f"fastText failed: {exc}") from None
+
+
+def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str) -> Path:
+    """Train a sentencepiece model on the raw inputs (for ``--tokenizer sentencepiece``)."""
+    from mltl.text.tokenize import train_sentencepiece
+
+    def lines() -> Iterator[str]:
+        for path in paths:
+            kind = _format_of(str(path), fmt)
+            if kind == "jsonl":
+                raise InputError("--tokenizer sentencepiece reads raw text, not tokenized JSONL", path=path)
+            it: Iterable[str] = (ln for _, ln in iter_lines(path))
+            if kind == "roff":
+                from mltl.text.roff import roff_to_paragraphs
+
+                it = roff_to_paragraphs(it)
+            yield from it
+
+    if any(str(p) == STDIO for p in paths):
+        raise InputError("--tokenizer sentencepiece without --sp-model cannot read stdin twice; "
+                         "give files or --sp-model")
+    log.info(f"training a sentencepiece model for {lang}")
+    return train_sentencepiece(lines(), tmp / "sp")

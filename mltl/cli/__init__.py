@@ -39,7 +39,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                            help="Print the mltl version and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or info on stderr (errors only)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; full traceback on errors."),

@@ -100,5 +100,7 @@ def print_summary(meta: dict, output: Path) -> None:
     notes = []
     if meta.get("source_scheme") and meta["source_scheme"] not in ("bio", "plain"):
         notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
-    notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
-    con.print("; ".join(notes) + f"; {meta['seconds']:.1f} s")
+    if meta["task"] == "tagging":
+        notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
+    notes.append(f"{meta['seconds']:.1f} s")
+    con.print("; ".join(notes))

@@ -29,6 +29,7 @@ class Sentence:
     tags: list[str]
     lines: list[int] = field(default_factory=list)
     source: str = ""
+    ncols: int = 0  # columns per token line (1 = tokens only, no tag column)
 
 
 def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None = None,
@@ -52,14 +53,14 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
         line = raw.rstrip()
         if not line.strip():
             if tokens:
-                yield Sentence(tokens, tags, lines, str(path))
+                yield Sentence(tokens, tags, lines, str(path), expected or 0)
                 tokens, tags, lines = [], [], []
             continue
         cols = line.split("\t") if "\t" in line else line.split()
         cols = [c.strip() for c in cols]
         if cols[0] == "-DOCSTART-":
             if tokens:
-                yield Sentence(tokens, tags, lines, str(path))
+                yield Sentence(tokens, tags, lines, str(path), expected or 0)
                 tokens, tags, lines = [], [], []
             continue
         if expected is None:
@@ -75,7 +76,7 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
                              f"{len(cols)} columns", path=path, line=lineno) from None
         lines.append(lineno)
     if tokens:
-        yield Sentence(tokens, tags, lines, str(path))
+        yield Sentence(tokens, tags, lines, str(path), expected or 0)
 
 
 def write_conll(sentences: Iterable[tuple[list[str], list[str]] | Sentence], out: IO[str],

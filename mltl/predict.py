@@ -1,0 +1,199 @@
+"""Batched, streaming prediction: raw text / CoNLL / CoNLL-U / JSONL in, CoNLL or JSONL out.
+
+Inputs are read in chunks, each chunk is predicted in length-bucketed batches under
+``torch.inference_mode`` (:meth:`mltl.models.model.Model.predict_batch`) and written
+before the next one is read, so memory stays flat however large the input is.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+
+from mltl.data import schemes
+from mltl.data.conll import read_conll
+from mltl.data.conllu_io import read_conllu
+from mltl.data.jsonl import read_jsonl
+from mltl.errors import InputError
+from mltl.files import iter_lines
+
+INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
+OUTPUT_FORMATS = ("conll", "jsonl")
+CHUNK = 2048  # sentences read, predicted and written at a time
+
+
+@dataclass
+class Item:
+    """One unit of input: a sentence (tagging) or a document (classification)."""
+
+    tokens: list[str]
+    text: str | None = None                       # original text, when the input had one
+    offsets: list[tuple[int, int]] | None = None  # char offsets of tokens into ``text``
+    gold: list[str] | str | None = None           # gold tags / label carried through
+    meta: dict = field(default_factory=dict)      # other JSONL keys, passed through
+
+
+def detect_format(path: str, given: str | None = None) -> str:
+    """Input format from ``--input-format`` or the file extension (default: raw text)."""
+    if given:
+        if given not in INPUT_FORMATS:
+            raise InputError(f"unknown input format {given!r}; choose one of: {', '.join(INPUT_FORMATS)}")
+        return given
+    name = path.lower().removesuffix(".gz")
+    for ext, fmt in ((".conllu", "conllu"), (".conll", "conll"), (".bio", "conll"), (".iob", "conll"),
+                     (".jsonl", "jsonl"), (".ndjson", "jsonl")):
+        if name.endswith(ext):
+            return fmt
+    return "text"
+
+
+def read_items(path: str, fmt: str, tokenizer=None, encoding: str = "utf-8",
+               tag_field: str = "misc:NER") -> Iterator[Item]:
+    """Stream :class:`Item` s from one input. Raw text: one sentence or document per line."""
+    if fmt == "text":
+        if tokenizer is None:
+            raise InputError("raw text needs a tokenizer (give --lang)")
+        for _, line in iter_lines(path, encoding):
+            spans = tokenizer.tokenize_with_offsets(line)
+            yield Item([t for t, _, _ in spans], line, [(s, e) for _, s, e in spans])
+    elif fmt == "conll":
+        for s in read_conll(path, "conll", encoding=encoding):
+            # one column = tokens only; two or more = the last column is gold, passed through
+            yield Item(s.tokens, gold=s.tags if s.ncols > 1 else None)
+    elif fmt == "conllu":
+        for s in read_conllu(path, tag_field=tag_field, encoding=encoding):
+            yield Item(s.tokens, gold=s.tags if tag_field else None)
+    elif fmt == "jsonl":
+        for lineno, obj in read_jsonl(path, encoding):
+            gold = obj.get("tags", obj.get("label"))
+            rest = {k: v for k, v in obj.items() if k not in ("text", "tokens", "tags", "label")}
+            if "tokens" in obj:
+                toks = obj["tokens"]
+                if not isinstance(toks, list) or not all(isinstance(t, str) for t in toks):
+                    raise InputError('"tokens" must be a list of strings', path=path, line=lineno)
+                yield Item(list(toks), obj.get("text"), gold=gold, meta=rest)
+            elif "text" in obj:
+                if tokenizer is None:
+                    raise InputError("JSONL with 'text' needs a tokenizer (give --lang)", path=path, line=lineno)
+                spans = tokenizer.tokenize_with_offsets(str(obj["text"]))
+                yield Item([t for t, _, _ in spans], str(obj["text"]), [(s, e) for _, s, e in spans],
+                           gold=gold, meta=rest)
+            else:
+                raise InputError('each JSONL object needs "text" or "tokens"', path=path, line=lineno)
+    else:
+        raise InputError(f"unknown input format {fmt!r}; choose one of: {', '.join(INPUT_FORMATS)}")
+
+
+def chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
+    buf: list[Item] = []
+    for it in items:
+        buf.append(it)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[str, Any]]:
+    """Entity spans ``{start, end, label, text}``: char offsets into the original text when
+    known (``end`` exclusive), token indices otherwise (``token_start``/``token_end``)."""
+    if scheme in (None, "plain"):
+        return []
+    out = []
+    for label, s, e in schemes.to_spans(tags, "bio"):
+        ent: dict[str, Any] = {"label": label, "token_start": s, "token_end": e}
+        if item.offsets is not None and item.text is not None:
+            cs, ce = item.offsets[s][0], item.offsets[e - 1][1]
+            ent.update(start=cs, end=ce, text=item.text[cs:ce])
+        else:
+            ent["text"] = " ".join(item.tokens[s:e])
+        out.append(ent)
+    return out
+
+
+def jsonl_record(item: Item, pred: dict[str, Any], task: str, scheme: str | None,
+                 sources: Sequence[str]) -> dict[str, Any]:
+    rec: dict[str, Any] = dict(item.meta)
+    if item.text is not None:
+        rec["text"] = item.text
+    if item.offsets is not None:
+        rec["tokens"] = [{"text": t, "start": s, "end": e} for t, (s, e) in zip(item.tokens, item.offsets)]
+    else:
+        rec["tokens"] = item.tokens
+    if task == "tagging" or "tags" in pred:
+        rec["tags"] = pred["tags"]
+        rec["entities"] = entities(item, pred["tags"], scheme)
+    else:
+        rec["label"] = pred["label"]
+        rec["probs"] = pred["probs"]
+    if item.gold is not None:
+        rec["gold"] = item.gold
+    for key in ("gate_fp", "gate_c"):
+        if key in pred:
+            rec.setdefault("gates", {"experts": list(sources)})[key.removeprefix("gate_")] = pred[key]
+    return rec
+
+
+def write_conll_item(out: IO[str], item: Item, pred: dict[str, Any]) -> None:
+    """``token [gold] predicted`` per line, blank line after each sentence (conlleval layout)."""
+    tags = pred.get("tags")
+    if tags is None:  # classification in CoNLL form: one line per document
+        out.write(f"{' '.join(item.tokens)}\t{pred['label']}\n")
+        return
+    for i, (tok, tag) in enumerate(zip(item.tokens, tags)):
+        if isinstance(item.gold, list):
+            out.write(f"{tok} {item.gold[i]} {tag}\n")
+        else:
+            out.write(f"{tok} {tag}\n")
+    out.write("\n")
+
+
+def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: str = "jsonl",
+                   gates: bool = False, batch_size: int = 256,
+                   on_chunk: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Predict every item and write it to ``out`` in input order; returns counts."""
+    if fmt not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
+    n_items = n_tokens = 0
+    for chunk in chunks(items):
+        preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates)
+        for it, p in zip(chunk, preds):
+            if fmt == "jsonl":
+                out.write(json.dumps(jsonl_record(it, p, model.task, model.scheme, model.sources),
+                                     ensure_ascii=False))
+                out.write("\n")
+            else:
+                write_conll_item(out, it, p)
+            n_tokens += len(it.tokens)
+        n_items += len(chunk)
+        out.flush()
+        if on_chunk:
+            on_chunk(n_items, n_tokens)
+    return {"items": n_items, "tokens": n_tokens}
+
+
+def add_language(model, lang: str, vectors_path: str | Path) -> None:
+    """Zero-shot to a language unseen at training: add its (aligned) vectors to ``model``.
+
+    The vectors must live in the model's shared space (``mltl align`` with the model's hub).
+    """
+    import numpy as np
+
+    from mltl.embeddings.vectors import load_vectors
+    from mltl.models.featurize import PAD_WORD, UNK_WORD
+
+    vecs = load_vectors(vectors_path)
+    dim = next(iter(model.vectors.values())).shape[1]
+    if vecs.dim != dim:
+        raise InputError(f"vectors have dimension {vecs.dim}, the model's have {dim}", path=vectors_path)
+    words = [PAD_WORD, UNK_WORD] + [w for w in vecs.words if w not in (PAD_WORD, UNK_WORD)]
+    mat = np.zeros((len(words), dim), dtype=np.float32)
+    keep = [i for i, w in enumerate(vecs.words) if w not in (PAD_WORD, UNK_WORD)]
+    mat[2:] = np.asarray(vecs.matrix, dtype=np.float32)[keep]
+    model.featurizer.vocabs[lang] = words
+    model.featurizer.index[lang] = {w: i for i, w in enumerate(words)}
+    model.vectors[lang] = mat
+    model.net.embeddings.set_language(lang, mat)
+    model.net.to(model.device)

@@ -11,8 +11,9 @@ sentence i (0-based) goes to dev if i % 7 == 5, to test if i % 7 == 6, else trai
 Output: ../ner/<lang>/{train,dev,test}.txt in CoNLL-2002 format (``token tag``,
 IOB2 tags, blank line after every sentence).
 
-Classification sources (cls_<lang>.txt): ``label<TAB>text`` lines (``#`` comments
-allowed); output ../cls/<lang>.tsv shuffled with a fixed seed, no header.
+Classification sources (cls_<lang>.txt): a ``== label ==`` line starts a section,
+every following line is one text of that label; classes must be balanced.
+Output ../cls/<lang>.tsv (``label<TAB>text``, shuffled with a fixed seed, no header).
 """
 from __future__ import annotations
 
@@ -93,11 +94,23 @@ def build_ner(lang: str) -> dict[str, int]:
 
 def build_cls(lang: str) -> int:
     rows = []
+    label = None
     for no, line in source_lines(SRC / f"cls_{lang}.txt"):
-        label, sep, text = line.partition("\t")
-        if not sep or label not in LABELS or "\t" in text or not text.strip():
-            raise ValueError(f"cls_{lang}.txt:{no}: bad row")
-        rows.append((label, re.sub(r"\s+", " ", text.strip())))
+        m = re.fullmatch(r"== (\w+) ==", line)
+        if m:
+            label = m.group(1)
+            if label not in LABELS:
+                raise ValueError(f"cls_{lang}.txt:{no}: unknown label {label!r}")
+            continue
+        if label is None or "\t" in line:
+            raise ValueError(f"cls_{lang}.txt:{no}: text before any label or with a tab")
+        n = len(line.split())
+        if not 8 <= n <= 40:
+            raise ValueError(f"cls_{lang}.txt:{no}: {n} words (want 8-40)")
+        rows.append((label, re.sub(r"\s+", " ", line)))
+    counts = {l: sum(r[0] == l for r in rows) for l in LABELS}
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"cls_{lang}.txt: unbalanced classes {counts}")
     random.Random(f"{SEED}-{lang}").shuffle(rows)
     write(DATA / "cls" / f"{lang}.tsv", "".join(f"{l}\t{t}\n" for l, t in rows))
     return len(rows)

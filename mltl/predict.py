@@ -174,6 +174,19 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
     return {"items": n_items, "tokens": n_tokens}
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; other values checked."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA device is available (use cpu or auto)")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
+    return device
+
+
 def add_language(model, lang: str, vectors_path: str | Path) -> None:
     """Zero-shot to a language unseen at training: add its (aligned) vectors to ``model``.
 

@@ -7,6 +7,7 @@ Each subcommand lives in its own module ``mltl/cli/<name>.py`` exposing
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from typing import Optional
@@ -70,11 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         log.error("interrupted")
         sys.exit(130)
     except BrokenPipeError:
-        # `mltl predict … | head`: the reader went away; end quietly.
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            sys.exit(0)
+        # `mltl predict … | head`: the reader went away; end quietly (and keep Python's
+        # exit-time flush of stdout from raising again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except Exception as exc:  # an internal bug: one line, traceback only with -v
         if log.is_verbose():
             traceback.print_exc()

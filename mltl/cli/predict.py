@@ -1,0 +1,107 @@
+"""`mltl predict`: tag or classify raw text, CoNLL, CoNLL-U or JSONL with a trained model."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mltl import log
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("predict")
+    def predict(
+        files: List[str] = typer.Argument(None, help="Inputs; '-' or nothing reads stdin. Raw text: one "
+                                                     "sentence or document per line."),
+        model_dir: Path = typer.Option(..., "--model", "-m", help="Model directory from `mltl train`."),
+        out_format: Optional[str] = typer.Option(None, "--format", "-f", help="conll | jsonl (default: conll "
+                                                 "for CoNLL input, jsonl otherwise)."),
+        input_format: Optional[str] = typer.Option(None, "--input-format", help="text | conll | conllu | jsonl "
+                                                   "(default: from the extension; text otherwise)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file, or a directory for "
+                                              "several inputs (default: stdout)."),
+        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the input (default: the "
+                                           "model's target)."),
+        vectors: Optional[Path] = typer.Option(None, "--vectors", help="Aligned vectors for a language the "
+                                               "model has not seen (zero-shot); needs --lang."),
+        tokenizer: str = typer.Option("spacy", "--tokenizer", help="For raw text: spacy | whitespace | "
+                                      "sentencepiece."),
+        sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model for raw text."),
+        gates: bool = typer.Option(False, "--gates", help="Add the per-token expert-gate weights (JSONL)."),
+        tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, "
+                                      "misc:KEY."),
+        batch_size: int = typer.Option(256, "--batch-size", help="Sentences per forward pass."),
+        device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
+    ) -> None:
+        """Predict tags or labels for every input, in input order.
+
+        Examples:
+
+          mltl predict --model models/de/model-best text.de.txt > tags.jsonl
+
+          cat x.txt | mltl predict - --model models/de/model-best --format conll | head
+
+          mltl predict --model models/de/model-best --lang nl --vectors aligned/nl.vec nl.txt
+        """
+        import contextlib
+
+        from mltl.errors import InputError
+        from mltl.files import STDIO, atomic_file
+        from mltl.models.model import load_model
+        from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items, resolve_device
+
+        inputs = list(files) if files else [STDIO]
+        for f in inputs:
+            if f != STDIO and not Path(f).is_file():
+                raise InputError("no such file", path=f)
+        if out_format is not None and out_format not in OUTPUT_FORMATS:
+            raise InputError(f"unknown output format {out_format!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
+        model = load_model(model_dir, device=resolve_device(device))
+        language = lang or model.config.data.target
+        if vectors is not None:
+            if lang is None:
+                raise InputError("--vectors needs --lang (the language of those vectors)")
+            from mltl.predict import add_language
+
+            add_language(model, language, vectors)
+        model._check_lang(language)
+        tok = None
+
+        def tokenizer_for(fmt: str):
+            nonlocal tok
+            if tok is None and fmt in ("text", "jsonl"):
+                from mltl.text.tokenize import get_tokenizer
+
+                tok = get_tokenizer(language, tokenizer, sp_model=sp_model)
+            return tok
+
+        to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
+        done = {"items": 0, "tokens": 0}
+        with log.progress() as prog, contextlib.ExitStack() as stack:
+            bar = prog.add_task("predict", total=None)
+            # One output stream (stdout or -o FILE, written atomically), or one file per input in -o DIR.
+            shared = None if to_dir else stack.enter_context(atomic_file(output if output else STDIO))
+            for f in inputs:
+                fmt = detect_format(f, input_format)
+                ofmt = out_format or ("conll" if fmt in ("conll", "conllu") else "jsonl")
+                if f != STDIO and Path(f).stat().st_size == 0:
+                    continue  # empty input: empty output, exit 0
+                items = read_items(f, fmt, tokenizer_for(fmt), encoding, tag_field=tag_field)
+
+                def on_chunk(n: int, t: int, name: str = Path(f).name) -> None:
+                    prog.update(bar, description=f"predict {name}", completed=done["tokens"] + t)
+
+                if to_dir:
+                    name = (Path(f).name if f != STDIO else "stdin") + f".{ofmt}"
+                    with atomic_file(output / name) as o:
+                        counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk)
+                else:
+                    counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk)
+                done["items"] += counts["items"]
+                done["tokens"] += counts["tokens"]
+        if output is not None:
+            log.info(f"{done['items']:,} items, {done['tokens']:,} tokens -> {output}")
+        sys.stdout.flush()

@@ -1,0 +1,46 @@
+"""CharCNN character-level word embedding (paper §3.1, Appendix B).
+
+"randomly initialized character embeddings of each character in a word ... a CNN
+with kernel number 200 and kernel sizes 3, 4, and 5 ... max-pooled and fed into a
+single fully-connected layer to form a 128 dimensional character-level word
+embedding", shared by all languages.
+
+It is the CPU bottleneck of MAN-MoE, and its output depends only on the word, so
+callers pass the *distinct* words of a batch (U, L) plus an index (B, T) into
+them: each word type is convolved once per batch.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class CharCNN(nn.Module):
+    def __init__(self, n_chars: int, emb_size: int = 50, kernels: int = 200,
+                 widths: tuple[int, ...] = (3, 4, 5), out_dim: int = 128, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.widths = tuple(widths)
+        self.emb = nn.Embedding(n_chars, emb_size, padding_idx=0)
+        # One conv with the widest kernel would change the maths; keep one per width.
+        self.convs = nn.ModuleList(nn.Conv1d(emb_size, kernels, w, padding=w - 1) for w in self.widths)
+        self.fc = nn.Linear(kernels * len(self.widths), out_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = out_dim
+
+    def embed_types(self, chars: torch.Tensor) -> torch.Tensor:
+        """(U, L) char ids of distinct words (0 = padding) → (U, out_dim)."""
+        mask = chars != 0  # (U, L)
+        x = self.dropout(self.emb(chars)).transpose(1, 2)  # (U, C, L)
+        pooled = []
+        for w, conv in zip(self.widths, self.convs):
+            h = torch.relu(conv(x))  # (U, K, L + w - 1) thanks to padding=w-1
+            # A window is valid when it overlaps at least one real character.
+            # Output j covers chars j-w+1 .. j; padding both sides gives L+w-1 windows.
+            valid = torch.nn.functional.pad(mask, (w - 1, w - 1)).unfold(1, w, 1).any(-1)
+            h = h.masked_fill(~valid.unsqueeze(1), 0.0)  # ReLU output ≥ 0: 0 never wins wrongly
+            pooled.append(h.max(dim=2).values)
+        return self.fc(torch.cat(pooled, dim=1))
+
+    def forward(self, chars: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Distinct words (U, L) + index (B, T) into them → (B, T, out_dim)."""
+        return self.embed_types(chars)[index]

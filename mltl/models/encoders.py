@@ -1,0 +1,72 @@
+"""Feature extractors: the BiLSTM base of Fs and Fp, and a Kim (2014) CNN.
+
+Appendix B: "Fs is a two-layer BiLSTM of hidden size 128 (64 for each
+direction), and Fp is a two-layer BiLSTM of hidden size 128 stacked with a MoE
+module". Encoders are registered by name so a plugin can add one.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from mltl.registry import register_encoder
+
+
+@register_encoder("bilstm")
+class BiLSTMEncoder(nn.Module):
+    """Contextual token features h_w: (B, T, in) → (B, T, hidden).
+
+    ``hidden`` is the total size (both directions). Sequences are packed so the
+    backward direction never reads padding: a sentence gets the same features
+    whatever batch it is in (prediction = training-time evaluation).
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 2, dropout: float = 0.5) -> None:
+        super().__init__()
+        if hidden % 2:
+            raise ValueError("BiLSTM hidden size must be even (half per direction)")
+        self.out_dim = hidden
+        self.lstm = nn.LSTM(in_dim, hidden // 2, num_layers=layers, bidirectional=True,
+                            batch_first=True, dropout=dropout if layers > 1 else 0.0)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return out
+
+
+@register_encoder("cnn")
+class CNNEncoder(nn.Module):
+    """Kim (2014) CNN: convolutions of several widths, ReLU, max-pool over time.
+
+    (B, T, in) + mask (B, T) → (B, kernels · len(widths)). Used by D and available
+    as a sentence encoder.
+    """
+
+    def __init__(self, in_dim: int, kernels: int = 200, widths: tuple[int, ...] = (3, 4, 5),
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        self.widths = tuple(widths)
+        self.convs = nn.ModuleList(nn.Conv1d(in_dim, kernels, w) for w in self.widths)
+        self.out_dim = kernels * len(self.widths)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(x) * mask.unsqueeze(-1).to(x.dtype)
+        # Always zero-pad by (widest - 1): every window that starts on a real token
+        # exists whatever the batch's padding, so a sentence's features do not
+        # depend on its batch-mates, and sentences shorter than a kernel still work.
+        extra = max(self.widths) - 1
+        x = nn.functional.pad(x, (0, 0, 0, extra))
+        mask = nn.functional.pad(mask, (0, extra))
+        xt = x.transpose(1, 2)  # (B, in, T + extra)
+        pooled = []
+        for w, conv in zip(self.widths, self.convs):
+            h = torch.relu(conv(xt))  # (B, K, T + extra - w + 1)
+            valid = mask[:, : h.shape[2]].unsqueeze(1)  # windows starting on a real token
+            h = h.masked_fill(~valid, float("-inf"))
+            p = h.max(dim=2).values
+            pooled.append(torch.where(torch.isinf(p), torch.zeros_like(p), p))
+        return torch.cat(pooled, dim=1)

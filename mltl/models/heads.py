@@ -1,0 +1,76 @@
+"""Task-specific predictors C (paper §3.1, Figure 6, Appendix B).
+
+C takes concat(Fs, Fp) per token. With ``moe=True`` it is a mixture of experts
+(one per source language) whose experts end in a softmax over labels and whose
+gate gives the second gate loss J_G2; with ``moe=False`` (the ``-C MoE``
+ablation) it is a single two-layer MLP. Heads are registered by task name so a
+plugin can add one (e.g. a CRF tagging head).
+
+Every head returns ``(log_probs, gate_logits | None)``; ``token_level`` tells the
+trainer whether labels and gate losses are per token or per sentence.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mltl.models.moe import MLP, MixtureOfExperts
+from mltl.registry import register_head
+
+
+class _MoEOrMLP(nn.Module):
+    def __init__(self, in_dim: int, hidden: int, n_labels: int, n_experts: int, moe: bool,
+                 dropout: float, detach_gate: bool) -> None:
+        super().__init__()
+        self.moe = MixtureOfExperts(in_dim, hidden, n_labels, n_experts, last_activation="none",
+                                    dropout=dropout, detach_gate=detach_gate) if moe else None
+        self.mlp = None if moe else MLP(in_dim, hidden, n_labels, dropout)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.moe is not None:
+            return self.moe.forward_log_probs(x)
+        return torch.log_softmax(self.mlp(x), dim=-1), None
+
+
+@register_head("tagging")
+class TaggingHead(nn.Module):
+    """Token-level C: a label distribution for every token."""
+
+    token_level = True
+
+    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
+                 dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.pred = _MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
+
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.pred(self.dropout(feats))
+
+
+@register_head("classification")
+class ClassificationHead(nn.Module):
+    """Sentence-level C: dot-product attention pooling (Luong et al., 2015) + MoE.
+
+    "a length 256 weight vector that attends to the feature vectors of each token
+    and computes a softmax mixture" — the query has the feature size (256 when
+    Fs and Fp are both 128).
+    """
+
+    token_level = False
+
+    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
+                 dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
+        super().__init__()
+        self.query = nn.Parameter(torch.empty(in_dim).uniform_(-0.1, 0.1))
+        self.dropout = nn.Dropout(dropout)
+        self.pred = _MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
+
+    def attention(self, feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Attention weights over tokens (B, T); padding gets 0."""
+        scores = (feats @ self.query).masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=1)
+
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        pooled = torch.einsum("bt,btd->bd", self.attention(feats, mask), feats)
+        return self.pred(self.dropout(pooled))

@@ -1,0 +1,177 @@
+"""The assembled MAN-MoE network (paper §3.1, Figure 1) with its ablations.
+
+- Multilingual word representation: frozen aligned embeddings, one table per
+  language in one shared space (+ optional shared CharCNN, concatenated).
+- Fs: shared BiLSTM; D: language discriminator over Fs (MAN).
+- Fp: private BiLSTM + MoE with one expert per source language (gate G1).
+- C: predictor over concat(Fs, Fp), MoE (gate G2) or single MLP.
+
+Ablations (Tables 3-4): ``fp_moe=False`` removes Fp entirely (C sees Fs only),
+``c_moe=False`` replaces C's MoE by one MLP, ``adversary=False`` removes D (MAN),
+``arch="man"`` = both MoEs off, ``arch="bwe"`` = neither MoE nor D: a plain shared
+tagger on aligned embeddings. Each flag removes exactly its module, so parameter
+counts show what was trained.
+
+A batch holds sentences of *one* language (Algorithm 1 samples a mini-batch per
+language), so the embedding table is chosen per call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from mltl.models.charcnn import CharCNN
+from mltl.models.discriminator import LanguageDiscriminator
+from mltl.models.moe import MixtureOfExperts
+from mltl.registry import get_encoder, get_head
+
+PAD, UNK = 0, 1  # word ids shared by every language's vocabulary
+
+
+@dataclass
+class Batch:
+    """A padded, tensorised mini-batch of one language.
+
+    ``chars``/``char_index``: the batch's distinct word forms as char ids (U, L)
+    and, for every token, the row of its form (B, T) — the CharCNN runs once per
+    form. ``labels``: (B, T) tag ids with -100 on padding, or (B,) class ids.
+    """
+
+    lang: str
+    words: torch.Tensor
+    lengths: torch.Tensor
+    mask: torch.Tensor
+    chars: Optional[torch.Tensor] = None
+    char_index: Optional[torch.Tensor] = None
+    labels: Optional[torch.Tensor] = None
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.lengths.sum())
+
+    def to(self, device: torch.device | str) -> "Batch":
+        def mv(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        # lengths stay on the CPU: pack_padded_sequence wants them there.
+        return Batch(self.lang, mv(self.words), self.lengths, mv(self.mask), mv(self.chars),
+                     mv(self.char_index), mv(self.labels))
+
+
+@dataclass
+class Output:
+    log_probs: torch.Tensor                 # (B, T, L) tagging / (B, L) classification
+    gate1: Optional[torch.Tensor]           # Fp expert gate logits (B, T, E)
+    gate2: Optional[torch.Tensor]           # C expert gate logits (B, T, E) or (B, E)
+    fs: torch.Tensor                        # shared features (B, T, H), for D
+    mask: torch.Tensor
+
+
+class FrozenEmbeddings(nn.Module):
+    """Aligned word vectors per language, frozen (Appendix B: "All embeddings are
+    fixed during training"). Kept as non-persistent buffers: the model directory
+    stores them once, pruned, as ``vectors/<lang>.npy`` rather than in the weights.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.langs: list[str] = []
+
+    def set_language(self, lang: str, matrix: np.ndarray | torch.Tensor) -> None:
+        t = torch.as_tensor(np.asarray(matrix, dtype=np.float32))
+        if t.ndim != 2 or t.shape[1] != self.dim:
+            raise ValueError(f"vectors for {lang} have shape {tuple(t.shape)}, expected (n, {self.dim})")
+        self.register_buffer(f"table_{lang}", t, persistent=False)
+        if lang not in self.langs:
+            self.langs.append(lang)
+
+    def forward(self, lang: str, ids: torch.Tensor) -> torch.Tensor:
+        return nn.functional.embedding(ids, getattr(self, f"table_{lang}"))
+
+
+class ManMoE(nn.Module):
+    def __init__(self, *, task_head: str, n_labels: int, sources: list[str], langs: list[str], emb_dim: int,
+                 n_chars: int, char_cnn: bool = True, char_emb_size: int = 50, char_kernels: int = 200,
+                 char_widths: tuple[int, ...] = (3, 4, 5), char_out: int = 128, encoder: str = "bilstm",
+                 shared_hidden: int = 128, private_hidden: int = 128, layers: int = 2,
+                 expert_hidden: int = 128, fp_moe: bool = True, c_moe: bool = True, adversary: bool = True,
+                 d_kernels: int = 200, d_widths: tuple[int, ...] = (3, 4, 5), d_hidden: int = 128,
+                 expert_activation: str = "tanh", dropout: float = 0.5, word_dropout: float = 0.0,
+                 detach_gate: bool = False) -> None:
+        super().__init__()
+        self.sources = list(sources)   # expert order
+        self.langs = list(langs)       # D's classes: Δ = sources + target + extra
+        self.word_dropout = word_dropout
+        self.embeddings = FrozenEmbeddings(emb_dim)
+        self.charcnn = CharCNN(n_chars, char_emb_size, char_kernels, char_widths, char_out, dropout) \
+            if char_cnn else None
+        in_dim = emb_dim + (char_out if char_cnn else 0)
+        self.input_dropout = nn.Dropout(dropout)
+        enc = get_encoder(encoder)
+        self.fs = enc(in_dim, shared_hidden, layers, dropout)                      # Fs
+        if fp_moe:
+            self.fp = enc(in_dim, private_hidden, layers, dropout)                 # Fp's BiLSTM
+            self.fp_moe = MixtureOfExperts(private_hidden, expert_hidden, private_hidden, len(self.sources),
+                                           last_activation=expert_activation, dropout=dropout,
+                                           detach_gate=detach_gate)                # Fp's MoE + G1
+        else:
+            self.fp = None
+            self.fp_moe = None
+        feat_dim = shared_hidden + (private_hidden if fp_moe else 0)
+        self.head = get_head(task_head)(feat_dim, n_labels, len(self.sources), hidden=expert_hidden,
+                                        moe=c_moe, dropout=dropout, detach_gate=detach_gate)  # C (+ G2)
+        self.discriminator = LanguageDiscriminator(shared_hidden, len(self.langs), d_kernels, d_widths,
+                                                   d_hidden, dropout) if adversary else None  # D
+
+    # -- pieces -------------------------------------------------------------------
+    def represent(self, b: Batch) -> torch.Tensor:
+        """Multilingual word representation: [aligned word vector ; CharCNN(word)]."""
+        words = b.words
+        if self.training and self.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.word_dropout
+            words = words.masked_fill(drop & b.mask, UNK)
+        x = self.embeddings(b.lang, words)
+        if self.charcnn is not None:
+            x = torch.cat([x, self.charcnn(b.chars, b.char_index)], dim=-1)
+        return self.input_dropout(x)
+
+    def shared_features(self, b: Batch, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Fs(x): (B, T, shared_hidden)."""
+        return self.fs(self.represent(b) if x is None else x, b.lengths)
+
+    def discriminate(self, fs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """D(Fs(x)): language logits over Δ."""
+        assert self.discriminator is not None
+        return self.discriminator(fs, mask)
+
+    def forward(self, b: Batch) -> Output:
+        x = self.represent(b)
+        fs = self.fs(x, b.lengths)
+        gate1 = None
+        if self.fp is not None:
+            fp, gate1 = self.fp_moe(self.fp(x, b.lengths))   # fp, g1 = Fp(x)
+            feats = torch.cat([fs, fp], dim=-1)
+        else:
+            feats = fs
+        log_probs, gate2 = self.head(feats, b.mask)        # ŷ, g2 = C(fs, fp)
+        return Output(log_probs, gate1, gate2, fs, b.mask)
+
+    def expert_index(self, lang: str) -> int:
+        return self.sources.index(lang)
+
+    def lang_index(self, lang: str) -> int:
+        return self.langs.index(lang)
+
+    def main_parameters(self) -> list[nn.Parameter]:
+        """Parameters of Fs, Fp, C (and the CharCNN): the main optimizer's."""
+        d = set(id(p) for p in self.discriminator.parameters()) if self.discriminator is not None else set()
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in d]
+
+
+def count_parameters(module: nn.Module | None) -> int:
+    return 0 if module is None else sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,247 @@
+"""A trained model: network + featurizer + labels + config; save and load it.
+
+Model directory (self-contained: no original vector files needed)::
+
+    mltl-model.json     format version, mltl version, task, languages
+    config.json         the full merged training config
+    weights.pt          state dict (torch.save; loaded with weights_only=True)
+    labels.json         {"labels": [...], "scheme": "bio" | "plain" | null}
+    chars.json          the shared character vocabulary (CharCNN)
+    vocab/<lang>.txt    one word per line; line i = row i of vectors/<lang>.npy
+    vectors/<lang>.npy  pruned aligned vectors (float32, or float16 with --float16)
+    metrics.json        dev scores of this model, zero-resource or not
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from mltl import __version__
+from mltl.errors import InputError
+from mltl.files import atomic_dir
+
+FORMAT = 1
+MARKER = "mltl-model.json"
+
+
+def build_network(cfg, n_labels: int, n_chars: int, emb_dim: int):
+    """The :class:`ManMoE` a config describes (the task's head looked up by name)."""
+    from mltl.models.man_moe import ManMoE
+    from mltl.registry import get_task
+
+    m = cfg.model
+    return ManMoE(task_head=get_task(cfg.task).head, n_labels=n_labels, sources=cfg.data.sources,
+                  langs=cfg.all_langs, emb_dim=emb_dim, n_chars=n_chars, char_cnn=m.char_cnn,
+                  char_emb_size=m.char_emb_size, char_kernels=m.char_kernels, char_widths=tuple(m.char_widths),
+                  char_out=m.char_out, encoder=m.encoder, shared_hidden=m.hidden_size,
+                  private_hidden=m.private_hidden_size, layers=m.layers, expert_hidden=m.expert_hidden,
+                  fp_moe=m.fp_moe, c_moe=m.c_moe, adversary=m.adversary, d_kernels=m.d_kernels,
+                  d_widths=tuple(m.d_widths), d_hidden=m.d_hidden, expert_activation=m.expert_activation,
+                  dropout=m.dropout, word_dropout=m.word_dropout, detach_gate=m.detach_gate)
+
+
+class Model:
+    """What ``mltl predict`` and notebooks use: ``predict_batch`` on token lists."""
+
+    def __init__(self, config, net, featurizer, labels: list[str], scheme: str | None,
+                 vectors: dict[str, np.ndarray]) -> None:
+        self.config = config
+        self.net = net
+        self.featurizer = featurizer
+        self.labels = labels
+        self.scheme = scheme
+        self.vectors = vectors  # the pruned tables (as stored), for saving
+
+    @property
+    def task(self) -> str:
+        return self.config.task
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.featurizer.vocabs)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.config.data.sources)
+
+    @property
+    def device(self):
+        return next(self.net.parameters()).device
+
+    def _check_lang(self, lang: str) -> None:
+        if lang not in self.featurizer.vocabs:
+            raise InputError(f"this model has no vectors for language {lang!r}; it knows "
+                             f"{', '.join(self.languages)}")
+
+    def run(self, corpus, batch_size: int = 256):
+        """Yield (sentence indices, log-probs, gate1, gate2) over an encoded corpus, in eval mode."""
+        import torch
+
+        from mltl.registry import get_task
+
+        token_level = get_task(self.task).token_level
+        order = np.argsort(corpus.lengths, kind="stable")  # similar lengths together: less padding
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(order), batch_size):
+                    idx = order[start:start + batch_size]
+                    b = corpus.batch(idx, with_chars=self.net.charcnn is not None, with_labels=False,
+                                     token_level=token_level).to(self.device)
+                    out = self.net(b)
+                    yield idx, out
+        finally:
+            self.net.train(was_training)
+
+    def predict_corpus(self, corpus, batch_size: int = 256, gates: bool = False) -> list[dict[str, Any]]:
+        """Predictions for every sentence of an encoded corpus, in corpus order."""
+        import torch
+
+        from mltl.registry import get_task
+
+        token_level = get_task(self.task).token_level
+        results: list[dict[str, Any] | None] = [None] * len(corpus)
+        for idx, out in self.run(corpus, batch_size):
+            lp = out.log_probs.float()
+            best = lp.argmax(-1).cpu().numpy()
+            g1 = torch.softmax(out.gate1.float(), -1).cpu().numpy() if gates and out.gate1 is not None else None
+            g2 = torch.softmax(out.gate2.float(), -1).cpu().numpy() if gates and out.gate2 is not None else None
+            for r, i in enumerate(idx):
+                n = int(corpus.lengths[i])
+                if token_level:
+                    res: dict[str, Any] = {"tags": [self.labels[j] for j in best[r, :n]]}
+                else:
+                    probs = lp[r].exp().cpu().numpy()
+                    res = {"label": self.labels[int(best[r])],
+                           "probs": {lab: float(p) for lab, p in zip(self.labels, probs)}}
+                if gates:
+                    # per-expert weights (order = model.sources); per token for Fp and tagging C
+                    if g1 is not None:
+                        res["gate_fp"] = g1[r, :n].tolist()
+                    if g2 is not None:
+                        res["gate_c"] = g2[r, :n].tolist() if token_level else g2[r].tolist()
+                results[int(i)] = res
+        return results  # type: ignore[return-value]
+
+    def predict_batch(self, lang: str, sentences: Sequence[Sequence[str]], batch_size: int = 256,
+                      gates: bool = False) -> list[dict[str, Any]]:
+        """Predict for tokenised sentences of ``lang``.
+
+        Tagging: ``[{"tags": [...]}, ...]``; classification: ``[{"label", "probs"}]``.
+        ``gates=True`` adds the expert gate weights (``gate_fp``, ``gate_c``), one
+        weight per source language in the order of :attr:`sources`.
+        """
+        self._check_lang(lang)
+        keep = [i for i, s in enumerate(sentences) if len(s)]
+        corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
+        res = self.predict_corpus(corpus, batch_size, gates) if keep else []
+        empty = {"tags": []} if self.task == "tagging" else {"label": None, "probs": {}}
+        out: list[dict[str, Any]] = [dict(empty) for _ in sentences]
+        for i, r in zip(keep, res):
+            out[i] = r
+        return out
+
+    # -- saving ------------------------------------------------------------------
+    def save(self, path: str | Path, metrics: dict | None = None, force: bool = True) -> Path:
+        import torch
+
+        with atomic_dir(path, force=force) as tmp:
+            write_model_files(tmp, self, metrics or {})
+            torch.save(self.net.state_dict(), tmp / "weights.pt")
+        return Path(path)
+
+
+def write_model_files(d: Path, model: Model, metrics: dict) -> None:
+    """Everything but the weights (the trainer writes those, e.g. for checkpoints)."""
+    cfg = model.config
+    (d / MARKER).write_text(json.dumps({"format": FORMAT, "mltl_version": __version__, "task": cfg.task,
+                                        "sources": cfg.data.sources, "target": cfg.data.target,
+                                        "languages": model.languages}, indent=2) + "\n", encoding="utf-8")
+    (d / "config.json").write_text(cfg.to_json() + "\n", encoding="utf-8")
+    (d / "labels.json").write_text(json.dumps({"labels": model.labels, "scheme": model.scheme},
+                                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (d / "chars.json").write_text(json.dumps(model.featurizer.chars, ensure_ascii=False) + "\n", encoding="utf-8")
+    (d / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (d / "vocab").mkdir()
+    (d / "vectors").mkdir()
+    dtype = np.float16 if cfg.data.float16 else np.float32
+    for lang, words in model.featurizer.vocabs.items():
+        (d / "vocab" / f"{lang}.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        np.save(d / "vectors" / f"{lang}.npy", np.asarray(model.vectors[lang], dtype=dtype), allow_pickle=False)
+
+
+def _need(d: Path, name: str) -> Path:
+    p = d / name
+    if not p.exists():
+        raise InputError(f"model directory is incomplete: {name} is missing", path=p)
+    return p
+
+
+def _read_json(d: Path, name: str) -> Any:
+    p = _need(d, name)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"corrupt or truncated JSON ({exc})", path=p) from None
+
+
+def load_model(path: str | Path, device: str = "cpu") -> Model:
+    """Load a model directory (``model-best/``, ``model-last/``) written by ``mltl train``.
+
+    Missing or truncated files and models of another mltl version raise
+    :class:`InputError` naming the file.
+    """
+    import torch
+
+    from mltl.config import config_from_json
+    from mltl.models.featurize import Featurizer
+
+    d = Path(path)
+    if not d.is_dir():
+        raise InputError("no such model directory", path=d)
+    marker = _read_json(d, MARKER)
+    if marker.get("mltl_version") != __version__ or marker.get("format") != FORMAT:
+        raise InputError(f"model was written by mltl {marker.get('mltl_version')} (format {marker.get('format')}); "
+                         f"this is mltl {__version__}: retrain it or use that version", path=d / MARKER)
+    try:
+        cfg = config_from_json(_need(d, "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        raise InputError(f"corrupt config ({exc})", path=d / "config.json") from None
+    lab = _read_json(d, "labels.json")
+    chars = _read_json(d, "chars.json")
+    vocabs: dict[str, list[str]] = {}
+    vectors: dict[str, np.ndarray] = {}
+    for lang in marker["languages"]:
+        vp = _need(d, f"vocab/{lang}.txt")
+        words = vp.read_text(encoding="utf-8").split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        xp = _need(d, f"vectors/{lang}.npy")
+        try:
+            mat = np.load(xp, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"corrupt or truncated vectors ({exc})", path=xp) from None
+        if mat.ndim != 2 or mat.shape[0] != len(words):
+            raise InputError(f"{mat.shape[0] if mat.ndim else 0} vectors but {len(words)} words in {vp.name}",
+                             path=xp)
+        vocabs[lang], vectors[lang] = words, mat
+    emb_dim = next(iter(vectors.values())).shape[1]
+    feat = Featurizer(vocabs, chars, lowercase=cfg.data.lowercase, lowercase_chars=cfg.model.lowercase_chars,
+                      max_word_len=cfg.data.max_word_len)
+    net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim)
+    for lang, mat in vectors.items():
+        net.embeddings.set_language(lang, mat.astype(np.float32))
+    wp = _need(d, "weights.pt")
+    try:
+        state = torch.load(wp, map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot load weights (truncated or from another model?): {msg}", path=wp) from None
+    net.to(device)
+    net.eval()
+    return Model(cfg, net, feat, list(lab["labels"]), lab.get("scheme"), vectors)

@@ -1,0 +1,513 @@
+"""Algorithm 1 of the paper: MAN-MoE training.
+
+Per iteration:
+
+1. *D iterations* (k times, only with the adversary): for every language l ∈ Δ
+   sample unlabeled x ~ U_l, l_D += L_D(D(Fs(x)); l); update D with its own Adam.
+2. *Main iteration*: for every source l ∈ S sample (x, y) ~ X_l,
+   loss += L_C(ŷ; y) + λ2 (L_G(g1; l) + L_G(g2; l)); for every l ∈ Δ sample
+   x ~ U_l, loss += −λ1 L_D(D(Fs(x)); l); update Fs, Fp, C (D frozen).
+
+So J = J_C − λ1·J_D + λ2·(J_G1 + J_G2), the gate losses being token-level NLL.
+Model selection: mean dev score over the sources (zero-resource), or a labeled
+target dev file (marked "not zero-resource").
+
+Output directory::
+
+    OUT/config.json        the merged config (what --resume reads)
+    OUT/train_log.jsonl    one line per evaluation (epoch end)
+    OUT/checkpoint/        weights + optimizer/RNG/sampler state for --resume
+    OUT/model-best/        best dev score so far (a full model directory)
+    OUT/model-last/        the final (or interrupted) model
+"""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mltl import __version__, log
+from mltl.config import TrainConfig, config_from_json
+from mltl.errors import InputError
+from mltl.files import atomic_dir, atomic_file
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass
+class TrainResult:
+    model: Any                       # mltl.models.model.Model (the best one)
+    out_dir: Path | None
+    metrics: dict[str, Any]
+    interrupted: bool = False
+    steps: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pick_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) present")
+        return dev
+    if name == "cpu":
+        return torch.device("cpu")
+    raise InputError(f"unknown --device {name!r}; use auto, cpu, cuda or cuda:N")
+
+
+class Trainer:
+    """Runs Algorithm 1 on prepared :class:`RunData`; see :func:`train`."""
+
+    def __init__(self, cfg: TrainConfig, data, out_dir: Path | None, *, on_step: Callable | None = None) -> None:
+        import torch
+
+        from mltl.models.model import Model, build_network
+        from mltl.registry import get_task
+        from mltl.training.sampler import BucketSampler
+
+        self.cfg = cfg
+        self.data = data
+        self.out_dir = out_dir
+        self.on_step = on_step
+        self.task = get_task(cfg.task)
+        t = cfg.training
+        if t.threads > 0:
+            torch.set_num_threads(t.threads)
+        self.device = pick_device(t.device)
+        torch.manual_seed(t.seed)  # parameter init: identical for identical seeds
+        emb_dim = next(iter(data.vectors.values())).shape[1]
+        net = build_network(cfg, len(data.labels), len(data.featurizer.chars), emb_dim)
+        for lang, mat in data.vectors.items():
+            net.embeddings.set_language(lang, mat)
+        self.net = net.to(self.device)
+        self.model = Model(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)
+        self.opt = torch.optim.Adam(self.net.main_parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.d_opt = (torch.optim.Adam(self.net.discriminator.parameters(), lr=t.d_lr, weight_decay=t.weight_decay)
+                      if self.net.discriminator is not None else None)
+        # One sampler per corpus, each seeded from (seed, role, language index): adding a
+        # language does not change another's batches.
+        langs = cfg.all_langs
+        self.samplers = {f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l)])
+                         for l in cfg.data.sources}
+        self.samplers.update({f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l)])
+                              for l, c in data.d_text.items()})
+        largest = max(len(c) for c in data.train.values())
+        self.steps_per_epoch = t.steps_per_epoch or max(1, math.ceil(largest / t.batch_size))
+        self.step = 0
+        self.best_score = -math.inf
+        self.best_step = 0
+        self.bad_evals = 0
+        self.history: list[dict[str, Any]] = []
+        self.stop_requested = False
+        self.use_chars = self.net.charcnn is not None
+        self.amp = bool(t.amp and self.device.type == "cuda")
+
+    # ---------------------------------------------------------------- batches
+    def _batch(self, key: str, corpus, labels: bool):
+        idx = self.samplers[key].next()
+        return corpus.batch(idx, with_chars=self.use_chars, with_labels=labels,
+                            token_level=self.task.token_level).to(self.device)
+
+    def _autocast(self):
+        import contextlib
+
+        import torch
+
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ---------------------------------------------------------------- one iteration
+    def d_iteration(self, stats: dict[str, float]) -> None:
+        """Lines 3-9: update D on unlabeled text of every language, Fs fixed."""
+        import torch
+        import torch.nn.functional as F
+
+        net = self.net
+        for _ in range(self.cfg.training.k):
+            l_d = 0.0
+            correct = total = 0
+            for lang, corpus in self.data.d_text.items():
+                b = self._batch(f"U/{lang}", corpus, labels=False)
+                with self._autocast():
+                    with torch.no_grad():
+                        fs = net.shared_features(b)                           # fs = Fs(x)
+                    logits = net.discriminate(fs, b.mask).float()
+                gold = torch.full((logits.shape[0],), net.lang_index(lang), device=logits.device)
+                l_d = l_d + F.cross_entropy(logits, gold)                     # l_D += L_D(D(fs); l)
+                correct += int((logits.argmax(-1) == gold).sum())
+                total += len(gold)
+            self.d_opt.zero_grad(set_to_none=True)
+            l_d.backward()
+            self.d_opt.step()
+            stats["J_D"] += float(l_d.detach()) / self.cfg.training.k
+            stats["d_correct"] += correct
+            stats["d_total"] += total
+
+    def main_iteration(self, stats: dict[str, float]) -> None:
+        """Lines 11-22: update Fs, Fp, C on every source (+ confuse D on every language)."""
+        import torch
+        import torch.nn.functional as F
+
+        from mltl.models.moe import gate_nll
+
+        net, t = self.net, self.cfg.training
+        loss = 0.0
+        for lang, corpus in self.data.train.items():
+            b = self._batch(f"X/{lang}", corpus, labels=True)
+            with self._autocast():
+                out = net(b)                                   # ŷ, g1, g2
+            lp = out.log_probs.float()
+            if self.task.token_level:
+                l_c = F.nll_loss(lp.reshape(-1, lp.shape[-1]), b.labels.reshape(-1), ignore_index=-100)
+            else:
+                l_c = F.nll_loss(lp, b.labels)
+            e = net.expert_index(lang)
+            l_g = 0.0
+            if out.gate1 is not None:
+                g1 = gate_nll(out.gate1.float(), e, b.mask)
+                l_g = l_g + g1
+                stats["J_G1"] += float(g1)
+            if out.gate2 is not None:
+                g2 = gate_nll(out.gate2.float(), e, b.mask if self.task.token_level else None)
+                l_g = l_g + g2
+                stats["J_G2"] += float(g2)
+            loss = loss + l_c + t.lambda2 * l_g
+            stats["J_C"] += float(l_c)
+            stats["tokens"] += b.n_tokens
+        if net.discriminator is not None and t.lambda1 > 0:
+            for p in net.discriminator.parameters():  # D is not updated here: no grads for it
+                p.requires_grad_(False)
+            try:
+                for lang, corpus in self.data.d_text.items():
+                    b = self._batch(f"U/{lang}", corpus, labels=False)
+                    with self._autocast():
+                        logits = net.discriminate(net.shared_features(b), b.mask).float()
+                    gold = torch.full((logits.shape[0],), net.lang_index(lang), device=logits.device)
+                    loss = loss - t.lambda1 * F.cross_entropy(logits, gold)   # −λ1·L_D: confuse D
+            finally:
+                for p in net.discriminator.parameters():
+                    p.requires_grad_(True)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        stats["J"] += float(loss)
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self, model=None) -> dict[str, float]:
+        model = model or self.model
+        scores = {}
+        for key, corpus in self.data.dev.items():
+            pred = model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
+            field_ = "tags" if self.task.token_level else "label"
+            scores[key] = self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
+        return scores
+
+    def selection_score(self, scores: dict[str, float]) -> float:
+        if "target" in scores:
+            return scores["target"]
+        return float(np.mean([scores[l] for l in self.cfg.data.sources]))
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        import torch
+
+        st = {
+            "step": self.step, "best_score": self.best_score, "best_step": self.best_step,
+            "bad_evals": self.bad_evals, "opt": self.opt.state_dict(),
+            "d_opt": self.d_opt.state_dict() if self.d_opt else None,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "samplers": {k: s.state_dict() for k, s in self.samplers.items()},
+            "history": json.dumps(self.history), "mltl_version": __version__,
+        }
+        return st
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        import torch
+
+        self.step = int(st["step"])
+        self.best_score = float(st["best_score"])
+        self.best_step = int(st["best_step"])
+        self.bad_evals = int(st["bad_evals"])
+        self.opt.load_state_dict(st["opt"])
+        if self.d_opt and st["d_opt"] is not None:
+            self.d_opt.load_state_dict(st["d_opt"])
+        torch.set_rng_state(st["torch_rng"])
+        if st["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(st["cuda_rng"])
+        for k, s in st["samplers"].items():
+            self.samplers[k].load_state_dict(s)
+        self.history = json.loads(st["history"])
+
+    def save_checkpoint(self) -> None:
+        import torch
+
+        if self.out_dir is None:
+            return
+        with atomic_dir(self.out_dir / CHECKPOINT, force=True) as tmp:
+            torch.save(self.net.state_dict(), tmp / "weights.pt")
+            torch.save(self.state_dict(), tmp / "trainer.pt")
+
+    def load_checkpoint(self, d: Path) -> None:
+        import torch
+
+        for name in ("weights.pt", "trainer.pt"):
+            if not (d / name).is_file():
+                raise InputError(f"checkpoint is incomplete: {name} is missing", path=d / name)
+        try:
+            self.net.load_state_dict(torch.load(d / "weights.pt", map_location=self.device, weights_only=True))
+            st = torch.load(d / "trainer.pt", map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, OSError, ValueError) as exc:
+            raise InputError(f"cannot read checkpoint: {str(exc).splitlines()[0]}", path=d) from None
+        if st.get("mltl_version") != __version__:
+            raise InputError(f"checkpoint was written by mltl {st.get('mltl_version')}, this is {__version__}",
+                             path=d)
+        self.load_state_dict(st)
+
+    def metrics(self, scores: dict[str, float] | None = None) -> dict[str, Any]:
+        zero = "target" not in self.data.dev
+        return {
+            "task": self.cfg.task, "metric": self.task.metric_name, "sources": self.cfg.data.sources,
+            "target": self.cfg.data.target, "zero_resource": zero,
+            "selection": "mean source dev" if zero else "target dev (NOT zero-resource)",
+            "best_score": None if self.best_score == -math.inf else self.best_score, "best_step": self.best_step,
+            "steps": self.step, "dev": scores or {}, "mltl_version": __version__,
+        }
+
+    def save_model(self, name: str, scores: dict[str, float] | None = None) -> None:
+        if self.out_dir is not None:
+            self.model.save(self.out_dir / name, self.metrics(scores), force=True)
+
+    # ---------------------------------------------------------------- the loop
+    def _install_sigint(self):
+        """First Ctrl-C: finish the iteration, checkpoint, stop. Second: abort now."""
+        if self.out_dir is None:
+            return None
+        try:
+            def handler(signum, frame):  # noqa: ARG001
+                if self.stop_requested:
+                    raise KeyboardInterrupt
+                self.stop_requested = True
+                log.info("interrupt: saving a checkpoint after this iteration (Ctrl-C again to abort)")
+
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread
+            return None
+
+    def fit(self) -> TrainResult:
+        import torch
+
+        t = self.cfg.training
+        total = t.max_steps if t.max_steps else t.max_epochs * self.steps_per_epoch
+        total = min(total, t.max_epochs * self.steps_per_epoch)
+        stats = _zero_stats()
+        t_start = time.perf_counter()
+        t_last = t_start
+        old_handler = self._install_sigint()
+        interrupted = False
+        scores: dict[str, float] = {}
+        tty = sys.stderr.isatty() and not log.is_quiet()
+        progress = log.progress() if tty else None
+        task_id = None
+        if progress is not None:
+            progress.start()
+            task_id = progress.add_task("training", total=total, completed=self.step)
+        self.net.train()
+        try:
+            while self.step < total:
+                try:
+                    if self.d_opt is not None:
+                        self.d_iteration(stats)
+                    self.main_iteration(stats)
+                except torch.cuda.OutOfMemoryError:
+                    raise InputError(f"out of GPU memory at batch size {t.batch_size}; try "
+                                     f"--batch-size {max(1, t.batch_size // 2)}") from None
+                self.step += 1
+                stats["steps"] += 1
+                if self.on_step is not None:
+                    self.on_step(self)
+                if progress is not None:
+                    progress.update(task_id, completed=self.step, description=_describe(self, stats, t_last))
+                end_epoch = self.step % self.steps_per_epoch == 0 or self.step == total
+                if end_epoch:
+                    scores = self.evaluate()
+                    score = self.selection_score(scores)
+                    now = time.perf_counter()
+                    rec = _record(self, stats, scores, score, now - t_last, now - t_start)
+                    self.history.append(rec)
+                    improved = score > self.best_score
+                    if improved:
+                        self.best_score, self.best_step, self.bad_evals = score, self.step, 0
+                        self.save_model("model-best", scores)
+                    else:
+                        self.bad_evals += 1
+                    self._log(rec, improved)
+                    stats, t_last = _zero_stats(), time.perf_counter()
+                    if t.patience and self.bad_evals >= t.patience:
+                        log.info(f"early stop: no improvement for {t.patience} evaluations")
+                        total = self.step
+                if (t.checkpoint_every and self.step % t.checkpoint_every == 0) or end_epoch:
+                    self.save_checkpoint()
+                if self.stop_requested:
+                    interrupted = True
+                    self.save_checkpoint()
+                    break
+        finally:
+            if progress is not None:
+                progress.stop()
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        if not scores:
+            scores = self.evaluate()
+        self.save_model("model-last", scores)
+        best = self.model
+        if self.out_dir is not None and (self.out_dir / "model-best").is_dir():
+            from mltl.models.model import load_model
+
+            best = load_model(self.out_dir / "model-best", device=str(self.device))
+        metrics = self.metrics(scores)
+        metrics["target_eval"] = self._target_eval(best)
+        metrics["interrupted"] = interrupted
+        if self.out_dir is not None:
+            with atomic_file(self.out_dir / "metrics.json") as f:
+                f.write(json.dumps(metrics, indent=2) + "\n")
+        return TrainResult(best, self.out_dir, metrics, interrupted, self.step, self.history)
+
+    def _target_eval(self, model) -> dict[str, Any]:
+        """Target dev/test scores of the best model: reported, never used for selection."""
+        out = {}
+        for split, (corpus, gold) in self.data.target_eval.items():
+            pred = model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
+            key = "tags" if self.task.token_level else "label"
+            out[split] = self.task.score(gold, [p[key] for p in pred], self.data.scheme)
+        return out
+
+    def _log(self, rec: dict[str, Any], improved: bool) -> None:
+        if self.out_dir is not None:
+            with open(self.out_dir / "train_log.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec) + "\n")
+        devs = " ".join(f"{k}={v:.4f}" for k, v in rec["dev"].items())
+        dacc = f" D_acc={rec['D_acc']:.3f}" if rec["D_acc"] is not None else ""
+        log.info(f"epoch {rec['epoch']} step {rec['step']}: J_C={rec['J_C']:.4f} J_D={rec['J_D']:.4f} "
+                 f"J_G1={rec['J_G1']:.4f} J_G2={rec['J_G2']:.4f}{dacc} dev {devs} "
+                 f"score={rec['score']:.4f}{' *' if improved else ''} {rec['tokens_per_s']:.0f} tok/s")
+
+
+def _zero_stats() -> dict[str, float]:
+    return {"J": 0.0, "J_C": 0.0, "J_D": 0.0, "J_G1": 0.0, "J_G2": 0.0, "d_correct": 0, "d_total": 0,
+            "tokens": 0, "steps": 0}
+
+
+def _describe(tr: Trainer, stats: dict[str, float], t0: float) -> str:
+    n = max(stats["steps"], 1)
+    el = max(time.perf_counter() - t0, 1e-9)
+    d = f" D_acc {stats['d_correct'] / stats['d_total']:.2f}" if stats["d_total"] else ""
+    best = f" best {tr.best_score:.3f}" if tr.best_score > -math.inf else ""
+    return (f"epoch {tr.step // tr.steps_per_epoch + 1} J_C {stats['J_C'] / n:.3f}{d}"
+            f" {stats['tokens'] / el:.0f} tok/s{best}")
+
+
+def _record(tr: Trainer, stats: dict[str, float], scores: dict[str, float], score: float, secs: float,
+            total_secs: float) -> dict[str, Any]:
+    n = max(stats["steps"], 1)
+    ns = len(tr.cfg.data.sources)
+    return {
+        "epoch": math.ceil(tr.step / tr.steps_per_epoch), "step": tr.step,
+        "J": stats["J"] / n, "J_C": stats["J_C"] / n / ns, "J_D": stats["J_D"] / n,
+        "J_G1": stats["J_G1"] / n / ns, "J_G2": stats["J_G2"] / n / ns,
+        "D_acc": stats["d_correct"] / stats["d_total"] if stats["d_total"] else None,
+        "dev": scores, "score": score, "tokens_per_s": stats["tokens"] / max(secs, 1e-9),
+        "seconds": total_secs,
+    }
+
+
+# ------------------------------------------------------------------------ API
+def prepare_output(out: Path, force: bool) -> None:
+    if out.exists():
+        if not out.is_dir():
+            raise InputError("output path exists and is not a directory", path=out)
+        if any(out.iterdir()) and not force:
+            raise InputError("output directory exists; pass --force to overwrite it or --resume to continue it",
+                             path=out)
+        if force:
+            import shutil
+
+            for name in ("model-best", "model-last", CHECKPOINT, "train_log.jsonl", "metrics.json", "config.json"):
+                p = out / name
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = False,
+          on_step: Callable | None = None) -> TrainResult:
+    """Train MAN-MoE as configured; the Python face of ``mltl train``.
+
+    All input is read and checked before ``out_dir`` is touched. With ``out_dir``
+    None nothing is written (notebook use); ``result.model`` is the best model.
+    """
+    from mltl.training.data import load_run_data
+
+    data = load_run_data(cfg)
+    for w in data.warnings:
+        log.info(f"[yellow]warning:[/yellow] {w}")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        prepare_output(out, force)
+        with atomic_file(out / "config.json") as f:
+            f.write(cfg.to_json() + "\n")
+    tr = Trainer(cfg, data, out, on_step=on_step)
+    return tr.fit()
+
+
+def resume(out_dir: str | Path, overrides: dict[str, Any] | None = None, *,
+           on_step: Callable | None = None) -> TrainResult:
+    """Continue a run from ``out_dir/checkpoint``; same seed on CPU = same final weights.
+
+    ``overrides`` may change only ``training.max_epochs``/``max_steps``/``patience``
+    (and the device): anything else would no longer be the same run.
+    """
+    from mltl.config import replace
+    from mltl.training.data import load_run_data
+
+    out = Path(out_dir)
+    cp = out / "config.json"
+    if not cp.is_file():
+        raise InputError("not a training directory (config.json missing)", path=cp)
+    try:
+        cfg = config_from_json(cp.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"corrupt config ({exc})", path=cp) from None
+    allowed = {"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"}
+    over = {k: v for k, v in (overrides or {}).items() if v is not None}
+    bad = set(over) - allowed
+    if bad:
+        raise InputError(f"--resume continues a run as configured; cannot change {', '.join(sorted(bad))}")
+    if over:
+        cfg = replace(cfg, training=over)
+        with atomic_file(cp) as f:
+            f.write(cfg.to_json() + "\n")
+    ck = out / CHECKPOINT
+    if not ck.is_dir():
+        raise InputError("no checkpoint to resume from", path=ck)
+    data = load_run_data(cfg)
+    tr = Trainer(cfg, data, out, on_step=on_step)
+    tr.load_checkpoint(ck)
+    log.info(f"resuming at step {tr.step}")
+    return tr.fit()

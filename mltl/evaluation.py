@@ -135,3 +135,73 @@ def plot_gates(report: dict[str, Any], path: str, title: str = "") -> None:
     with atomic_file(path, "wb") as f:
         fig.savefig(f, format=fmt, dpi=120)
     plt.close(fig)
+
+
+def _conll_tags(path: str, encoding: str) -> list[tuple[list[str], list[str]]]:
+    """(tokens, last-column tags) of every sentence of a CoNLL file."""
+    from mltl.data.conll import read_conll
+
+    return [(s.tokens, s.tags) for s in read_conll(path, "conll", encoding=encoding)]
+
+
+def evaluate_files(gold_path: str, pred_path: str, encoding: str = "utf-8") -> dict[str, Any]:
+    """Score a predicted CoNLL file against a gold one (last column of each; no model needed)."""
+    from mltl.errors import InputError
+
+    gold = _conll_tags(gold_path, encoding)
+    pred = _conll_tags(pred_path, encoding)
+    if not gold:
+        raise InputError("no sentences found", path=gold_path)
+    if len(gold) != len(pred):
+        raise InputError(f"{len(pred)} sentences, but the gold file has {len(gold)}", path=pred_path)
+    for i, ((gt, _), (pt, _)) in enumerate(zip(gold, pred)):
+        if len(gt) != len(pt):
+            raise InputError(f"sentence {i + 1} has {len(pt)} tokens, the gold one {len(gt)}", path=pred_path)
+    return tagging_report([g for _, g in gold], [p for _, p in pred])
+
+
+def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str | None = None,
+                   tokenizer=None, batch_size: int = 256, encoding: str = "utf-8",
+                   tag_field: str = "misc:NER") -> dict[str, Any]:
+    """Predict every gold-labelled input with ``model`` and score it; adds the gate analysis."""
+    from mltl.errors import InputError
+    from mltl.predict import chunks, detect_format, read_items
+
+    gold_all: list = []
+    pred_all: list = []
+    gate_records: list[dict[str, Any]] = []
+    known = set(model.labels)
+    for path in files:
+        fmt = detect_format(path, input_format)
+        for chunk in chunks(read_items(path, fmt, tokenizer, encoding, tag_field=tag_field)):
+            missing = [it for it in chunk if it.gold is None]
+            if missing:
+                raise InputError("input has no gold tags or labels to evaluate against", path=path)
+            golds = [it.gold if isinstance(it.gold, list) else str(it.gold) for it in chunk]
+            unknown = sorted({t for g in golds for t in (g if isinstance(g, list) else [g])} - known)
+            if unknown:
+                raise InputError(f"labels not in the model's label set: {', '.join(unknown[:10])} "
+                                 f"(the model knows {', '.join(model.labels[:12])})", path=path)
+            preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=True)
+            for g, p in zip(golds, preds):
+                if model.task == "tagging":
+                    gold_all.append(g)
+                    pred_all.append(p["tags"])
+                    groups: Any = token_groups(g)
+                else:
+                    gold_all.append(g)
+                    pred_all.append(p["label"])
+                    groups = g
+                gate_records.append({"gate_fp": p.get("gate_fp"), "gate_c": p.get("gate_c"), "groups": groups})
+    if not gold_all:
+        raise InputError("no sentences to evaluate", path=files[0] if files else None)
+    report = tagging_report(gold_all, pred_all) if model.task == "tagging" else \
+        classification_report(gold_all, pred_all)
+    if model.task != "tagging":
+        # per-token Fp gates of a document are averaged into one row, grouped by its class
+        for r in gate_records:
+            if r["gate_fp"] is not None:
+                r["gate_fp"] = np.asarray(r["gate_fp"]).mean(0).tolist()
+    report["language"] = lang
+    report["gates"] = gate_report(gate_records, model.sources, model.task)
+    return report

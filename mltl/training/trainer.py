@@ -180,13 +180,13 @@ class Trainer:
             if out.gate1 is not None:
                 g1 = gate_nll(out.gate1.float(), e, b.mask)
                 l_g = l_g + g1
-                stats["J_G1"] += float(g1)
+                stats["J_G1"] += float(g1.detach())
             if out.gate2 is not None:
                 g2 = gate_nll(out.gate2.float(), e, b.mask if self.task.token_level else None)
                 l_g = l_g + g2
-                stats["J_G2"] += float(g2)
+                stats["J_G2"] += float(g2.detach())
             loss = loss + l_c + t.lambda2 * l_g
-            stats["J_C"] += float(l_c)
+            stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
         if net.discriminator is not None and t.lambda1 > 0:
             for p in net.discriminator.parameters():  # D is not updated here: no grads for it
@@ -204,7 +204,7 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        stats["J"] += float(loss)
+        stats["J"] += float(loss.detach())
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, model=None) -> dict[str, float]:

@@ -153,7 +153,7 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
         t_tok = time.perf_counter() - t0
         log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
                  f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
-        model = _train_fasttext(corpus, cfg)
+        model = _train_fasttext(corpus, cfg, where)
         t_train = time.perf_counter() - t0 - t_tok
         tmp_bin = Path(tmp) / "model.bin"
         model.save_model(str(tmp_bin))
@@ -172,7 +172,7 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
             "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
 
 
-def _train_fasttext(corpus: Path, cfg: EmbedConfig):
+def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str):
     import fasttext
 
     threads = cfg.threads or os.cpu_count() or 1
@@ -182,7 +182,11 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig):
             lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
             thread=threads, verbose=0)  # this binding takes no seed: runs with >1 thread vary anyway
     except (RuntimeError, ValueError) as exc:
-        raise InputError(f"fastText failed: {exc}") from None
+        hint = ""
+        if "NaN" in str(exc):
+            # fastText reports NaN when its loss average sees no example: tiny corpora.
+            hint = " (usually a corpus too small for these settings: give more text, more --epoch or --bucket)"
+        raise InputError(f"fastText failed: {exc}{hint}", path=where) from None
 
 
 def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str) -> Path:

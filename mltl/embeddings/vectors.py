@@ -236,9 +236,12 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
         nonlocal pending
         if not pending:
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a short parse is detected by the size check below
-            block = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a short parse is detected by the size check below
+                block = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
+        except ValueError:   # numpy 2 raises where numpy 1 warned
+            block = np.empty(0, dtype=np.float32)
         if block.size != len(pending) * dim:
             # Slow path, only on bad input: find the row and value that failed.
             for j, rest in enumerate(pending):
@@ -423,6 +426,8 @@ def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None,
         return Path(path)
     if fmt == "npy":
         p = Path(path)
+        if not p.name.endswith(".npy"):
+            p = p.with_name(p.name + ".npy")   # the vocabulary file is named after NAME.npy
         vocab = _npy_vocab_path(p)
         # Vocabulary first: a matrix is never left without its words.
         with atomic_file(vocab, "w") as f:

@@ -1,0 +1,146 @@
+"""Vector I/O: formats, round trips, memory maps, normalisation, and bad files."""
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from mltl.embeddings import Vectors, load_vectors, normalize, save_vectors
+from mltl.embeddings.vectors import lang_of
+from mltl.errors import InputError
+
+
+def _vecs(n: int = 50, dim: int = 8, seed: int = 0) -> Vectors:
+    rng = np.random.default_rng(seed)
+    return Vectors([f"wört{i}" for i in range(n)], rng.standard_normal((n, dim)).astype(np.float32))
+
+
+def _write(path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("name,fmt", [("v.vec", None), ("v.npy", None), ("vdir", None), ("v.txt", "vec"),
+                                      ("v2", "npy"), ("v.vec.gz", None)])
+def test_round_trip(tmp_path, name, fmt):
+    v = _vecs()
+    target = tmp_path / name
+    if name.endswith(".gz"):
+        save_vectors(v, tmp_path / "plain.vec")
+        target.write_bytes(gzip.compress((tmp_path / "plain.vec").read_bytes()))
+    else:
+        save_vectors(v, target, format=fmt)
+    w = load_vectors(target)
+    assert w.words == v.words and w.dim == 8 and len(w) == 50
+    np.testing.assert_allclose(w.matrix, v.matrix, atol=1e-4)
+    assert w.index["wört7"] == 7 and "wört7" in w and w.get("nope") is None
+    assert not list(tmp_path.glob(".*.tmp"))   # atomic writes leave no temp files
+
+
+def test_compact_is_memory_mapped_and_float16_loads_as_float32(tmp_path):
+    v = _vecs(1000, 16)
+    save_vectors(v, tmp_path / "a.npy")
+    w = load_vectors(tmp_path / "a.npy")
+    assert isinstance(w.matrix, np.memmap) and w.matrix.dtype == np.float32
+    save_vectors(v, tmp_path / "h", format="dir", dtype="float16")
+    h = load_vectors(tmp_path / "h")
+    assert h.matrix.dtype == np.float32
+    np.testing.assert_allclose(h.matrix, v.matrix, atol=2e-3)
+    assert len(load_vectors(tmp_path / "h", max_vocab=10)) == 10
+
+
+def test_max_vocab_headerless_and_prefix_resolution(tmp_path):
+    p = _write(tmp_path / "de.vec", "der 1 2 3\ndie 4 5 6 \ndas 7 8 9\n")   # no header, trailing space
+    v = load_vectors(p, max_vocab=2)
+    assert v.words == ["der", "die"] and v.matrix.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert load_vectors(tmp_path / "de").words == ["der", "die", "das"]  # 'de' -> de.vec
+    assert lang_of("aligned/de.vec") == "de" and lang_of("wiki.es.vec") == "es" and lang_of("vectors/fr") == "fr"
+
+
+BAD = {
+    "ragged": ("2 3\na 1 2 3\nb 1 2\n", r"bad\.vec:3: row has 2 values but the header says dimension 3"),
+    "ragged_no_header": ("a 1 2 3\nb 1 2 3 4\n", r"bad\.vec:2: row has 4 values but line 1 says dimension 3"),
+    "nan": ("2 2\na 1 2\nb nan 1\n", r"bad\.vec:3: vector of 'b' contains NaN or inf"),
+    "inf": ("a 1 inf\n", r"bad\.vec:1: vector of 'a' contains NaN or inf"),
+    "dup": ("2 2\na 1 2\na 3 4\n", r"bad\.vec:3: duplicate word 'a' \(first on line 2\)"),
+    "count": ("3 2\na 1 2\nb 3 4\n", r"bad\.vec:1: header says 3 vectors but the file has 2"),
+    "notnum": ("2 2\na 1 2\nb 1 x2\n", r"bad\.vec:3: not a number: 'x2'"),
+    "header_only": ("5 3\n", r"bad\.vec:1: header but no vectors"),
+    "no_numbers": ("hello\n", r"bad\.vec:1: row has a word but no numbers"),
+    "empty": ("", r"bad\.vec: file is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_vec_files_name_file_and_line(tmp_path, case):
+    text, pattern = BAD[case]
+    p = _write(tmp_path / "bad.vec", text)
+    with pytest.raises(InputError, match=pattern):
+        load_vectors(p)
+
+
+def test_non_utf8_and_duplicates_first(tmp_path):
+    p = tmp_path / "bad.vec"
+    p.write_bytes(b"a 1 2\n\xff\xfe 1 2\n")
+    with pytest.raises(InputError, match="not valid utf-8"):
+        load_vectors(p)
+    d = _write(tmp_path / "d.vec", "a 1 2\na 3 4\nb 5 6\n")
+    assert load_vectors(d, duplicates="first").matrix.tolist() == [[1, 2], [5, 6]]
+
+
+def test_compact_mismatch_is_reported(tmp_path):
+    save_vectors(_vecs(5, 3), tmp_path / "x.npy")
+    (tmp_path / "x.vocab.txt").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(InputError, match="2 words but the matrix has 5 rows"):
+        load_vectors(tmp_path / "x.npy")
+    (tmp_path / "y.npy").write_bytes(b"not numpy")
+    (tmp_path / "y.vocab.txt").write_text("a\n", encoding="utf-8")
+    with pytest.raises(InputError, match="y.npy"):
+        load_vectors(tmp_path / "y.npy")
+    with pytest.raises(InputError, match="no such file"):
+        load_vectors(tmp_path / "missing.vec")
+
+
+def test_save_rejects_words_with_spaces(tmp_path):
+    v = Vectors(["a b"], np.zeros((1, 2), dtype=np.float32))
+    with pytest.raises(InputError, match="whitespace"):
+        save_vectors(v, tmp_path / "o.vec")
+    assert not (tmp_path / "o.vec").exists()
+
+
+def test_normalisations():
+    m = np.random.default_rng(1).standard_normal((200, 10)).astype(np.float32) + 3.0
+    u = normalize(m, "unit")
+    np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1, atol=1e-5)
+    c = normalize(m, "center")
+    np.testing.assert_allclose(c.mean(axis=0), 0, atol=1e-5)
+    ucu = normalize(m, "unit,center,unit")
+    np.testing.assert_allclose(np.linalg.norm(ucu, axis=1), 1, atol=1e-5)
+    # The mean direction (what every vector shared) is gone after centring.
+    assert abs(ucu.mean(axis=0)).max() < abs(u.mean(axis=0)).max() / 5
+    np.testing.assert_array_equal(normalize(m, "none"), m)
+    with pytest.raises(InputError, match="unknown normalisation"):
+        normalize(m, "whiten")
+
+
+def test_fasttext_bin_gives_subword_vectors_for_oov(tmp_path):
+    pytest.importorskip("fasttext")
+    from mltl.embeddings.train import EmbedConfig, train_embeddings
+
+    text = "/usr/share/common-licenses/GPL-3"   # real English prose shipped by Debian
+    if not os.path.exists(text):
+        pytest.skip("no /usr/share/common-licenses/GPL-3")
+    cfg = EmbedConfig(dim=16, min_count=2, epoch=3, bucket=50000, threads=2)
+    train_embeddings([text], tmp_path / "en", "en", cfg, tokenizer="whitespace", lowercase=True)
+    v = load_vectors(tmp_path / "en.bin")
+    t = load_vectors(tmp_path / "en.vec")
+    assert v.words == t.words and "license" in v
+    np.testing.assert_allclose(v.matrix, t.matrix, atol=1e-4)
+    oov = v.oov_vector("licensingly")     # unseen word, built from character n-grams
+    assert oov is not None and oov.shape == (16,) and np.abs(oov).sum() > 0
+    assert t.oov_vector("licensingly") is None
+    (tmp_path / "junk.bin").write_bytes(b"\x00" * 64)
+    with pytest.raises(InputError, match="junk.bin"):
+        load_vectors(tmp_path / "junk.bin")

@@ -22,7 +22,7 @@ def _word(lang: str, c: int, rng: np.random.Generator) -> str:
 
 def make_toy_data(root: str | Path, langs: list[str], *, task: str = "tagging", n_train: int = 200,
                   n_dev: int = 60, n_unlabeled: int = 200, dim: int = 16, n_concepts: int = 60, seed: int = 0,
-                  noise: float = 0.1, unlabeled_only: tuple[str, ...] = ()) -> tuple[Path, Path]:
+                  noise: float = 0.05, unlabeled_only: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """Write ``root/data/<lang>/*.jsonl`` + ``meta.json`` and ``root/vectors/<lang>.vec``.
 
     Returns (data dir, vectors dir). ``unlabeled_only`` languages get only

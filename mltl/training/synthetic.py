@@ -17,7 +17,8 @@ ENTITY_TYPES = ("PER", "LOC", "ORG")
 
 def _word(lang: str, c: int, rng: np.random.Generator) -> str:
     syll = ["ka", "lo", "mi", "ne", "ru", "ta", "zo", "pe", "si", "du", "fa", "gu"]
-    return lang[:1] + "".join(rng.choice(syll) for _ in range(2)) + str(c)
+    # the language code as prefix: a character-level cue of the language (for gates and D)
+    return lang + "".join(rng.choice(syll) for _ in range(2)) + str(c)
 
 
 def make_toy_data(root: str | Path, langs: list[str], *, task: str = "tagging", n_train: int = 200,

@@ -1,0 +1,200 @@
+"""In-process training runs on a tiny synthetic world: learning, determinism,
+resume equivalence, Ctrl-C, model directories, classification."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mltl import log  # noqa: E402
+from mltl.config import merge  # noqa: E402
+from mltl.errors import InputError  # noqa: E402
+from mltl.models import load_model  # noqa: E402
+from mltl.training import resume, train  # noqa: E402
+from mltl.training.synthetic import make_toy_data  # noqa: E402
+
+TINY = {"char_kernels": 8, "char_out": 8, "char_emb_size": 8, "hidden_size": 16, "private_hidden_size": 16,
+        "expert_hidden": 16, "d_kernels": 8, "d_hidden": 8, "layers": 1, "dropout": 0.1}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    data, vec = make_toy_data(root, ["en", "es", "de"], unlabeled_only=("de",), n_concepts=30, n_train=160,
+                              n_dev=40, n_unlabeled=80)
+    log.configure(quiet=True)
+    return data, vec
+
+
+@pytest.fixture(scope="module")
+def toy_cls(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toycls")
+    return make_toy_data(root, ["en", "fr", "de"], task="classification", unlabeled_only=("de",), n_concepts=30,
+                         n_train=160, n_dev=40, n_unlabeled=80)
+
+
+def cfg_for(toy, task="tagging", model=None, training=None, data=None):
+    d, v = toy
+    return merge({"task": task,
+                  "data": {"data": str(d), "vectors": str(v), "sources": ["en", "es"] if task == "tagging"
+                           else ["en", "fr"], "target": "de", **(data or {})},
+                  "model": {**TINY, **(model or {})},
+                  "training": {"threads": 1, "lr": 0.02, "max_epochs": 3, "steps_per_epoch": 4, "patience": 0,
+                               "checkpoint_every": 0, **(training or {})}})
+
+
+def weights(path):
+    return torch.load(path / "weights.pt", weights_only=True)
+
+
+def same_weights(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_weights_and_layout(toy, tmp_path):
+    cfg = cfg_for(toy)
+    r1 = train(cfg, tmp_path / "a")
+    r2 = train(cfg, tmp_path / "b")
+    for name in ("model-last", "model-best"):
+        assert same_weights(weights(tmp_path / "a" / name), weights(tmp_path / "b" / name))
+    other = train(cfg_for(toy, training={"seed": 2}), None)
+    assert not same_weights(weights(tmp_path / "a" / "model-last"), other.model.net.state_dict())
+    out = tmp_path / "a"
+    assert {p.name for p in out.iterdir()} >= {"model-best", "model-last", "checkpoint", "config.json",
+                                               "train_log.jsonl", "metrics.json"}
+    m = out / "model-best"
+    assert {p.name for p in m.iterdir()} == {"mltl-model.json", "config.json", "weights.pt", "labels.json",
+                                             "chars.json", "vocab", "vectors", "metrics.json"}
+    assert sorted(p.name for p in (m / "vectors").iterdir()) == ["de.npy", "en.npy", "es.npy"]
+    log_lines = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert len(log_lines) == 3 and {"J_C", "J_D", "J_G1", "J_G2", "D_acc", "dev", "tokens_per_s"} <= set(log_lines[0])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["zero_resource"] is True and metrics["steps"] == 12
+    assert r1.metrics["best_score"] == r2.metrics["best_score"]
+
+
+def test_resume_after_ctrl_c_equals_uninterrupted(toy, tmp_path):
+    cfg = cfg_for(toy)
+    train(cfg, tmp_path / "full")
+
+    def interrupt(trainer):
+        if trainer.step == 6:  # mid-epoch: the checkpoint must carry sampler + RNG state
+            os.kill(os.getpid(), signal.SIGINT)
+
+    part = train(cfg, tmp_path / "part", on_step=interrupt)
+    assert part.interrupted and part.steps == 6
+    st = torch.load(tmp_path / "part" / "checkpoint" / "trainer.pt", weights_only=True)
+    assert st["step"] == 6
+    done = resume(tmp_path / "part")
+    assert not done.interrupted and done.steps == 12
+    assert same_weights(weights(tmp_path / "full" / "model-last"), weights(tmp_path / "part" / "model-last"))
+    assert same_weights(weights(tmp_path / "full" / "model-best"), weights(tmp_path / "part" / "model-best"))
+
+
+def test_model_dir_reloads_and_scores_identically(toy, tmp_path):
+    res = train(cfg_for(toy, training={"max_epochs": 4}), tmp_path / "run")
+    model = load_model(tmp_path / "run" / "model-best")
+    sents = [json.loads(x) for x in (toy[0] / "en" / "dev.jsonl").read_text().splitlines()]
+    pred = model.predict_batch("en", [s["tokens"] for s in sents])
+    from mltl.training.metrics import span_f1
+
+    f1_en = span_f1([s["tags"] for s in sents], [p["tags"] for p in pred])
+    assert f1_en == pytest.approx(json.loads((tmp_path / "run" / "model-best" / "metrics.json").read_text())
+                                  ["dev"]["en"], abs=1e-12)
+    # the same sentence alone or in a batch gets the same tags (packing, masks, per-batch CharCNN)
+    alone = [model.predict_batch("en", [s["tokens"]])[0] for s in sents[:5]]
+    assert alone == pred[:5]
+    # empty sentences and gate weights
+    out = model.predict_batch("de", [[], ["de" + "x"]], gates=True)
+    assert out[0] == {"tags": []} and len(out[1]["gate_fp"][0]) == 2
+    assert res.metrics["best_score"] == pytest.approx(
+        json.loads((tmp_path / "run" / "metrics.json").read_text())["best_score"])
+
+
+def test_load_model_errors(toy, tmp_path):
+    train(cfg_for(toy, training={"max_epochs": 1}), tmp_path / "run")
+    good = tmp_path / "run" / "model-last"
+    for broken, action, needle in [
+        ("nolabels", lambda d: (d / "labels.json").unlink(), "labels.json"),
+        ("trunc", lambda d: (d / "weights.pt").write_bytes((d / "weights.pt").read_bytes()[:100]), "weights.pt"),
+        ("vectors", lambda d: (d / "vectors" / "de.npy").write_bytes(b"\x93NUMPY"), "de.npy"),
+        ("version", lambda d: (d / "mltl-model.json").write_text(json.dumps(
+            {**json.loads((d / "mltl-model.json").read_text()), "mltl_version": "0.0.1"})), "0.0.1"),
+    ]:
+        d = tmp_path / broken
+        shutil.copytree(good, d)
+        action(d)
+        with pytest.raises(InputError, match=needle):
+            load_model(d)
+    with pytest.raises(InputError, match="no such model directory"):
+        load_model(tmp_path / "nothing")
+
+
+def test_learns_and_gates_predict_source_language(toy):
+    res = train(cfg_for(toy, model={"dropout": 0.0}, training={"max_epochs": 12, "steps_per_epoch": 10,
+                                                               "lambda2": 0.1}), None)
+    hist = res.history
+    assert hist[-1]["J_C"] < hist[0]["J_C"] / 3          # loss decreases
+    assert res.metrics["best_score"] > 0.6                # all-O baseline scores 0
+    model = res.model
+    for i, lang in enumerate(model.sources):
+        sents = [json.loads(x)["tokens"] for x in (toy[0] / lang / "dev.jsonl").read_text().splitlines()]
+        g = np.concatenate([np.array(p["gate_fp"]) for p in model.predict_batch(lang, sents, gates=True)])
+        assert g.mean(0)[i] > 0.6, (lang, g.mean(0))      # 2 experts: chance is 0.5
+
+
+def test_bad_inputs_leave_nothing_behind(toy, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="also a source"):
+        train(cfg_for(toy, data={"sources": ["en", "de"]}), out)
+    with pytest.raises(InputError, match="xx/train.jsonl"):
+        train(cfg_for(toy, data={"sources": ["en", "xx"]}), out)
+    assert not out.exists()
+    train(cfg_for(toy, training={"max_steps": 1}), out)
+    with pytest.raises(InputError, match="--force"):
+        train(cfg_for(toy, training={"max_steps": 1}), out)
+
+
+def test_differing_label_sets_union_or_strict(toy, tmp_path):
+    d = tmp_path / "data"
+    shutil.copytree(toy[0], d)
+    lines = [json.loads(x) for x in (d / "es" / "train.jsonl").read_text().splitlines()]
+    for rec in lines:
+        rec["tags"] = ["O" if t.endswith("ORG") else t for t in rec["tags"]]
+    (d / "es" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (d / "es" / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines[:20]))
+    with pytest.raises(InputError, match="label sets differ"):
+        train(cfg_for((d, toy[1]), data={"strict_labels": True}), None)
+    res = train(cfg_for((d, toy[1]), training={"max_steps": 2}), None)
+    assert "B-ORG" in res.model.labels
+
+
+def test_ablations_train(toy):
+    for model in ({"arch": "bwe"}, {"arch": "man"}, {"fp_moe": False}, {"c_moe": False},
+                  {"adversary": False, "char_cnn": False}):
+        res = train(cfg_for(toy, model=model, training={"max_steps": 2}), None)
+        assert res.steps == 2
+
+
+def test_target_dev_marks_not_zero_resource(toy, tmp_path):
+    res = train(cfg_for(toy, data={"target_dev": str(toy[0] / "de" / "dev.jsonl")}, training={"max_epochs": 1}),
+                tmp_path / "r")
+    assert res.metrics["zero_resource"] is False and "target" in res.metrics["dev"]
+    assert "NOT zero-resource" in res.metrics["selection"]
+
+
+def test_classification_end_to_end(toy_cls, tmp_path):
+    res = train(cfg_for(toy_cls, task="classification", model={"dropout": 0.0},
+                        training={"max_epochs": 6, "steps_per_epoch": 10}), tmp_path / "cls")
+    assert res.history[-1]["J_C"] < res.history[0]["J_C"]
+    assert res.metrics["best_score"] > 0.7
+    model = load_model(tmp_path / "cls" / "model-best")
+    out = model.predict_batch("de", [["de" + "x", "y"]], gates=True)
+    assert out[0]["label"] in ("neg", "pos") and abs(sum(out[0]["probs"].values()) - 1) < 1e-5
+    assert len(out[0]["gate_c"]) == 2

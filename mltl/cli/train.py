@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 # Task-dependent defaults (Appendix B, Table 6) shown in --help; the values live in mltl.config.
-_TD = "[default: tagging {t}, classification {c}]"
+_TD = "\\[default: tagging {t}, classification {c}]"
 
 _HELP = """Train a tagger or classifier on labeled SOURCE languages for a TARGET language
 that has unlabeled text only (MAN-MoE, Chen et al. 2019, Algorithm 1).
@@ -29,7 +29,7 @@ def _langs(value: Optional[str]) -> Optional[list[str]]:
 def register(app: typer.Typer) -> None:
     @app.command("train", help=_HELP)
     def train(
-        task: Optional[str] = typer.Option(None, "--task", help="tagging | classification [default: tagging]"),
+        task: Optional[str] = typer.Option(None, "--task", help="tagging | classification \\[default: tagging]"),
         sources: Optional[str] = typer.Option(None, "--sources", help="Comma-separated labeled source languages."),
         target: Optional[str] = typer.Option(None, "--target", help="Target language (unlabeled text only)."),
         unlabeled: Optional[str] = typer.Option(None, "--unlabeled",
@@ -44,29 +44,29 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Overwrite an existing output directory."),
         resume: Optional[Path] = typer.Option(None, "--resume",
                                               help="Continue the run in this directory from its checkpoint."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N [default: auto]"),
-        amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast on CUDA [default: off]"),
-        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch [default: torch's]"),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [default: 1]"),
-        max_epochs: Optional[int] = typer.Option(None, "--max-epochs", "--epochs", help="[default: 30]"),
+        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N \\[default: auto]"),
+        amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast on CUDA \\[default: off]"),
+        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch \\[default: torch's]"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed \\[default: 1]"),
+        max_epochs: Optional[int] = typer.Option(None, "--max-epochs", "--epochs", help="\\[default: 30]"),
         max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after N iterations; 0 = none "
-                                                                          "[default: 0]"),
+                                                                          "\\[default: 0]"),
         steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch",
                                                       help="Iterations between evaluations; 0 = one pass over the "
-                                                           "largest source [default: 0]"),
+                                                           "largest source \\[default: 0]"),
         patience: Optional[int] = typer.Option(None, "--patience",
                                                help="Early stop after N evaluations without improvement; 0 = off "
-                                                    "[default: 5]"),
+                                                    "\\[default: 5]"),
         checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every",
                                                        help="Checkpoint every N iterations (and every epoch) "
-                                                            "[default: 500]"),
+                                                            "\\[default: 500]"),
         arch: Optional[str] = typer.Option(None, "--arch", help="man_moe | man (no MoE) | bwe (shared tagger, no MoE, "
-                                                                "no D) [default: man_moe]"),
-        c_moe: Optional[bool] = typer.Option(None, "--c-moe/--no-c-moe", help="MoE in the predictor C [default: on]"),
+                                                                "no D) \\[default: man_moe]"),
+        c_moe: Optional[bool] = typer.Option(None, "--c-moe/--no-c-moe", help="MoE in the predictor C \\[default: on]"),
         fp_moe: Optional[bool] = typer.Option(None, "--fp-moe/--no-fp-moe",
-                                              help="Private extractor Fp (BiLSTM + MoE) [default: on]"),
+                                              help="Private extractor Fp (BiLSTM + MoE) \\[default: on]"),
         adversary: Optional[bool] = typer.Option(None, "--adversary/--no-adversary",
-                                                 help="Language discriminator D (MAN) [default: on]"),
+                                                 help="Language discriminator D (MAN) \\[default: on]"),
         char_cnn: Optional[bool] = typer.Option(None, "--char-cnn/--no-char-cnn",
                                                 help="CharCNN word features " + _TD.format(t="on", c="off")),
         lambda1: Optional[float] = typer.Option(None, "--lambda1", help="λ1, weight of −J_D " +
@@ -76,44 +76,44 @@ def register(app: typer.Typer) -> None:
         k: Optional[int] = typer.Option(None, "--k", help="D steps per F/C step " + _TD.format(t="1", c="1")),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Per language " +
                                                  _TD.format(t="16", c="16")),
-        lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (Fs, Fp, C) [default: 0.001]"),
-        d_lr: Optional[float] = typer.Option(None, "--d-lr", help="Adam learning rate of D [default: 0.001]"),
-        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="[default: 1e-8]"),
-        dropout: Optional[float] = typer.Option(None, "--dropout", help="[default: 0.5]"),
+        lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (Fs, Fp, C) \\[default: 0.001]"),
+        d_lr: Optional[float] = typer.Option(None, "--d-lr", help="Adam learning rate of D \\[default: 0.001]"),
+        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="\\[default: 1e-8]"),
+        dropout: Optional[float] = typer.Option(None, "--dropout", help="\\[default: 0.5]"),
         word_dropout: Optional[float] = typer.Option(None, "--word-dropout",
-                                                     help="Replace words by <unk> in training [default: 0]"),
-        hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help="Fs BiLSTM size [default: 128]"),
+                                                     help="Replace words by <unk> in training \\[default: 0]"),
+        hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help="Fs BiLSTM size \\[default: 128]"),
         private_hidden_size: Optional[int] = typer.Option(None, "--private-hidden-size",
-                                                          help="Fp BiLSTM / expert output size [default: 128]"),
+                                                          help="Fp BiLSTM / expert output size \\[default: 128]"),
         expert_hidden: Optional[int] = typer.Option(None, "--expert-hidden", help="Experts' hidden layer "
-                                                                                  "[default: 128]"),
-        layers: Optional[int] = typer.Option(None, "--layers", help="BiLSTM layers [default: 2]"),
-        char_emb_size: Optional[int] = typer.Option(None, "--char-emb-size", help="[default: 50]"),
+                                                                                  "\\[default: 128]"),
+        layers: Optional[int] = typer.Option(None, "--layers", help="BiLSTM layers \\[default: 2]"),
+        char_emb_size: Optional[int] = typer.Option(None, "--char-emb-size", help="\\[default: 50]"),
         expert_activation: Optional[str] = typer.Option(None, "--expert-activation",
                                                         help="Last activation of Fp's experts: tanh | relu | none "
-                                                             "[default: tanh]"),
+                                                             "\\[default: tanh]"),
         detach_gate: Optional[bool] = typer.Option(None, "--detach-gate/--no-detach-gate",
-                                                   help="Gates read detached features [default: off]"),
+                                                   help="Gates read detached features \\[default: off]"),
         lowercase_chars: Optional[bool] = typer.Option(None, "--lowercase-chars/--no-lowercase-chars",
-                                                       help="Lowercase before the CharCNN [default: off]"),
+                                                       help="Lowercase before the CharCNN \\[default: off]"),
         lowercase: Optional[str] = typer.Option(None, "--lowercase",
                                                 help="Comma-separated languages looked up lowercased in their "
-                                                     "vectors [default: none]"),
+                                                     "vectors \\[default: none]"),
         d_text: Optional[str] = typer.Option(None, "--d-text", help="Text that feeds D: train | unlabeled | both "
-                                                                    "[default: unlabeled]"),
+                                                                    "\\[default: unlabeled]"),
         target_dev: Optional[Path] = typer.Option(None, "--target-dev",
                                                   help="Labeled target dev JSONL for model selection (metrics are "
                                                        "then marked NOT zero-resource)."),
         keep_vectors: Optional[int] = typer.Option(None, "--keep-vectors",
                                                    help="Top-N frequent vectors kept per language besides the words "
-                                                        "seen in the data [default: 20000]"),
+                                                        "seen in the data \\[default: 20000]"),
         float16: Optional[bool] = typer.Option(None, "--float16/--float32",
-                                               help="Store the model's vectors as float16 [default: float32]"),
+                                               help="Store the model's vectors as float16 \\[default: float32]"),
         strict: Optional[bool] = typer.Option(None, "--strict/--no-strict",
-                                              help="Refuse sources whose label sets differ [default: union + "
+                                              help="Refuse sources whose label sets differ \\[default: union + "
                                                    "warning]"),
         max_unlabeled: Optional[int] = typer.Option(None, "--max-unlabeled",
-                                                    help="Unlabeled sentences read per language [default: 50000]"),
+                                                    help="Unlabeled sentences read per language \\[default: 50000]"),
     ) -> None:
         from mltl import config as C
         from mltl import log

@@ -103,7 +103,7 @@ def unsupervised_seed(X: Any, Z: Any, n: int = 4000, csls_k: int = 10) -> tuple[
     """
     import torch
 
-    from mltl.embeddings.similarity import induce, pairs_from
+    from mltl.embeddings.similarity import induce_exact, pairs_from
 
     def describe(M: Any) -> Any:
         # sqrt of the similarity matrix M M^T is U S U^T: cheaper and better
@@ -114,8 +114,7 @@ def unsupervised_seed(X: Any, Z: Any, n: int = 4000, csls_k: int = 10) -> tuple[
 
     n = min(n, X.shape[0], Z.shape[0])
     dx, dz = describe(X[:n]), describe(Z[:n])
-    first = induce(dx, dz, csls_k=csls_k)
-    res = induce(dx, dz, csls_k=csls_k, r_x=first["r_x"], r_z=first["r_z"])
+    res = induce_exact(dx, dz, csls_k=csls_k)
     si, ti, _ = pairs_from(res, "union")
     return si, ti
 
@@ -149,15 +148,15 @@ def self_learning(X: Any, Z: Any, si: np.ndarray, ti: np.ndarray, cfg: AlignConf
     best_obj, best = -float("inf"), (si, ti)
     keep = cfg.stochastic_initial if stochastic else 1.0
     since_improved = 0
-    r_x = r_z = None
+    r_z = None   # CSLS neighbourhoods of the hub side, from the previous pass
     max_iters = cfg.stochastic_max_iters if stochastic else cfg.max_refine_iters
     for _ in range(max_iters):
         W = torch.from_numpy(procrustes(X[torch.from_numpy(si).to(X.device)],
                                         Z[torch.from_numpy(ti).to(Z.device)])).to(X.device)
         Xm = Xk @ W
         if stochastic:
-            res = induce(Xm, Zk, csls_k=cfg.csls_k, r_x=r_x, r_z=r_z, keep_prob=keep, generator=gen)
-            r_x, r_z = res["r_x"], res["r_z"]
+            res = induce(Xm, Zk, csls_k=cfg.csls_k, r_z=r_z, keep_prob=keep, generator=gen)
+            r_z = res["r_z"]
             new_si, new_ti, obj = pairs_from(res, "union")
         else:
             res = induce_exact(Xm, Zk, csls_k=cfg.csls_k)

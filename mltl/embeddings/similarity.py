@@ -95,68 +95,79 @@ def csls_dense(X: np.ndarray, Z: np.ndarray, k: int = 10) -> np.ndarray:
     return 2 * sims - r_x[:, None] - r_z[None, :]
 
 
-def induce(Xm: Any, Z: Any, *, csls_k: int = 10, r_x: Any = None, r_z: Any = None,
-           keep_prob: float = 1.0, generator: Any = None,
-           budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
-    """One pass over ``Xm @ Z.T`` in row chunks for dictionary induction.
+def _direction(Q: Any, T: Any, *, csls_k: int, r_T: Any, keep_prob: float, generator: Any,
+               budget: int) -> tuple[Any, Any, Any]:
+    """Best row of ``T`` for each row of ``Q`` (CSLS with ``r_T``, or cosine if None).
 
-    Returns forward (row -> best column) and backward (column -> best row)
-    matches under CSLS with the given ``r_x``/``r_z`` (plain cosine where they
-    are None), the cosine of each match, and the *new* ``r_x``/``r_z`` measured
-    during the same pass, so self-learning can reuse them next iteration
-    (:func:`induce_exact` does two passes when exact CSLS is needed).
+    Also returns ``r_Q`` (mean cosine of each query to its ``csls_k`` nearest rows
+    of ``T``) measured in the same pass, and the cosine of each chosen match.
+    Rows are processed in chunks; only row-wise reductions are used because
+    column-wise ones on a row-major matrix are ~4x slower on a CPU.
 
-    ``keep_prob < 1`` is stochastic dictionary induction (Artetxe et al., 2018):
-    each similarity is dropped (cannot be chosen) with probability 1 - keep_prob,
-    which lets early, noisy iterations escape poor local optima.
+    Dropout (``keep_prob < 1``): each score survives with probability keep_prob
+    and the best survivor wins. The best survivor is the first survivor in
+    descending score order, so it suffices to draw the coin flips for the
+    ``_DROP_TOP`` best scores of each row (a miss among all of them has
+    probability (1 - p)^64 ≈ 0.1% at p = 0.1, and then the 64th is taken):
+    the same distribution as masking the whole row, at a fraction of the cost.
     """
     import torch
 
-    n, m = Xm.shape[0], Z.shape[0]
-    dev = Xm.device
-    kx, kz = min(csls_k, m), min(csls_k, n)
-    new_rx = torch.empty(n, dtype=torch.float32, device=dev)
-    col_top = torch.full((kz, m), -float("inf"), dtype=torch.float32, device=dev)
-    fwd = torch.empty(n, dtype=torch.long, device=dev)
-    fwd_cos = torch.empty(n, dtype=torch.float32, device=dev)
-    bwd_score = torch.full((m,), -float("inf"), dtype=torch.float32, device=dev)
-    bwd = torch.zeros(m, dtype=torch.long, device=dev)
-    bwd_cos = torch.zeros(m, dtype=torch.float32, device=dev)
+    n, m = Q.shape[0], T.shape[0]
+    k = min(csls_k, m)
+    r_Q = torch.empty(n, dtype=torch.float32, device=Q.device)
+    best = torch.empty(n, dtype=torch.long, device=Q.device)
+    best_cos = torch.empty(n, dtype=torch.float32, device=Q.device)
     step = _chunk_rows(m, budget)
     for s in range(0, n, step):
-        sims = Xm[s:s + step] @ Z.T
-        rows = sims.shape[0]
-        new_rx[s:s + rows] = sims.topk(kx, dim=1).values.mean(dim=1)
-        col_top = torch.cat([col_top, sims.topk(min(kz, rows), dim=0).values]).topk(kz, dim=0).values
-        # Forward: CSLS minus the row's own r (constant per row, ranking unchanged).
-        score = 2 * sims - r_z[None, :] if r_z is not None else sims.clone()
+        sims = Q[s:s + step] @ T.T
+        r_Q[s:s + step] = sims.topk(k, dim=1).values.mean(dim=1)
+        score = sims if r_T is None else (2 * sims).sub_(r_T[None, :])
         if keep_prob < 1.0:
-            drop = torch.rand(score.shape, generator=generator, device=dev) >= keep_prob
-            score.masked_fill_(drop, -float("inf"))
-        best, arg = score.max(dim=1)
-        fwd[s:s + rows] = arg
-        fwd_cos[s:s + rows] = sims.gather(1, arg[:, None])[:, 0]
-        # Backward: best row for each column, merged across chunks.
-        score = 2 * sims - r_x[s:s + rows, None] if r_x is not None else sims
-        if keep_prob < 1.0:
-            drop = torch.rand(score.shape, generator=generator, device=dev) >= keep_prob
-            score = score.masked_fill(drop, -float("inf"))
-        cbest, carg = score.max(dim=0)
-        better = cbest > bwd_score
-        bwd_score = torch.where(better, cbest, bwd_score)
-        bwd = torch.where(better, carg + s, bwd)
-        bwd_cos = torch.where(better, sims.gather(0, carg[None, :])[0], bwd_cos)
-    return {"fwd": fwd, "fwd_cos": fwd_cos, "bwd": bwd, "bwd_cos": bwd_cos,
-            "r_x": new_rx, "r_z": col_top.mean(dim=0)}
+            top = score.topk(min(_DROP_TOP, m), dim=1).indices
+            alive = torch.rand(top.shape, generator=generator, device=Q.device) < keep_prob
+            alive[:, -1] = True                     # fallback: the last of the shortlist
+            arg = top.gather(1, alive.to(torch.uint8).argmax(dim=1, keepdim=True))[:, 0]
+        else:
+            arg = score.argmax(dim=1)
+        best[s:s + step] = arg
+        best_cos[s:s + step] = sims.gather(1, arg[:, None])[:, 0]
+    return r_Q, best, best_cos
+
+
+_DROP_TOP = 64
+
+
+def induce(Xm: Any, Z: Any, *, csls_k: int = 10, r_x: Any = None, r_z: Any = None,
+           keep_prob: float = 1.0, generator: Any = None, use_csls: bool = True,
+           budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
+    """Forward (row of ``Xm`` -> best row of ``Z``) and backward matches, two passes.
+
+    The forward pass ranks by CSLS with the given ``r_z`` (cosine when None) and
+    measures a fresh ``r_x``; the backward pass ranks with that fresh ``r_x`` and
+    measures a fresh ``r_z``. Self-learning passes the previous iteration's
+    ``r_z`` (it changes slowly), saving a third pass; :func:`induce_exact` pays
+    it for exact CSLS. ``r_x`` is accepted for symmetry and ignored.
+
+    ``keep_prob < 1`` is stochastic dictionary induction (Artetxe et al., 2018):
+    each similarity is dropped with probability 1 - keep_prob, so early noisy
+    iterations can escape poor local optima.
+    """
+    del r_x
+    rx, fwd, fwd_cos = _direction(Xm, Z, csls_k=csls_k, r_T=r_z if use_csls else None,
+                                  keep_prob=keep_prob, generator=generator, budget=budget)
+    rz, bwd, bwd_cos = _direction(Z, Xm, csls_k=csls_k, r_T=rx if use_csls else None,
+                                  keep_prob=keep_prob, generator=generator, budget=budget)
+    return {"fwd": fwd, "fwd_cos": fwd_cos, "bwd": bwd, "bwd_cos": bwd_cos, "r_x": rx, "r_z": rz}
 
 
 def induce_exact(Xm: Any, Z: Any, *, csls_k: int = 10, use_csls: bool = True,
                  budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
-    """:func:`induce` with exact CSLS: a first pass measures ``r_x``/``r_z``."""
+    """:func:`induce` with exact CSLS: ``r_z`` is measured first (three passes)."""
     if not use_csls or csls_k <= 0:
-        return induce(Xm, Z, csls_k=max(csls_k, 1), budget=budget)
-    first = induce(Xm, Z, csls_k=csls_k, budget=budget)
-    return induce(Xm, Z, csls_k=csls_k, r_x=first["r_x"], r_z=first["r_z"], budget=budget)
+        return induce(Xm, Z, csls_k=max(csls_k, 1), use_csls=False, budget=budget)
+    r_z = topk_mean(Z, Xm, k=csls_k, budget=budget)
+    return induce(Xm, Z, csls_k=csls_k, r_z=r_z, budget=budget)
 
 
 def pairs_from(result: dict[str, Any], direction: str = "mutual") -> tuple[np.ndarray, np.ndarray, float]:

@@ -341,6 +341,9 @@ def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | No
         for c in others:
             path = find_dictionary(dict_spec, c, hub, prefer="train")
             dicts[c], dict_paths[c] = read_dictionary(path), str(path)
+    if eval_dict and Path(eval_dict).is_file() and len(others) > 1:
+        raise InputError("--eval-dict is one file but several languages are aligned; give a directory "
+                         "with LANG-HUB*.txt files", path=eval_dict)
     eval_paths = {c: find_dictionary(eval_dict, c, hub, prefer="test") for c in others} if eval_dict else {}
     vectors = {}
     for c, f in zip(codes, files):

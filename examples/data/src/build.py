@@ -6,8 +6,10 @@ Stdlib only. Run from anywhere:  python examples/data/src/build.py
 NER sources  (ner_<lang>.txt): one sentence per line, tokens separated by single
 spaces, entities written inline as ``[TYPE tok tok]`` with TYPE in
 PER/LOC/ORG/MISC.  Lines starting with ``#`` and blank lines are ignored.
-Split (deterministic, interleaved so that every split covers every topic):
-sentence i (0-based) goes to dev if i % 7 == 5, to test if i % 7 == 6, else train.
+Split (deterministic, interleaved so that every split covers every topic, and
+stratified by whether a sentence has entities): within each of the two groups,
+the i-th sentence (0-based) goes to dev if i % 7 == 5, to test if i % 7 == 6,
+else train.
 Output: ../ner/<lang>/{train,dev,test}.txt in CoNLL-2002 format (``token tag``,
 IOB2 tags, blank line after every sentence).
 
@@ -84,7 +86,11 @@ def build_ner(lang: str) -> dict[str, int]:
             raise ValueError(f"ner_{lang}.txt:{no}: {len(toks)} tokens (want 6-25)")
         sents.append(toks)
     splits: dict[str, list] = {"train": [], "dev": [], "test": []}
-    for i, s in enumerate(sents):
+    seen = {True: 0, False: 0}  # stratify: sentences with / without entities
+    for s in sents:
+        key = any(t != "O" for _, t in s)
+        i = seen[key]
+        seen[key] += 1
         splits["dev" if i % 7 == 5 else "test" if i % 7 == 6 else "train"].append(s)
     for name, ss in splits.items():
         body = "".join("".join(f"{w} {t}\n" for w, t in s) + "\n" for s in ss)

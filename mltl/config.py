@@ -97,6 +97,7 @@ class TrainingConfig:
     lambda1: float = 1e-4                 # task default (Appendix B, Table 6)
     lambda2: float = 0.01
     k: int = 1                            # D steps per F/C step
+    share_d_batches: bool = True          # last D step reuses the main step's unlabeled batches
     batch_size: int = 16
     lr: float = 1e-3
     d_lr: float = 1e-3

@@ -180,6 +180,9 @@ def test_ablations_train(toy):
                   {"adversary": False, "char_cnn": False}):
         res = train(cfg_for(toy, model=model, training={"max_steps": 2}), None)
         assert res.steps == 2
+    # Algorithm 1 as written: separate D batches, k > 1
+    res = train(cfg_for(toy, training={"max_steps": 2, "share_d_batches": False, "k": 2}), None)
+    assert res.steps == 2 and res.history[-1]["D_acc"] is not None
 
 
 def test_target_dev_marks_not_zero_resource(toy, tmp_path):

@@ -74,6 +74,10 @@ def register(app: typer.Typer) -> None:
         lambda2: Optional[float] = typer.Option(None, "--lambda2", help="λ2, weight of the gate losses " +
                                                 _TD.format(t="0.01", c="0.1")),
         k: Optional[int] = typer.Option(None, "--k", help="D steps per F/C step " + _TD.format(t="1", c="1")),
+        share_d_batches: Optional[bool] = typer.Option(
+            None, "--share-d-batches/--fresh-d-batches",
+            help="The last D step reuses the unlabeled batches of the main step's −λ1·J_D term (Fs runs once on "
+                 "them); --fresh-d-batches samples separately as Algorithm 1 is written \\[default: share]"),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Per language " +
                                                  _TD.format(t="16", c="16")),
         lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (Fs, Fp, C) \\[default: 0.001]"),
@@ -131,7 +135,7 @@ def register(app: typer.Typer) -> None:
                       "private_hidden_size": private_hidden_size, "expert_hidden": expert_hidden, "layers": layers,
                       "expert_activation": expert_activation, "detach_gate": detach_gate,
                       "lowercase_chars": lowercase_chars, "dropout": dropout, "word_dropout": word_dropout},
-            "training": {"lambda1": lambda1, "lambda2": lambda2, "k": k, "batch_size": batch_size, "lr": lr,
+            "training": {"lambda1": lambda1, "lambda2": lambda2, "k": k, "share_d_batches": share_d_batches, "batch_size": batch_size, "lr": lr,
                          "d_lr": d_lr, "weight_decay": weight_decay, "max_epochs": max_epochs,
                          "max_steps": max_steps, "steps_per_epoch": steps_per_epoch, "patience": patience,
                          "checkpoint_every": checkpoint_every, "seed": seed, "device": device, "amp": amp,

@@ -48,6 +48,8 @@ class Batch:
     chars: Optional[torch.Tensor] = None
     char_index: Optional[torch.Tensor] = None
     labels: Optional[torch.Tensor] = None
+    # Set by :func:`cat_batches`: (language, rows) for consecutive row blocks.
+    segments: Optional[list[tuple[str, int]]] = None
 
     @property
     def n_tokens(self) -> int:
@@ -59,7 +61,41 @@ class Batch:
 
         # lengths stay on the CPU: pack_padded_sequence wants them there.
         return Batch(self.lang, mv(self.words), self.lengths, mv(self.mask), mv(self.chars),
-                     mv(self.char_index), mv(self.labels))
+                     mv(self.char_index), mv(self.labels), self.segments)
+
+
+def cat_batches(batches: list[Batch]) -> Batch:
+    """One batch from several (of different languages) so that the shared modules
+    (CharCNN, Fs, Fp, C, D) run once per iteration instead of once per language.
+
+    Everything downstream is per row and masked (packed LSTMs, masked CNN
+    pooling and attention), so the result equals separate calls; rows keep their
+    order and :attr:`Batch.segments` says which language owns which rows.
+    """
+    import torch.nn.functional as F
+
+    T = max(b.words.shape[1] for b in batches)
+
+    def pad(t: torch.Tensor, value: int) -> torch.Tensor:
+        return F.pad(t, (0, T - t.shape[1]), value=value)
+
+    segs: list[tuple[str, int]] = []
+    for b in batches:
+        segs.extend(b.segments or [(b.lang, b.words.shape[0])])
+    chars = char_index = None
+    if batches[0].chars is not None:
+        width = max(b.chars.shape[1] for b in batches)
+        chars = torch.cat([F.pad(b.chars, (0, width - b.chars.shape[1])) for b in batches])
+        offsets = [0]
+        for b in batches[:-1]:
+            offsets.append(offsets[-1] + b.chars.shape[0])
+        char_index = torch.cat([pad(b.char_index + o, 0) for b, o in zip(batches, offsets)])
+    labels = None
+    if all(b.labels is not None for b in batches):
+        labels = torch.cat([pad(b.labels, -100) if b.labels.ndim == 2 else b.labels for b in batches])
+    return Batch("+".join(dict.fromkeys(l for l, _ in segs)), torch.cat([pad(b.words, 0) for b in batches]),
+                 torch.cat([b.lengths for b in batches]), torch.cat([pad(b.mask, False) for b in batches]),
+                 chars, char_index, labels, segs)
 
 
 @dataclass
@@ -135,7 +171,11 @@ class ManMoE(nn.Module):
         if self.training and self.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.word_dropout
             words = words.masked_fill(drop & b.mask, UNK)
-        x = self.embeddings(b.lang, words)
+        if b.segments is None:
+            x = self.embeddings(b.lang, words)
+        else:  # a concatenated batch: each language's rows use its own table
+            x = torch.cat([self.embeddings(lang, w) for (lang, _), w in
+                           zip(b.segments, words.split([n for _, n in b.segments]))])
         if self.charcnn is not None:
             x = torch.cat([x, self.charcnn(b.chars, b.char_index)], dim=-1)
         return self.input_dropout(x)
@@ -151,15 +191,18 @@ class ManMoE(nn.Module):
 
     def forward(self, b: Batch) -> Output:
         x = self.represent(b)
-        fs = self.fs(x, b.lengths)
+        return self.predict_from(x, self.fs(x, b.lengths), b.lengths, b.mask)
+
+    def predict_from(self, x: torch.Tensor, fs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> Output:
+        """Fp and C given the word representation x and the shared features fs = Fs(x)."""
         gate1 = None
         if self.fp is not None:
-            fp, gate1 = self.fp_moe(self.fp(x, b.lengths))   # fp, g1 = Fp(x)
+            fp, gate1 = self.fp_moe(self.fp(x, lengths))      # fp, g1 = Fp(x)
             feats = torch.cat([fs, fp], dim=-1)
         else:
             feats = fs
-        log_probs, gate2 = self.head(feats, b.mask)        # ŷ, g2 = C(fs, fp)
-        return Output(log_probs, gate1, gate2, fs, b.mask)
+        log_probs, gate2 = self.head(feats, mask)             # ŷ, g2 = C(fs, fp)
+        return Output(log_probs, gate1, gate2, fs, mask)
 
     def expert_index(self, lang: str) -> int:
         return self.sources.index(lang)

@@ -131,73 +131,119 @@ class Trainer:
         return contextlib.nullcontext()
 
     # ---------------------------------------------------------------- one iteration
-    def d_iteration(self, stats: dict[str, float]) -> None:
+    def _sample(self, prefix: str, corpora: dict, labels: bool) -> tuple[list[tuple[str, int]], Any]:
+        """One mini-batch per language, concatenated: the shared modules run once."""
+        from mltl.models.man_moe import cat_batches
+
+        bs = [self._batch(f"{prefix}/{lang}", c, labels) for lang, c in corpora.items()]
+        return [(b.lang, b.words.shape[0]) for b in bs], cat_batches(bs).to(self.device)
+
+    def _lang_losses(self, logits, segs: list[tuple[str, int]]):
+        """Σ_l L_D(D(fs); l) over the row blocks of each language (+ #correct)."""
+        import torch
+        import torch.nn.functional as F
+
+        gold = torch.cat([torch.full((n,), self.net.lang_index(lang), dtype=torch.long) for lang, n in segs])
+        gold = gold.to(logits.device)
+        loss = sum(F.cross_entropy(part, g) for part, g in zip(logits.split([n for _, n in segs]),
+                                                               gold.split([n for _, n in segs])))
+        return loss, int((logits.argmax(-1) == gold).sum()), len(gold)
+
+    def d_iteration(self, stats: dict[str, float], k: int) -> None:
         """Lines 3-9: update D on unlabeled text of every language, Fs fixed."""
         import torch
-        import torch.nn.functional as F
 
         net = self.net
-        for _ in range(self.cfg.training.k):
-            l_d = 0.0
-            correct = total = 0
-            for lang, corpus in self.data.d_text.items():
-                b = self._batch(f"U/{lang}", corpus, labels=False)
-                with self._autocast():
-                    with torch.no_grad():
-                        fs = net.shared_features(b)                           # fs = Fs(x)
-                    logits = net.discriminate(fs, b.mask).float()
-                gold = torch.full((logits.shape[0],), net.lang_index(lang), device=logits.device)
-                l_d = l_d + F.cross_entropy(logits, gold)                     # l_D += L_D(D(fs); l)
-                correct += int((logits.argmax(-1) == gold).sum())
-                total += len(gold)
-            self.d_opt.zero_grad(set_to_none=True)
-            l_d.backward()
-            self.d_opt.step()
-            stats["J_D"] += float(l_d.detach()) / self.cfg.training.k
-            stats["d_correct"] += correct
-            stats["d_total"] += total
+        for _ in range(k):
+            segs, b = self._sample("U", self.data.d_text, labels=False)   # x ~ U_l for all l ∈ Δ
+            with self._autocast():
+                with torch.no_grad():
+                    fs = net.shared_features(b)                           # fs = Fs(x)
+                logits = net.discriminate(fs, b.mask).float()
+            l_d, correct, total = self._lang_losses(logits, segs)         # l_D += L_D(D(fs); l)
+            self._d_update(l_d, correct, total, stats)
 
-    def main_iteration(self, stats: dict[str, float]) -> None:
+    def _d_update(self, l_d, correct: int, total: int, stats: dict[str, float]) -> None:
+        self.d_opt.zero_grad(set_to_none=True)
+        l_d.backward()
+        self.d_opt.step()
+        stats["J_D"] += float(l_d.detach()) / self.cfg.training.k
+        stats["d_correct"] += correct
+        stats["d_total"] += total
+
+    def iteration(self, stats: dict[str, float]) -> None:
+        """One pass of Algorithm 1's loop body."""
+        k = self.cfg.training.k
+        if self.d_opt is None:
+            self.main_iteration(stats, shared_d=False)
+        elif self.cfg.training.share_d_batches and self.cfg.training.lambda1 > 0:
+            # k-1 fresh D steps, then the main iteration does the k-th D step on the
+            # unlabeled batches it draws for −λ1·J_D (Fs runs once on them).
+            self.d_iteration(stats, k - 1)
+            self.main_iteration(stats, shared_d=True)
+        else:
+            self.d_iteration(stats, k)
+            self.main_iteration(stats, shared_d=False)
+
+    def main_iteration(self, stats: dict[str, float], shared_d: bool = False) -> None:
         """Lines 11-22: update Fs, Fp, C on every source (+ confuse D on every language)."""
-        import torch
         import torch.nn.functional as F
 
+        from mltl.models.man_moe import cat_batches
         from mltl.models.moe import gate_nll
 
         net, t = self.net, self.cfg.training
+        lab = [self._batch(f"X/{lang}", c, labels=True) for lang, c in self.data.train.items()]
+        adversarial = net.discriminator is not None and t.lambda1 > 0
+        unl = [self._batch(f"U/{lang}", c, labels=False) for lang, c in self.data.d_text.items()] \
+            if adversarial else []
+        lab_rows = [b.words.shape[0] for b in lab]
+        n_lab = sum(lab_rows)
+        big = cat_batches(lab + unl).to(self.device)
+        with self._autocast():
+            x = net.represent(big)
+            fs = net.fs(x, big.lengths)                                   # fs = Fs(x), all batches at once
+            out = net.predict_from(x[:n_lab], fs[:n_lab], big.lengths[:n_lab], big.mask[:n_lab])
         loss = 0.0
-        for lang, corpus in self.data.train.items():
-            b = self._batch(f"X/{lang}", corpus, labels=True)
-            with self._autocast():
-                out = net(b)                                   # ŷ, g1, g2
-            lp = out.log_probs.float()
+        lp_all = out.log_probs.float()
+        parts = zip(lab, lp_all.split(lab_rows), big.mask[:n_lab].split(lab_rows),
+                    *(g.float().split(lab_rows) if g is not None else [None] * len(lab)
+                      for g in (out.gate1, out.gate2)))
+        for b, lp, mask, g1, g2 in parts:
+            gold = b.labels.to(lp.device)
             if self.task.token_level:
-                l_c = F.nll_loss(lp.reshape(-1, lp.shape[-1]), b.labels.reshape(-1), ignore_index=-100)
+                T = lp.shape[1]
+                gold = F.pad(gold, (0, T - gold.shape[1]), value=-100)
+                l_c = F.nll_loss(lp.reshape(-1, lp.shape[-1]), gold.reshape(-1), ignore_index=-100)
             else:
-                l_c = F.nll_loss(lp, b.labels)
-            e = net.expert_index(lang)
+                l_c = F.nll_loss(lp, gold)
+            e = net.expert_index(b.lang)
             l_g = 0.0
-            if out.gate1 is not None:
-                g1 = gate_nll(out.gate1.float(), e, b.mask)
-                l_g = l_g + g1
-                stats["J_G1"] += float(g1.detach())
-            if out.gate2 is not None:
-                g2 = gate_nll(out.gate2.float(), e, b.mask if self.task.token_level else None)
-                l_g = l_g + g2
-                stats["J_G2"] += float(g2.detach())
-            loss = loss + l_c + t.lambda2 * l_g
+            if g1 is not None:
+                j1 = gate_nll(g1, e, mask)
+                l_g = l_g + j1
+                stats["J_G1"] += float(j1.detach())
+            if g2 is not None:
+                j2 = gate_nll(g2, e, mask if self.task.token_level else None)
+                l_g = l_g + j2
+                stats["J_G2"] += float(j2.detach())
+            loss = loss + l_c + t.lambda2 * l_g                          # L_C + λ2 (L_G1 + L_G2)
             stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
-        if net.discriminator is not None and t.lambda1 > 0:
+        if adversarial and shared_d:
+            # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
+            # D's update, so this equals a D step on freshly computed features).
+            with self._autocast():
+                d_logits = net.discriminate(fs[n_lab:].detach(), big.mask[n_lab:]).float()
+            self._d_update(*self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl]), stats)
+        if adversarial:
             for p in net.discriminator.parameters():  # D is not updated here: no grads for it
                 p.requires_grad_(False)
             try:
-                for lang, corpus in self.data.d_text.items():
-                    b = self._batch(f"U/{lang}", corpus, labels=False)
-                    with self._autocast():
-                        logits = net.discriminate(net.shared_features(b), b.mask).float()
-                    gold = torch.full((logits.shape[0],), net.lang_index(lang), device=logits.device)
-                    loss = loss - t.lambda1 * F.cross_entropy(logits, gold)   # −λ1·L_D: confuse D
+                with self._autocast():
+                    logits = net.discriminate(fs[n_lab:], big.mask[n_lab:]).float()
+                l_d, _, _ = self._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
+                loss = loss - t.lambda1 * l_d                             # −λ1·L_D: confuse D
             finally:
                 for p in net.discriminator.parameters():
                     p.requires_grad_(True)
@@ -330,9 +376,7 @@ class Trainer:
         try:
             while self.step < total:
                 try:
-                    if self.d_opt is not None:
-                        self.d_iteration(stats)
-                    self.main_iteration(stats)
+                    self.iteration(stats)
                 except torch.cuda.OutOfMemoryError:
                     raise InputError(f"out of GPU memory at batch size {t.batch_size}; try "
                                      f"--batch-size {max(1, t.batch_size // 2)}") from None

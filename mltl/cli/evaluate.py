@@ -9,7 +9,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate(
-        files: List[str] = typer.Argument(..., help="`bli SRC_VECTORS TGT_VECTORS` for word translation; "
+        files: List[str] = typer.Argument(None, help="`bli SRC_VECTORS TGT_VECTORS` for word translation; "
                                                     "otherwise test files for --model."),
         model: Optional[str] = typer.Option(None, "--model", help="Model directory (model evaluation)."),
         gold: Optional[str] = typer.Option(None, "--gold", help="Gold file (model evaluation)."),
@@ -25,10 +25,26 @@ def register(app: typer.Typer) -> None:
         csls_candidates: int = typer.Option(100, "--csls-candidates", help="BLI: cosine candidates CSLS "
                                             "re-ranks per query (0 = all targets)."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        pred: Optional[str] = typer.Option(None, "--pred", help="Predicted CoNLL file to score against "
+                                           "--gold (no model needed)."),
+        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Model evaluation: language of the "
+                                           "test files (default: the model's target)."),
+        input_format: Optional[str] = typer.Option(None, "--input-format", help="Model evaluation: conll | "
+                                                   "conllu | jsonl (default: from the extension)."),
+        plot: Optional[str] = typer.Option(None, "--plot", help="Model evaluation: bar chart of the average "
+                                           "expert-gate weights (PNG/PDF/SVG)."),
+        batch_size: int = typer.Option(256, "--batch-size", help="Model evaluation: sentences per batch."),
+        device: str = typer.Option("cpu", "--device", help="Model evaluation: cpu | cuda | auto."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
     ) -> None:
-        """Evaluate aligned vectors by bilingual lexicon induction (BLI).
+        """Score a model on labeled test files (entity F1 / accuracy + expert-gate analysis),
+        a predicted CoNLL file against a gold one, or aligned vectors by bilingual lexicon induction.
 
         Examples:
+
+          mltl evaluate --model models/de/model-best test.conll --plot gates.png
+
+          mltl evaluate --gold gold.conll --pred pred.conll --json
 
           mltl evaluate bli --src de --tgt en aligned/de.vec aligned/en.vec --dict de-en.test.txt
 
@@ -57,10 +73,77 @@ def register(app: typer.Typer) -> None:
             else:
                 print_bli(result)
             return
-        if model is None and gold is None:
-            raise InputError("give `bli SRC TGT --dict FILE` to evaluate vectors, or --model DIR "
-                             "to evaluate a model")
-        raise InputError("model evaluation is not available in this version of mltl yet")
+        from mltl import evaluation
+
+        files = files or []
+        if gold is not None or pred is not None:
+            if gold is None or pred is None or files:
+                raise InputError("give both --gold FILE and --pred FILE (and no other files)")
+            report = evaluation.evaluate_files(gold, pred, encoding)
+        elif model is not None:
+            if not files:
+                raise InputError("give the labeled test file(s) to evaluate --model on")
+            from mltl.models.model import load_model
+            from mltl.predict import resolve_device
+            from mltl.text.tokenize import get_tokenizer
+
+            m = load_model(model, device=resolve_device(device))
+            language = lang or m.config.data.target
+            m._check_lang(language)
+            tok = get_tokenizer(language) if m.task == "classification" else None
+            report = evaluation.evaluate_model(m, files, language, input_format=input_format, tokenizer=tok,
+                                               batch_size=batch_size, encoding=encoding)
+            if plot:
+                evaluation.plot_gates(report["gates"], plot, title=f"{language}: average expert gate weights")
+        else:
+            raise InputError("give test files with --model DIR, --gold/--pred files, "
+                             "or `bli SRC TGT --dict FILE` to evaluate vectors")
+        if json_out:
+            typer.echo(json.dumps(report, ensure_ascii=False))
+        else:
+            print_report(report)
+
+
+def print_report(report: dict) -> None:
+    """Rich tables: scores (per type / class), confusion matrix, average gate weights."""
+    from rich.table import Table
+
+    from mltl.log import stdout_console
+
+    con = stdout_console()
+    if report["task"] == "tagging":
+        t = Table(title=f"entity scores ({report['sentences']:,} sentences, {report['tokens']:,} tokens)")
+        for c in ("type", "precision", "recall", "F1", "support"):
+            t.add_column(c, justify="left" if c == "type" else "right")
+        for typ, r in report["per_type"].items():
+            t.add_row(typ, f"{100 * r['precision']:.2f}", f"{100 * r['recall']:.2f}", f"{100 * r['f1']:.2f}",
+                      str(r["support"]))
+        t.add_row("[bold]micro[/bold]", f"{100 * report['precision']:.2f}", f"{100 * report['recall']:.2f}",
+                  f"[bold]{100 * report['f1']:.2f}[/bold]", str(sum(r["support"] for r in report["per_type"].values())))
+        con.print(t)
+        con.print(f"token accuracy {100 * report['token_accuracy']:.2f}")
+    else:
+        t = Table(title=f"classification ({report['documents']:,} documents)")
+        t.add_column("gold \\ predicted")
+        for lab in report["labels"]:
+            t.add_column(lab, justify="right")
+        t.add_column("F1", justify="right")
+        for lab, row in zip(report["labels"], report["confusion"]):
+            t.add_row(lab, *map(str, row), f"{100 * report['per_class'][lab]['f1']:.2f}")
+        con.print(t)
+        con.print(f"accuracy {100 * report['accuracy']:.2f}, macro-F1 {100 * report['macro_f1']:.2f}")
+    gates = report.get("gates") or {}
+    for key, name in (("fp", "Fp (private features)"), ("c", "C (predictor)")):
+        if key not in gates:
+            continue
+        t = Table(title=f"average expert gate weights, {name}")
+        t.add_column("tokens" if report["task"] == "tagging" else "documents")
+        for e in gates["experts"]:
+            t.add_column(e, justify="right")
+        t.add_row("all", *(f"{w:.3f}" for w in gates[key]["all"]))
+        for grp, ws in gates[key]["by"].items():
+            t.add_row(grp, *(f"{w:.3f}" for w in ws))
+        con.print(t)
 
 
 def print_bli(result: dict) -> None:

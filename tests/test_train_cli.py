@@ -89,6 +89,7 @@ def test_cli_bad_input(toy, tmp_path, args, needle):
     out = tmp_path / "o"
     p = mltl("train", "--data", str(data), "--vectors", str(vec), "-o", str(out), *args, check_rc=2)
     assert needle in p.stderr and "Traceback" not in p.stderr
+    assert len([ln for ln in p.stderr.splitlines() if ln.strip()]) == 1, p.stderr
     assert not out.exists()
 
 

@@ -120,7 +120,6 @@ def register(app: typer.Typer) -> None:
                                                     help="Unlabeled sentences read per language \\[default: 50000]"),
     ) -> None:
         from mltl import config as C
-        from mltl import log
         from mltl.errors import InputError
 
         cli = {
@@ -176,7 +175,6 @@ def register(app: typer.Typer) -> None:
             raise InputError("no output directory: pass -o DIR")
         from mltl.training import train as do_train
 
-        log.info(f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target}")
         result = do_train(cfg, output, force=force)
         _finish(result, output)
 

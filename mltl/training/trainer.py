@@ -517,6 +517,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
         with atomic_file(out / "config.json") as f:
             f.write(cfg.to_json() + "\n")
     tr = Trainer(cfg, data, out, on_step=on_step)
+    log.info(f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target} on "
+             f"{tr.device}: {tr.steps_per_epoch} iterations per epoch")
     return tr.fit()
 
 

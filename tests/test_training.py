@@ -201,3 +201,13 @@ def test_classification_end_to_end(toy_cls, tmp_path):
     out = model.predict_batch("de", [["de" + "x", "y"]], gates=True)
     assert out[0]["label"] in ("neg", "pos") and abs(sum(out[0]["probs"].values()) - 1) < 1e-5
     assert len(out[0]["gate_c"]) == 2
+
+
+def test_language_probe_runs(toy):
+    from mltl.training.probe import language_probe
+
+    res = train(cfg_for(toy, model={"adversary": False}, training={"max_steps": 4}), None)
+    texts = {lang: [json.loads(x)["tokens"] for x in (toy[0] / lang / "unlabeled.jsonl").read_text().splitlines()]
+             for lang in ("en", "es", "de")}
+    acc = language_probe(res.model, texts, steps=30)
+    assert 0.0 <= acc <= 1.0

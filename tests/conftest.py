@@ -39,3 +39,31 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str, co
 @pytest.fixture
 def cli():
     return run_cli
+
+
+TINY_MODEL = ["--hidden-size", "16", "--private-hidden-size", "16", "--expert-hidden", "16", "--layers", "1",
+              "--char-emb-size", "8", "--set", "model.char_kernels=8", "--set", "model.char_out=8",
+              "--set", "model.d_kernels=8", "--set", "model.d_hidden=8", "--threads", "2"]
+
+
+@pytest.fixture(scope="session")
+def example_chain(tmp_path_factory):
+    """The README chain on the shipped examples, small and fast: embed -> align -> prepare -> train.
+
+    Returns the work dir holding vectors/, aligned/ (en hub; de, es, nl mapped), data/ and model/.
+    """
+    w = tmp_path_factory.mktemp("chain")
+    for lang in ("en", "de", "es", "nl"):
+        run_cli("-q", "embed", "--lang", lang, EXAMPLES / "unlabeled" / f"{lang}.txt",
+                EXAMPLES / "ner" / lang / "train.txt", "-o", w / "vectors" / lang, "--dim", "16",
+                "--min-count", "1", "--epoch", "5", check=True)
+    run_cli("-q", "align", "--hub", "en", *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
+            "--method", "identical", "-o", w / "aligned", check=True)
+    for lang in ("en", "de", "es"):
+        d = EXAMPLES / "ner" / lang
+        run_cli("-q", "prepare", "--lang", lang, d / "train.txt", d / "dev.txt", d / "test.txt",
+                "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt", "-o", w / "data" / lang, check=True)
+    run_cli("-q", "train", "--task", "tagging", "--sources", "en,es", "--target", "de", "--data", w / "data",
+            "--vectors", w / "aligned", "-o", w / "model", "--max-steps", "40", "--seed", "1", *TINY_MODEL,
+            check=True)
+    return w

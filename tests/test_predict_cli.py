@@ -1,0 +1,123 @@
+"""`mltl predict` / `mltl evaluate --model` through the real CLI on a model trained from the examples."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from seqeval.metrics import f1_score
+
+from conftest import EXAMPLES, assert_one_line_error, run_cli
+
+DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"
+RAW = "Angela Merkel besuchte gestern Paris.\n\n  Die Siemens AG sitzt in München und Berlin.\n"
+
+
+@pytest.fixture(scope="module")
+def model(example_chain):
+    return example_chain / "model" / "model-best"
+
+
+def conll_sentences(text: str) -> list[list[list[str]]]:
+    return [[ln.split() for ln in block.splitlines()] for block in text.strip().split("\n\n") if block.strip()]
+
+
+def test_predictions_equal_the_models_own_forward_pass(model):
+    from mltl.data.conll import read_conll
+    from mltl.models.model import load_model
+
+    out = run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", check=True).stdout
+    sents = conll_sentences(out)
+    gold = list(read_conll(DE_TEST))
+    assert [[row[0] for row in s] for s in sents] == [g.tokens for g in gold]
+    assert [[row[1] for row in s] for s in sents] == [g.tags for g in gold]  # gold kept (CoNLL round trip)
+    direct = load_model(model).predict_batch("de", [g.tokens for g in gold], batch_size=7)
+    assert [[row[2] for row in s] for s in sents] == [d["tags"] for d in direct]
+
+
+def test_evaluate_equals_seqeval_on_the_predicted_file(model, tmp_path):
+    pred = tmp_path / "pred.conll"
+    run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", "-o", pred, check=True)
+    rows = conll_sentences(pred.read_text())
+    gold, guess = [[r[1] for r in s] for s in rows], [[r[2] for r in s] for s in rows]
+    report = json.loads(run_cli("evaluate", "--model", model, DE_TEST, "--input-format", "conll", "--json",
+                                "--plot", tmp_path / "gates.png", check=True).stdout)
+    assert report["f1"] == pytest.approx(f1_score(gold, guess))
+    assert report["gates"]["experts"] == ["en", "es"]
+    assert sum(report["gates"]["fp"]["all"]) == pytest.approx(1.0)
+    assert (tmp_path / "gates.png").read_bytes()[:4] == b"\x89PNG"
+    both = json.loads(run_cli("evaluate", "--gold", pred, "--pred", pred, "--json", check=True).stdout)
+    assert both["f1"] == pytest.approx(f1_score(gold, gold) if any(any(t != "O" for t in g) for g in gold) else 0)
+
+
+def test_jsonl_offsets_point_into_the_original_text(model, tmp_path):
+    (tmp_path / "de.txt").write_text(RAW, encoding="utf-8")
+    out = run_cli("predict", "--model", model, tmp_path / "de.txt", "--gates", check=True).stdout
+    recs = [json.loads(x) for x in out.splitlines()]
+    lines = RAW.split("\n")[:-1]
+    assert [r["text"] for r in recs] == lines  # one record per input line, order kept, blank line too
+    for rec in recs:
+        for tok in rec["tokens"]:
+            assert rec["text"][tok["start"]:tok["end"]] == tok["text"]
+        for ent in rec["entities"]:
+            assert rec["text"][ent["start"]:ent["end"]] == ent["text"]
+        assert len(rec["tags"]) == len(rec["tokens"])
+        if rec["tokens"]:
+            assert rec["gates"]["experts"] == ["en", "es"]
+            assert len(rec["gates"]["fp"]) == len(rec["tokens"])
+
+
+def test_stdin_stdout_pipeline_and_broken_pipe(model):
+    text = "".join(f"Satz Nummer {i} über Berlin.\n" for i in range(3000))
+    cmd = f"{sys.executable} -m mltl predict - --model {model} --format conll | head -n 2"
+    p = subprocess.run(cmd, shell=True, input=text, capture_output=True, text=True)
+    assert p.returncode == 0
+    assert p.stdout.splitlines()[0].split()[0] == "Satz"
+    assert p.stderr == ""  # the closed pipe ends quietly
+
+
+def test_empty_input_gives_empty_output(model, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    p = run_cli("predict", "--model", model, tmp_path / "empty.txt")
+    assert p.returncode == 0 and p.stdout == ""
+
+
+def test_zero_shot_language_with_its_own_vectors(example_chain, model, tmp_path):
+    (tmp_path / "nl.txt").write_text("Mark Rutte bezocht gisteren Amsterdam.\n")
+    p = run_cli("predict", "--model", model, tmp_path / "nl.txt", "--lang", "nl")
+    assert_one_line_error(p, "no vectors for language 'nl'")
+    p = run_cli("predict", "--model", model, tmp_path / "nl.txt", "--lang", "nl", "--vectors",
+                example_chain / "aligned" / "nl.vec", check=True)
+    assert [t["text"] for t in json.loads(p.stdout)["tokens"]][:2] == ["Mark", "Rutte"]
+
+
+def test_output_directory_for_many_inputs(model, tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("Berlin ist groß.\n")
+    run_cli("predict", "--model", model, tmp_path / "a.txt", tmp_path / "b.txt", "-o", tmp_path / "out",
+            check=True)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt.jsonl", "b.txt.jsonl"]
+
+
+def test_bad_model_directories(model, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    (broken / "weights.pt").write_bytes((model / "weights.pt").read_bytes()[:100])
+    (tmp_path / "x.txt").write_text("Berlin\n")
+    assert_one_line_error(run_cli("predict", "--model", broken, tmp_path / "x.txt"), "weights.pt", "truncated")
+    (broken / "weights.pt").unlink()
+    assert_one_line_error(run_cli("predict", "--model", broken, tmp_path / "x.txt"), "weights.pt", "missing")
+    old = tmp_path / "old"
+    shutil.copytree(model, old)
+    marker = json.loads((old / "mltl-model.json").read_text())
+    marker["mltl_version"] = "0.0.1"
+    (old / "mltl-model.json").write_text(json.dumps(marker))
+    assert_one_line_error(run_cli("predict", "--model", old, tmp_path / "x.txt"), "mltl 0.0.1")
+
+
+def test_bad_inputs(model, tmp_path):
+    (tmp_path / "latin.txt").write_bytes("Stra\xdfe\n".encode("latin-1"))
+    assert_one_line_error(run_cli("predict", "--model", model, tmp_path / "latin.txt"), "latin.txt:1", "byte offset 4")
+    (tmp_path / "odd.conll").write_text("Berlin B-CITY\n")
+    assert_one_line_error(run_cli("evaluate", "--model", model, tmp_path / "odd.conll"), "odd.conll",
+                          "not in the model's label set: B-CITY")

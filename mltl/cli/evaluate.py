@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         csls_k: int = typer.Option(10, "--csls-k", help="BLI: CSLS neighbourhood size."),
         csls_pool: int = typer.Option(10000, "--csls-pool", help="BLI: source words measuring target "
                                       "hubness (0 = all: exact, slow on big vocabularies)."),
-        csls_candidates: int = typer.Option(100, "--csls-candidates", help="BLI: cosine candidates CSLS "
+        csls_candidates: int = typer.Option(50, "--csls-candidates", help="BLI: cosine candidates CSLS "
                                             "re-ranks per query (0 = all targets)."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
         pred: Optional[str] = typer.Option(None, "--pred", help="Predicted CoNLL file to score against "

@@ -46,7 +46,7 @@ def _queries(src: Vectors, tgt: Vectors, pairs: Sequence[tuple[str, str]]
 
 def evaluate_bli(src: Vectors, tgt: Vectors, pairs: Sequence[tuple[str, str]], *,
                  ks: Sequence[int] = KS, methods: Sequence[str] = ("nn", "csls"), csls_k: int = 10,
-                 csls_pool: int | None = 10000, csls_candidates: int | None = 100,
+                 csls_pool: int | None = 10000, csls_candidates: int | None = 50,
                  dict_path: str | Path | None = None) -> dict[str, Any]:
     """Precision@k (in %) per retrieval method, plus coverage counts.
 

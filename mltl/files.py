@@ -30,6 +30,12 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encoding: str,
                   lineno: int) -> InputError:
     return InputError(
@@ -102,6 +108,7 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         with io.open(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
@@ -130,6 +137,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     if not os.access(target.parent, os.W_OK):
         raise InputError("output directory is not writable", path=target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
         if target.exists():

@@ -110,3 +110,14 @@ def test_jsonl_round_trip_and_errors(tmp_path):
     assert next(it) == (1, {"tokens": ["日本", "語"]})
     with pytest.raises(InputError, match="x.jsonl:2: invalid JSON"):
         next(it)
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path):
+    from mltl.files import atomic_dir, atomic_file
+
+    with atomic_file(tmp_path / "a.txt") as f:
+        f.write("x")
+    with atomic_dir(tmp_path / "d") as d:
+        (d / "f").write_text("y")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o044 == 0o044  # group/other readable (umask 022)
+    assert (tmp_path / "d").stat().st_mode & 0o055 == 0o055

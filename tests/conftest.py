@@ -54,15 +54,14 @@ def example_chain(tmp_path_factory):
     """
     w = tmp_path_factory.mktemp("chain")
     for lang in ("en", "de", "es", "nl"):
-        run_cli("-q", "embed", "--lang", lang, EXAMPLES / "unlabeled" / f"{lang}.txt",
-                EXAMPLES / "ner" / lang / "train.txt", "-o", w / "vectors" / lang, "--dim", "16",
-                "--min-count", "1", "--epoch", "5", check=True)
-    run_cli("-q", "align", "--hub", "en", *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
-            "--method", "identical", "-o", w / "aligned", check=True)
-    for lang in ("en", "de", "es"):
         d = EXAMPLES / "ner" / lang
         run_cli("-q", "prepare", "--lang", lang, d / "train.txt", d / "dev.txt", d / "test.txt",
                 "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt", "-o", w / "data" / lang, check=True)
+        run_cli("-q", "embed", "--lang", lang, w / "data" / lang / "unlabeled.jsonl",
+                w / "data" / lang / "train.jsonl", "-o", w / "vectors" / lang, "--dim", "16",
+                "--min-count", "1", "--epoch", "5", check=True)
+    run_cli("-q", "align", "--hub", "en", *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
+            "--method", "identical", "-o", w / "aligned", check=True)
     run_cli("-q", "train", "--task", "tagging", "--sources", "en,es", "--target", "de", "--data", w / "data",
             "--vectors", w / "aligned", "-o", w / "model", "--max-steps", "40", "--seed", "1", *TINY_MODEL,
             check=True)

@@ -40,6 +40,7 @@ def tagging_report(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
     types = sorted(set(n_gold) | set(n_pred))
     micro = _prf(sum(ok.values()), sum(n_pred.values()), sum(n_gold.values()))
     return {"task": "tagging", "sentences": len(gold), "tokens": tokens, **micro,
+            "predicted": sum(n_pred.values()), "correct": sum(ok.values()),
             "token_accuracy": correct_tokens / tokens if tokens else 0.0,
             "per_type": {t: _prf(ok[t], n_pred[t], n_gold[t]) for t in types}}
 

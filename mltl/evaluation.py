@@ -109,8 +109,12 @@ def token_groups(tags: Sequence[str]) -> list[str | None]:
 
 def plot_gates(report: dict[str, Any], path: str, title: str = "") -> None:
     """Bar chart of average gate weights per expert, one panel per mixture (Fp, C)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from mltl.errors import InputError
 
+        raise InputError("--plot needs matplotlib: pip install 'mltl[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

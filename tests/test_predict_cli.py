@@ -121,3 +121,28 @@ def test_bad_inputs(model, tmp_path):
     (tmp_path / "odd.conll").write_text("Berlin B-CITY\n")
     assert_one_line_error(run_cli("evaluate", "--model", model, tmp_path / "odd.conll"), "odd.conll",
                           "not in the model's label set: B-CITY")
+
+
+def test_cached_inference_equals_the_plain_forward(model):
+    """Model.run caches CharCNN outputs per word form and batches by a token budget;
+    the log-probabilities must equal ``net(batch)`` on the same sentences."""
+    import numpy as np
+    import torch
+
+    from mltl.data.conll import read_conll
+    from mltl.models.model import load_model
+
+    m = load_model(model)
+    m.MAX_BATCH_TOKENS = 50  # force many small batches
+    sents = [s.tokens for s in read_conll(DE_TEST)]
+    corpus = m.featurizer.encode("de", sents)
+    got = {}
+    for _ in range(2):  # the second pass is served from the cache
+        for idx, out in m.run(corpus, batch_size=8):
+            for r, i in enumerate(idx):
+                got[int(i)] = out.log_probs[r, : len(sents[i])].clone()
+    with torch.inference_mode():
+        idx = np.arange(len(sents))
+        ref = m.net(corpus.batch(idx, with_chars=True, with_labels=False)).log_probs
+    for i in range(len(sents)):
+        torch.testing.assert_close(got[i], ref[i, : len(sents[i])], atol=1e-5, rtol=1e-5)

@@ -27,13 +27,15 @@ FORMAT = 1
 MARKER = "mltl-model.json"
 
 
-def build_network(cfg, n_labels: int, n_chars: int, emb_dim: int):
-    """The :class:`ManMoE` a config describes (the task's head looked up by name)."""
+def build_network(cfg, n_labels: int, n_chars: int, emb_dim: int, labels: list[str] | None = None):
+    """The :class:`ManMoE` a config describes: head (``model.head`` or the task's) and encoder
+    looked up by name in :mod:`mltl.registry`, built-in or plugin alike."""
+    from mltl.config import components
     from mltl.models.man_moe import ManMoE
-    from mltl.registry import get_task
 
     m = cfg.model
-    return ManMoE(task_head=get_task(cfg.task).head, n_labels=n_labels, sources=cfg.data.sources,
+    head = dict(components(cfg))["head"]  # a missing plugin: says which package to install
+    return ManMoE(task_head=head, labels=labels, n_labels=n_labels, sources=cfg.data.sources,
                   langs=cfg.all_langs, emb_dim=emb_dim, n_chars=n_chars, char_cnn=m.char_cnn,
                   char_emb_size=m.char_emb_size, char_kernels=m.char_kernels, char_widths=tuple(m.char_widths),
                   char_out=m.char_out, encoder=m.encoder, shared_hidden=m.hidden_size,
@@ -77,25 +79,70 @@ class Model:
                              f"{', '.join(self.languages)}")
 
     def run(self, corpus, batch_size: int = 256):
-        """Yield (sentence indices, log-probs, gate1, gate2) over an encoded corpus, in eval mode."""
+        """Yield (sentence indices, Output) over an encoded corpus, in eval mode.
+
+        Sentences are sorted by length (less padding). The CharCNN — the costliest part on
+        a CPU — runs once per distinct word form and is cached across calls
+        (:meth:`_form_char_embeddings`); in eval mode this equals ``self.net(batch)``.
+        """
         import torch
 
         from mltl.registry import get_task
 
         token_level = get_task(self.task).token_level
-        order = np.argsort(corpus.lengths, kind="stable")  # similar lengths together: less padding
+        order = np.argsort(corpus.lengths, kind="stable")
         was_training = self.net.training
         self.net.eval()
+        net = self.net
         try:
             with torch.inference_mode():
-                for start in range(0, len(order), batch_size):
-                    idx = order[start:start + batch_size]
-                    b = corpus.batch(idx, with_chars=self.net.charcnn is not None, with_labels=False,
+                char_emb = self._form_char_embeddings(corpus) if net.charcnn is not None else None
+                for idx in _length_batches(order, corpus.lengths, batch_size, self.MAX_BATCH_TOKENS):
+                    b = corpus.batch(idx, with_chars=False, with_labels=False,
                                      token_level=token_level).to(self.device)
-                    out = self.net(b)
-                    yield idx, out
+                    x = net.embeddings(b.lang, b.words)
+                    if char_emb is not None:
+                        forms = torch.from_numpy(np.maximum(corpus.padded(idx, corpus.flat_forms, 0), 0))
+                        x = torch.cat([x, char_emb[forms.to(self.device)]], dim=-1)
+                    yield idx, net.predict_from(x, net.fs(x, b.lengths), b.lengths, b.mask)
         finally:
             self.net.train(was_training)
+
+    MAX_BATCH_TOKENS = 16_384  # padded tokens per batch: long documents make smaller batches
+    CHAR_CACHE_SIZE = 100_000  # word forms; 128 floats each = 51 MB, so memory stays flat
+
+    def _form_char_embeddings(self, corpus):
+        """CharCNN output for every form of ``corpus`` (n_forms, D), through a bounded cache
+        keyed by the form's char ids (the CharCNN's whole input)."""
+        import torch
+
+        keys = [r.tobytes() for r in corpus.form_chars]
+        cache = getattr(self, "_char_cache", None)
+        new: dict[bytes, int] = {}
+        if cache is not None:
+            for i, k in enumerate(keys):
+                if k not in cache["rows"]:
+                    new.setdefault(k, i)
+        if cache is None or len(cache["rows"]) + len(new) > len(cache["table"]):
+            size = max(self.CHAR_CACHE_SIZE, len(keys))
+            cache = self._char_cache = {"rows": {}, "table": torch.empty(size, self.net.charcnn.out_dim,
+                                                                         device=self.device)}
+            new = {}
+            for i, k in enumerate(keys):
+                new.setdefault(k, i)
+        rows, table = cache["rows"], cache["table"]
+        todo = list(new.values())
+        for start in range(0, len(todo), 4096):
+            part = todo[start:start + 4096]
+            ch = corpus.form_chars[part]
+            width = max(int((ch != 0).sum(1).max()), 1)
+            emb = self.net.charcnn.embed_types(torch.from_numpy(np.ascontiguousarray(ch[:, :width]))
+                                               .to(self.device))
+            base = len(rows)
+            table[base:base + len(part)] = emb
+            for j, i in enumerate(part):
+                rows[keys[i]] = base + j
+        return table[torch.tensor([rows[k] for k in keys], dtype=torch.long, device=self.device)]
 
     def predict_corpus(self, corpus, batch_size: int = 256, gates: bool = False) -> list[dict[str, Any]]:
         """Predictions for every sentence of an encoded corpus, in corpus order."""
@@ -155,6 +202,19 @@ class Model:
         return Path(path)
 
 
+def _length_batches(order: np.ndarray, lengths: np.ndarray, max_sents: int, max_tokens: int):
+    """Split length-sorted sentence indices into batches of at most ``max_sents`` sentences
+    and ``max_tokens`` padded tokens (so peak memory does not depend on the longest line)."""
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < max_sents and \
+                (end - start + 1) * int(lengths[order[end]]) <= max_tokens:
+            end += 1
+        yield order[start:end]
+        start = end
+
+
 def write_model_files(d: Path, model: Model, metrics: dict) -> None:
     """Everything but the weights (the trainer writes those, e.g. for checkpoints)."""
     cfg = model.config
@@ -211,6 +271,12 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
         cfg = config_from_json(_need(d, "config.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
         raise InputError(f"corrupt config ({exc})", path=d / "config.json") from None
+    from mltl.config import components
+
+    try:
+        components(cfg)  # the task/head/encoder plugins this model was trained with
+    except InputError as exc:
+        raise InputError(str(exc), path=d / "config.json") from None
     lab = _read_json(d, "labels.json")
     chars = _read_json(d, "chars.json")
     vocabs: dict[str, list[str]] = {}
@@ -232,7 +298,7 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
     emb_dim = next(iter(vectors.values())).shape[1]
     feat = Featurizer(vocabs, chars, lowercase=cfg.data.lowercase, lowercase_chars=cfg.model.lowercase_chars,
                       max_word_len=cfg.data.max_word_len)
-    net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim)
+    net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim, labels=list(lab["labels"]))
     for lang, mat in vectors.items():
         net.embeddings.set_language(lang, mat.astype(np.float32))
     wp = _need(d, "weights.pt")

@@ -146,3 +146,36 @@ def test_cached_inference_equals_the_plain_forward(model):
         ref = m.net(corpus.batch(idx, with_chars=True, with_labels=False)).log_probs
     for i in range(len(sents)):
         torch.testing.assert_close(got[i], ref[i, : len(sents[i])], atol=1e-5, rtol=1e-5)
+
+
+def test_classification_predict_and_evaluate(tmp_path):
+    """Topic classification en,es -> fr on the shipped examples: labels + probabilities out,
+    accuracy/macro-F1/confusion and gate weights from evaluate."""
+    from conftest import TINY_MODEL
+
+    for lang in ("en", "es", "fr"):
+        run_cli("-q", "prepare", "--task", "classification", "--lang", lang, EXAMPLES / "cls" / f"{lang}.tsv",
+                "--split", "80/10/10", "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt",
+                "-o", tmp_path / "data" / lang, check=True)
+        run_cli("-q", "embed", "--lang", lang, tmp_path / "data" / lang / "unlabeled.jsonl",
+                tmp_path / "data" / lang / "train.jsonl", "-o", tmp_path / "vec" / lang, "--dim", "16",
+                "--min-count", "1", "--epoch", "3", check=True)
+    run_cli("-q", "align", "--hub", "en", *(tmp_path / "vec" / f"{x}.vec" for x in ("en", "es", "fr")),
+            "--method", "identical", "-o", tmp_path / "aligned", check=True)
+    run_cli("-q", "train", "--task", "classification", "--sources", "en,es", "--target", "fr",
+            "--data", tmp_path / "data", "--vectors", tmp_path / "aligned", "-o", tmp_path / "m",
+            "--max-steps", "10", "--no-char-cnn", *TINY_MODEL, check=True)
+    model = tmp_path / "m" / "model-best"
+    (tmp_path / "fr.txt").write_text("Le PSG a gagné le match hier soir.\nLa bourse de Paris a baissé.\n")
+    recs = [json.loads(x) for x in run_cli("predict", "--model", model, tmp_path / "fr.txt",
+                                           check=True).stdout.splitlines()]
+    assert len(recs) == 2 and recs[0]["text"].startswith("Le PSG")
+    for r in recs:
+        assert r["label"] in ("business", "science", "sports")
+        assert sum(r["probs"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert r["label"] == max(r["probs"], key=r["probs"].get)
+    report = json.loads(run_cli("evaluate", "--model", model, tmp_path / "data" / "fr" / "test.jsonl", "--json",
+                                check=True).stdout)
+    assert report["task"] == "classification" and report["documents"] == 19
+    assert sum(map(sum, report["confusion"])) == 19
+    assert set(report["gates"]["c"]["by"]) <= {"business", "science", "sports"}

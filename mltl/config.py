@@ -78,7 +78,8 @@ class ModelConfig:
     char_widths: list[int] = field(default_factory=lambda: [3, 4, 5])
     char_out: int = 128
     lowercase_chars: bool = False         # e.g. German capitalises all nouns
-    encoder: str = "bilstm"
+    encoder: str = "bilstm"               # registry name of Fs/Fp's base (plugins may add encoders)
+    head: str = ""                        # registry name of C; "" = the task's head
     hidden_size: int = 128                # Fs BiLSTM (both directions)
     private_hidden_size: int = 128        # Fp BiLSTM and its experts' output
     layers: int = 2
@@ -120,6 +121,9 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    # Components from third-party plugins, e.g. {"head:crf": "mltl-crf 0.1.0"}: filled by
+    # the trainer, so a model can name the plugin package it needs.
+    plugins: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,6 +196,9 @@ def from_dict(d: dict[str, Any]) -> TrainConfig:
     """Build a typed config; unknown keys and wrong types raise :class:`InputError`."""
     d = dict(d)
     task = d.pop("task", "tagging")
+    plugins = d.pop("plugins", None) or {}
+    if not isinstance(plugins, dict) or not all(isinstance(v, str) for v in plugins.values()):
+        raise InputError("config key plugins: expected a table of strings")
     sections = {}
     for name, cls in SECTIONS.items():
         raw = d.pop(name, {}) or {}
@@ -206,7 +213,7 @@ def from_dict(d: dict[str, Any]) -> TrainConfig:
         sections[name] = cls(**{k: _coerce(v, hints[k], f"{name}.{k}") for k, v in raw.items()})
     if d:
         raise InputError(f"unknown config key(s): {', '.join(sorted(d))}")
-    return TrainConfig(task=str(task), **sections)
+    return TrainConfig(task=str(task), **sections, plugins=dict(plugins))
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -244,12 +251,14 @@ def merge(*layers: dict[str, Any]) -> TrainConfig:
     for layer in layers:
         _deep_update(merged, json.loads(json.dumps(layer)))  # deep copy
     task = merged.get("task", "tagging")
-    if task not in TASK_DEFAULTS:
+    task_defaults = TASK_DEFAULTS.get(task)
+    if task_defaults is None:
         from mltl.registry import get_task
 
-        get_task(task)  # a plugin task, or a clear error
+        # a plugin task (its own Appendix-B-like defaults, if any), or a clear error
+        task_defaults = getattr(get_task(task), "defaults", None) or {}
     base = TrainConfig(task=task).to_dict()
-    _deep_update(base, TASK_DEFAULTS.get(task, {}))
+    _deep_update(base, json.loads(json.dumps(task_defaults)))
     _deep_update(base, merged)
     cfg = from_dict(base)
     return resolve(cfg)
@@ -278,6 +287,28 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
+def components(cfg: TrainConfig) -> list[tuple[str, str]]:
+    """The registry components a config uses: [("task", ..), ("head", ..), ("encoder", ..)].
+
+    Loads plugins as needed; a component that is missing raises an :class:`InputError`
+    naming the plugin package to install when the config recorded one.
+    """
+    from mltl.registry import get_task, require
+
+    require([("task", cfg.task)], cfg.plugins)
+    task = get_task(cfg.task)
+    comps = [("task", cfg.task), ("head", cfg.model.head or task.head), ("encoder", cfg.model.encoder)]
+    require(comps, cfg.plugins)
+    from mltl.registry import get_head
+
+    head = get_head(comps[1][1])
+    tl = getattr(head, "token_level", None)
+    if tl is not None and tl != task.token_level:
+        raise InputError(f"head {comps[1][1]!r} predicts one label per {'token' if tl else 'sentence'}, but task "
+                         f"{cfg.task!r} has one per {'token' if task.token_level else 'sentence'}")
+    return comps
+
+
 def config_from_json(text: str) -> TrainConfig:
     return resolve(from_dict(json.loads(text)))
 
@@ -291,4 +322,4 @@ def replace(cfg: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:
 
 
 __all__ = ["TrainConfig", "DataConfig", "ModelConfig", "TrainingConfig", "merge", "load_toml", "parse_set",
-           "config_from_json", "replace", "TASK_DEFAULTS", "dataclasses"]
+           "config_from_json", "replace", "components", "TASK_DEFAULTS", "dataclasses"]

@@ -29,8 +29,14 @@ def device() -> str:
 
 
 def plugins() -> list[str]:
-    eps = md.entry_points(group="mltl.plugins")
-    return sorted(f"{ep.name} ({ep.value})" for ep in eps)
+    """Declared plugins (entry points of group ``mltl.plugins``), as ``name (dist version)``.
+
+    The same discovery as ``mltl plugins`` (:func:`mltl.registry.entry_points`), but
+    nothing is imported: ``mltl plugins`` loads them and shows their status.
+    """
+    from mltl.registry import entry_points
+
+    return [f"{p.name} ({p.origin})" for p in entry_points()]
 
 
 def tokenizers() -> dict[str, object]:

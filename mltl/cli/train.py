@@ -29,7 +29,12 @@ def _langs(value: Optional[str]) -> Optional[list[str]]:
 def register(app: typer.Typer) -> None:
     @app.command("train", help=_HELP)
     def train(
-        task: Optional[str] = typer.Option(None, "--task", help="tagging | classification \\[default: tagging]"),
+        task: Optional[str] = typer.Option(None, "--task", help="tagging | classification | a plugin's task (see "
+                                                                "`mltl plugins`) \\[default: tagging]"),
+        head: Optional[str] = typer.Option(None, "--head", help="Predictor C by registry name, e.g. crf from the "
+                                                                "mltl-crf plugin \\[default: the task's]"),
+        encoder: Optional[str] = typer.Option(None, "--encoder", help="Fs/Fp feature extractor by registry name "
+                                                                      "\\[default: bilstm]"),
         sources: Optional[str] = typer.Option(None, "--sources", help="Comma-separated labeled source languages."),
         target: Optional[str] = typer.Option(None, "--target", help="Target language (unlabeled text only)."),
         unlabeled: Optional[str] = typer.Option(None, "--unlabeled",
@@ -129,7 +134,7 @@ def register(app: typer.Typer) -> None:
                      "lowercase": _langs(lowercase), "d_text": d_text,
                      "target_dev": str(target_dev) if target_dev else None, "keep_vectors": keep_vectors,
                      "float16": float16, "strict_labels": strict, "max_unlabeled": max_unlabeled},
-            "model": {"arch": arch, "c_moe": c_moe, "fp_moe": fp_moe, "adversary": adversary, "char_cnn": char_cnn,
+            "model": {"head": head, "encoder": encoder, "arch": arch, "c_moe": c_moe, "fp_moe": fp_moe, "adversary": adversary, "char_cnn": char_cnn,
                       "char_emb_size": char_emb_size, "hidden_size": hidden_size,
                       "private_hidden_size": private_hidden_size, "expert_hidden": expert_hidden, "layers": layers,
                       "expert_activation": expert_activation, "detach_gate": detach_gate,

@@ -6,8 +6,16 @@ gate gives the second gate loss J_G2; with ``moe=False`` (the ``-C MoE``
 ablation) it is a single two-layer MLP. Heads are registered by task name so a
 plugin can add one (e.g. a CRF tagging head).
 
-Every head returns ``(log_probs, gate_logits | None)``; ``token_level`` tells the
-trainer whether labels and gate losses are per token or per sentence.
+The head interface (what the trainer and ``predict`` rely on, for built-ins and
+plugins alike, see ``docs/plugins.md``):
+
+* ``__init__(in_dim, n_labels, n_experts, *, hidden, moe, dropout, detach_gate,
+  labels)`` — ``labels`` are the label names (e.g. for BIO constraints);
+* ``forward(feats, mask) -> (scores, gate_logits | None)``. In eval mode
+  ``scores`` are log-probabilities whose argmax is the prediction;
+* ``loss(scores, gold, mask) -> scalar`` — J_C, a mean over tokens (or sentences);
+  :class:`Head` gives the NLL;
+* ``token_level`` — labels and gate losses per token or per sentence.
 """
 from __future__ import annotations
 
@@ -15,10 +23,31 @@ import torch
 from torch import nn
 
 from mltl.models.moe import MLP, MixtureOfExperts
-from mltl.registry import register_head
+from mltl.registry import API_VERSION, register_head
+
+MLTL_API_VERSION = API_VERSION
 
 
-class _MoEOrMLP(nn.Module):
+def nll_loss(log_probs: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean negative log-likelihood over real tokens (gold -100 = padding) or sentences."""
+    return nn.functional.nll_loss(log_probs.reshape(-1, log_probs.shape[-1]), gold.reshape(-1), ignore_index=-100)
+
+
+class Head(nn.Module):
+    """Base of predictor heads: the default loss is the NLL of ``forward``'s log-probabilities."""
+
+    token_level = True
+
+    def loss(self, scores: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return nll_loss(scores, gold, mask)
+
+
+class MoEOrMLP(nn.Module):
+    """C's predictor proper: MoE of per-expert label distributions (gate G2), or one MLP.
+
+    Returns (log-probabilities, gate logits | None). Plugins reuse it, e.g. a CRF on
+    top of the mixed emissions."""
+
     def __init__(self, in_dim: int, hidden: int, n_labels: int, n_experts: int, moe: bool,
                  dropout: float, detach_gate: bool) -> None:
         super().__init__()
@@ -33,7 +62,7 @@ class _MoEOrMLP(nn.Module):
 
 
 @register_head("tagging")
-class TaggingHead(nn.Module):
+class TaggingHead(Head):
     """Token-level C: a label distribution for every token."""
 
     token_level = True
@@ -42,14 +71,14 @@ class TaggingHead(nn.Module):
                  dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.pred = _MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
+        self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
 
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.pred(self.dropout(feats))
 
 
 @register_head("classification")
-class ClassificationHead(nn.Module):
+class ClassificationHead(Head):
     """Sentence-level C: dot-product attention pooling (Luong et al., 2015) + MoE.
 
     "a length 256 weight vector that attends to the feature vectors of each token
@@ -64,7 +93,7 @@ class ClassificationHead(nn.Module):
         super().__init__()
         self.query = nn.Parameter(torch.empty(in_dim).uniform_(-0.1, 0.1))
         self.dropout = nn.Dropout(dropout)
-        self.pred = _MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
+        self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
 
     def attention(self, feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Attention weights over tokens (B, T); padding gets 0."""
@@ -74,3 +103,6 @@ class ClassificationHead(nn.Module):
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         pooled = torch.einsum("bt,btd->bd", self.attention(feats, mask), feats)
         return self.pred(self.dropout(pooled))
+
+
+_MoEOrMLP = MoEOrMLP  # old name

@@ -138,7 +138,7 @@ class ManMoE(nn.Module):
                  expert_hidden: int = 128, fp_moe: bool = True, c_moe: bool = True, adversary: bool = True,
                  d_kernels: int = 200, d_widths: tuple[int, ...] = (3, 4, 5), d_hidden: int = 128,
                  expert_activation: str = "tanh", dropout: float = 0.5, word_dropout: float = 0.0,
-                 detach_gate: bool = False) -> None:
+                 detach_gate: bool = False, labels: list[str] | None = None) -> None:
         super().__init__()
         self.sources = list(sources)   # expert order
         self.langs = list(langs)       # D's classes: Δ = sources + target + extra
@@ -159,8 +159,10 @@ class ManMoE(nn.Module):
             self.fp = None
             self.fp_moe = None
         feat_dim = shared_hidden + (private_hidden if fp_moe else 0)
+        # C (+ G2), looked up by name: a built-in or a plugin's head (e.g. "crf")
         self.head = get_head(task_head)(feat_dim, n_labels, len(self.sources), hidden=expert_hidden,
-                                        moe=c_moe, dropout=dropout, detach_gate=detach_gate)  # C (+ G2)
+                                        moe=c_moe, dropout=dropout, detach_gate=detach_gate,
+                                        labels=list(labels) if labels is not None else None)
         self.discriminator = LanguageDiscriminator(shared_hidden, len(self.langs), d_kernels, d_widths,
                                                    d_hidden, dropout) if adversary else None  # D
 

@@ -1,15 +1,22 @@
 """Built-in tasks: how a dataset line carries labels, which head C, which metric.
 
 A task is looked up by name through :mod:`mltl.registry`, so a plugin can add
-one (a reader field, a head registered under the same name, a metric).
+one (a reader field, a head registered under the same name, a metric). A plugin
+task subclasses :class:`Task` and overrides the label hooks (``read_label``,
+``label_set``, ``encode_labels``) for labels that are neither one tag per token
+nor one class per sentence (see ``plugins/mltl-multilabel``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from mltl.registry import register_task
+import numpy as np
+
+from mltl.registry import API_VERSION, register_task
 from mltl.training import metrics
+
+MLTL_API_VERSION = API_VERSION
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,29 @@ class Task:
     token_level: bool       # one label per token (tagging) or per sentence
     metric_name: str
     score: Callable[[Sequence[Any], Sequence[Any], str | None], float]
+
+    @property
+    def pred_key(self) -> str:
+        """Key of a prediction dict (``Model.predict_batch``) compared with the gold labels."""
+        return "tags" if self.token_level else "label"
+
+    def read_label(self, value: Any) -> Any:
+        """A dataset line's label field as the trainer keeps it."""
+        return list(value) if self.token_level else str(value)
+
+    def label_set(self, y: Any) -> set[str]:
+        """The atomic labels in one gold label (a tag list, a class)."""
+        return set(y) if self.token_level else {y}
+
+    def encode_labels(self, ys: Sequence[Any], label_id: dict[str, int]) -> np.ndarray:
+        """Gold labels as the array :meth:`EncodedCorpus.batch` slices (flat tags, or one row per sentence)."""
+        if self.token_level:
+            return np.fromiter((label_id[t] for y in ys for t in y), dtype=np.int64, count=sum(len(y) for y in ys))
+        return np.array([label_id[y] for y in ys], dtype=np.int64)
+
+    def read_split(self, path, labeled: bool, limit: int | None = None):
+        """(sentences, labels) of one dataset file; None = the generic JSONL reader."""
+        return None
 
     def check_record(self, rec: dict, labeled: bool) -> str | None:
         """Why a dataset line is unusable, or None."""

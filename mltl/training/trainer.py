@@ -89,7 +89,7 @@ class Trainer:
         self.device = pick_device(t.device)
         torch.manual_seed(t.seed)  # parameter init: identical for identical seeds
         emb_dim = next(iter(data.vectors.values())).shape[1]
-        net = build_network(cfg, len(data.labels), len(data.featurizer.chars), emb_dim)
+        net = build_network(cfg, len(data.labels), len(data.featurizer.chars), emb_dim, labels=data.labels)
         for lang, mat in data.vectors.items():
             net.embeddings.set_language(lang, mat)
         self.net = net.to(self.device)
@@ -212,11 +212,8 @@ class Trainer:
         for b, lp, mask, g1, g2 in parts:
             gold = b.labels.to(lp.device)
             if self.task.token_level:
-                T = lp.shape[1]
-                gold = F.pad(gold, (0, T - gold.shape[1]), value=-100)
-                l_c = F.nll_loss(lp.reshape(-1, lp.shape[-1]), gold.reshape(-1), ignore_index=-100)
-            else:
-                l_c = F.nll_loss(lp, gold)
+                gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
+            l_c = net.head.loss(lp, gold, mask)                           # L_C, the head's own (NLL, CRF, ...)
             e = net.expert_index(b.lang)
             l_g = 0.0
             if g1 is not None:
@@ -258,7 +255,7 @@ class Trainer:
         scores = {}
         for key, corpus in self.data.dev.items():
             pred = model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
-            field_ = "tags" if self.task.token_level else "label"
+            field_ = self.task.pred_key
             scores[key] = self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
         return scores
 
@@ -436,7 +433,7 @@ class Trainer:
         out = {}
         for split, (corpus, gold) in self.data.target_eval.items():
             pred = model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
-            key = "tags" if self.task.token_level else "label"
+            key = self.task.pred_key
             out[split] = self.task.score(gold, [p[key] for p in pred], self.data.scheme)
         return out
 
@@ -506,8 +503,13 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
     All input is read and checked before ``out_dir`` is touched. With ``out_dir``
     None nothing is written (notebook use); ``result.model`` is the best model.
     """
+    from mltl.config import components
+    from mltl.registry import provenance
     from mltl.training.data import load_run_data
 
+    # Task, head and encoder by name (built-in or plugin); the plugin packages are
+    # recorded in config.json so a model can say which one to install.
+    cfg.plugins = provenance(components(cfg))
     data = load_run_data(cfg)
     for w in data.warnings:
         log.info(f"[yellow]warning:[/yellow] {w}")

@@ -128,6 +128,9 @@ def jsonl_record(item: Item, pred: dict[str, Any], task: str, scheme: str | None
     else:
         rec["label"] = pred["label"]
         rec["probs"] = pred["probs"]
+        for key, value in pred.items():  # a plugin task's own fields, e.g. multi-label "labels"
+            if key not in ("text", "tokens", "tags", "label", "probs", "gold") and not key.startswith("gate_"):
+                rec[key] = value
     if item.gold is not None:
         rec["gold"] = item.gold
     for key in ("gate_fp", "gate_c"):

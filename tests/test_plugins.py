@@ -130,3 +130,49 @@ def test_plugin_own_tests():
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *dirs],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:]
+
+
+def test_multilabel_task_train_predict(example_chain, tmp_path):
+    """Multi-label documents built from the example classification data (one label, or two for
+    two documents joined), JSONL for es/de and TSV for en, trained and predicted through the CLI."""
+    pytest.importorskip("mltl_multilabel", reason="pip install -e plugins/mltl-multilabel (done by .ci/run)")
+    import random
+
+    data = tmp_path / "data"
+    files = []
+    for lang in ("en", "es", "de"):
+        rows = [ln.split("\t", 1) for ln in (ROOT / "examples" / "data" / "cls" / f"{lang}.tsv")
+                .read_text(encoding="utf-8").splitlines() if "\t" in ln]
+        random.Random(0).shuffle(rows)
+        docs = []
+        for (a, ta), (b, tb) in zip(rows[0::2], rows[1::2]):
+            ta, tb = " ".join(ta.split()[:10]), " ".join(tb.split()[:6])  # short: a fast test
+            docs += [([a], ta), (sorted({a, b}), f"{ta} {tb}")]
+        d = data / lang
+        d.mkdir(parents=True)
+        n = len(docs)
+        for split, part in (("train", docs[: n * 7 // 10]), ("dev", docs[n * 7 // 10: n * 17 // 20]),
+                            ("test", docs[n * 17 // 20:])):
+            if lang == "en" and split == "train":
+                (d / "train.tsv").write_text("".join(f"{','.join(y)}\t{t}\n" for y, t in part), encoding="utf-8")
+                files += ["--set", f'data.files.en.train="{d / "train.tsv"}"']
+            else:
+                (d / f"{split}.jsonl").write_text("".join(json.dumps({"text": t, "labels": y}) + "\n"
+                                                          for y, t in part), encoding="utf-8")
+        unl = (ROOT / "examples" / "data" / "unlabeled" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+        (d / "unlabeled.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in unl[:200] if t.strip()),
+                                           encoding="utf-8")
+    out = tmp_path / "run"
+    p = run_cli("train", "--task", "multilabel", "--sources", "en,es", "--target", "de", "--data", data,
+                "--vectors", example_chain / "aligned", "-o", out, "--max-steps", "8", "--steps-per-epoch", "4",
+                "--lr", "0.01", *TINY_MODEL, *files, check=True)
+    assert "micro_f1" in p.stdout
+    cfg = json.loads((out / "model-best" / "config.json").read_text())
+    assert cfg["task"] == "multilabel" and cfg["plugins"]["task:multilabel"] == "mltl-multilabel 0.1.0"
+    p = run_cli("predict", "--model", out / "model-best", data / "de" / "test.jsonl", "--format", "jsonl",
+                check=True)
+    recs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert recs and all(set(r["probs"]) == {"business", "science", "sports"} for r in recs)
+    for r in recs:
+        assert isinstance(r["labels"], list) and set(r["labels"]) <= set(r["probs"])
+        assert all(0.0 <= v <= 1.0 for v in r["probs"].values())

@@ -92,7 +92,9 @@ def cat_batches(batches: list[Batch]) -> Batch:
         char_index = torch.cat([pad(b.char_index + o, 0) for b, o in zip(batches, offsets)])
     labels = None
     if all(b.labels is not None for b in batches):
-        labels = torch.cat([pad(b.labels, -100) if b.labels.ndim == 2 else b.labels for b in batches])
+        # (B, T) tag ids are padded to T; class ids (B,) and float targets (B, L), e.g. multi-hot, are not
+        labels = torch.cat([pad(b.labels, -100) if b.labels.ndim == 2 and not b.labels.is_floating_point()
+                            else b.labels for b in batches])
     return Batch("+".join(dict.fromkeys(l for l, _ in segs)), torch.cat([pad(b.words, 0) for b in batches]),
                  torch.cat([b.lengths for b in batches]), torch.cat([pad(b.mask, False) for b in batches]),
                  chars, char_index, labels, segs)

@@ -310,4 +310,7 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
         raise InputError(f"cannot load weights (truncated or from another model?): {msg}", path=wp) from None
     net.to(device)
     net.eval()
-    return Model(cfg, net, feat, list(lab["labels"]), lab.get("scheme"), vectors)
+    from mltl.registry import get_task
+
+    model_cls = getattr(get_task(cfg.task), "model_class", None) or Model  # a task may post-process predictions
+    return model_cls(cfg, net, feat, list(lab["labels"]), lab.get("scheme"), vectors)

@@ -63,6 +63,10 @@ def split_path(cfg: TrainConfig, lang: str, split: str) -> Path | None:
 def read_split(path: Path, task, labeled: bool, limit: int | None = None) -> tuple[list[list[str]], list[Any]]:
     from mltl.data.jsonl import read_jsonl
 
+    own = task.read_split(path, labeled, limit) if hasattr(task, "read_split") else None
+    if own is not None:  # a plugin task with its own reader
+        return own
+
     sents: list[list[str]] = []
     labels: list[Any] = []
     for lineno, rec in read_jsonl(path):
@@ -74,7 +78,7 @@ def read_split(path: Path, task, labeled: bool, limit: int | None = None) -> tup
         sents.append(rec["tokens"])
         if labeled:
             lab = rec[task.label_key]
-            labels.append(list(lab) if task.token_level else str(lab))
+            labels.append(task.read_label(lab))
         if limit is not None and len(sents) >= limit:
             break
     return sents, labels
@@ -177,7 +181,7 @@ def collect_labels(cfg: TrainConfig, langs: dict[str, LangData], warnings: list[
     per: dict[str, set[str]] = {}
     for lang in cfg.data.sources:
         ys = langs[lang].train_labels + langs[lang].dev_labels
-        per[lang] = {t for y in ys for t in y} if task.token_level else set(ys)
+        per[lang] = {t for y in ys for t in task.label_set(y)}
     union = set().union(*per.values())
     differ = [lang for lang, s in per.items() if s != union]
     if differ:
@@ -234,7 +238,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         if not p.is_file():
             raise InputError("no such target dev file", path=p)
         tdev = read_split(p, task, True)
-        unknown = ({t for y in tdev[1] for t in y} if task.token_level else set(tdev[1])) - set(labels)
+        unknown = {t for y in tdev[1] for t in task.label_set(y)} - set(labels)
         if unknown:
             raise InputError(f"labels not seen in any source: {', '.join(sorted(unknown))}", path=p)
     target_eval_raw: dict[str, tuple[list[list[str]], list[Any]]] = {}
@@ -242,7 +246,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         p = split_path(cfg, cfg.data.target, split)
         if p is not None and p.is_file():
             s, y = read_split(p, task, True)
-            ok = all(set(yy) <= set(labels) for yy in y) if task.token_level else set(y) <= set(labels)
+            ok = all(task.label_set(yy) <= set(labels) for yy in y)
             if s and ok:
                 target_eval_raw[split] = (s, y)
 
@@ -284,11 +288,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     def encode(lang: str, sents: list[list[str]], ys: list[Any] | None) -> EncodedCorpus:
         c = feat.encode(lang, sents)
         if ys is not None:
-            if task.token_level:
-                c.labels = np.fromiter((label_id[t] for y in ys for t in y), dtype=np.int64,
-                                       count=sum(len(y) for y in ys))
-            else:
-                c.labels = np.array([label_id[y] for y in ys], dtype=np.int64)
+            c.labels = task.encode_labels(ys, label_id)  # flat tag ids, class ids, multi-hot rows, ...
         return c
 
     train = {lang: encode(lang, langs[lang].train, langs[lang].train_labels) for lang in cfg.data.sources}

@@ -93,7 +93,8 @@ class Trainer:
         for lang, mat in data.vectors.items():
             net.embeddings.set_language(lang, mat)
         self.net = net.to(self.device)
-        self.model = Model(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)
+        model_cls = getattr(self.task, "model_class", None) or Model  # a task may post-process predictions
+        self.model = model_cls(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)
         self.opt = torch.optim.Adam(self.net.main_parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.d_opt = (torch.optim.Adam(self.net.discriminator.parameters(), lr=t.d_lr, weight_decay=t.weight_decay)
                       if self.net.discriminator is not None else None)
@@ -252,12 +253,17 @@ class Trainer:
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, model=None) -> dict[str, float]:
         model = model or self.model
-        scores = {}
-        for key, corpus in self.data.dev.items():
-            pred = model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
-            field_ = self.task.pred_key
-            scores[key] = self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
-        return scores
+        preds = {key: model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
+                 for key, corpus in self.data.dev.items()}
+        tune = getattr(self.task, "tune", None)
+        if tune is not None:
+            # e.g. per-label decision thresholds, chosen on the dev sets used for model
+            # selection; the task updates the model and the predictions in place.
+            keys = ["target"] if "target" in preds else list(self.cfg.data.sources)
+            tune(model, [g for k in keys for g in self.data.dev_gold[k]], [p for k in keys for p in preds[k]])
+        field_ = self.task.pred_key
+        return {key: self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
+                for key, pred in preds.items()}
 
     def selection_score(self, scores: dict[str, float]) -> float:
         if "target" in scores:

@@ -146,6 +146,17 @@ def test_cached_inference_equals_the_plain_forward(model):
         ref = m.net(corpus.batch(idx, with_chars=True, with_labels=False)).log_probs
     for i in range(len(sents)):
         torch.testing.assert_close(got[i], ref[i, : len(sents[i])], atol=1e-5, rtol=1e-5)
+    # weights updated in place (as an optimizer step does, e.g. between dev evaluations):
+    # the cache must not serve features of the old weights
+    with torch.no_grad():
+        for p in m.net.charcnn.parameters():
+            p.mul_(1.5)
+    m.MAX_BATCH_TOKENS = 10**9
+    _, first = next(m.run(corpus, batch_size=len(sents)))
+    with torch.inference_mode():
+        ref = m.net(corpus.batch(np.argsort(corpus.lengths, kind="stable"), with_chars=True,
+                                 with_labels=False)).log_probs
+    torch.testing.assert_close(first.log_probs, ref, atol=1e-5, rtol=1e-5)
 
 
 def test_classification_predict_and_evaluate(tmp_path):

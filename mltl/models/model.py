@@ -118,6 +118,11 @@ class Model:
 
         keys = [r.tobytes() for r in corpus.form_chars]
         cache = getattr(self, "_char_cache", None)
+        # Tensors count in-place updates (optimizer steps): a cache built under other weights,
+        # e.g. an earlier dev evaluation during training, must not be reused.
+        version = tuple(p._version for p in self.net.charcnn.parameters())
+        if cache is not None and cache["version"] != version:
+            cache = None
         new: dict[bytes, int] = {}
         if cache is not None:
             for i, k in enumerate(keys):
@@ -125,8 +130,8 @@ class Model:
                     new.setdefault(k, i)
         if cache is None or len(cache["rows"]) + len(new) > len(cache["table"]):
             size = max(self.CHAR_CACHE_SIZE, len(keys))
-            cache = self._char_cache = {"rows": {}, "table": torch.empty(size, self.net.charcnn.out_dim,
-                                                                         device=self.device)}
+            cache = self._char_cache = {"rows": {}, "version": version,
+                                        "table": torch.empty(size, self.net.charcnn.out_dim, device=self.device)}
             new = {}
             for i, k in enumerate(keys):
                 new.setdefault(k, i)

@@ -164,9 +164,14 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
     dict_langs = [lg for lg in langs if lg != "en" and (dicts / f"{lg}-en.train.txt").exists()]
     other = [lg for lg in langs if lg != "en" and lg not in dict_langs]
     methods = ["supervised", "identical"] + ([] if a.quick else ["unsupervised"])
+    if other and not (work / "aligned-nodict" / "alignment.json").exists():  # no dictionary: no BLI either
+        r = sh(MLTL + ["-q", "align", "--hub", "en", work / "vectors" / "en.vec"] +
+               [work / "vectors" / f"{lg}.vec" for lg in other] +
+               ["--method", "identical", "-o", work / "aligned-nodict", "--force", "--json"])
+        say(f"aligned {','.join(other)} (identical, no dictionary) in {r['seconds']:.1f} s")
     for method in methods:
         out = work / f"aligned-{method}"
-        ls = dict_langs if method != "identical" else dict_langs + other
+        ls = dict_langs
         if (out / "alignment.json").exists():
             rep = json.loads((out / "alignment.json").read_text())
         else:
@@ -188,7 +193,7 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
     xl = work / "vectors-xling"
     xl.mkdir(exist_ok=True)
     for lg in langs:
-        src = work / ("aligned-supervised" if lg in dict_langs or lg == "en" else "aligned-identical") / f"{lg}.vec"
+        src = work / ("aligned-supervised" if lg in dict_langs or lg == "en" else "aligned-nodict") / f"{lg}.vec"
         dst = xl / f"{lg}.vec"
         if not dst.exists():
             os.symlink(src.resolve(), dst)

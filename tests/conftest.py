@@ -59,7 +59,7 @@ def example_chain(tmp_path_factory):
                 "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt", "-o", w / "data" / lang, check=True)
         run_cli("-q", "embed", "--lang", lang, w / "data" / lang / "unlabeled.jsonl",
                 w / "data" / lang / "train.jsonl", "-o", w / "vectors" / lang, "--dim", "16",
-                "--min-count", "1", "--epoch", "5", check=True)
+                "--min-count", "1", "--epoch", "5", "--threads", "1", check=True)
     run_cli("-q", "align", "--hub", "en", *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
             "--method", "identical", "-o", w / "aligned", check=True)
     run_cli("-q", "train", "--task", "tagging", "--sources", "en,es", "--target", "de", "--data", w / "data",

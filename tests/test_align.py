@@ -30,7 +30,7 @@ def real_vectors(tmp_path_factory) -> Vectors:
     from mltl.embeddings.train import EmbedConfig, train_embeddings
 
     out = tmp_path_factory.mktemp("vec") / "en"
-    cfg = EmbedConfig(dim=40, min_count=3, epoch=5, bucket=20000, threads=2)
+    cfg = EmbedConfig(dim=40, min_count=3, epoch=5, bucket=20000, threads=1)
     train_embeddings(MAN_EN[:120], out, "en", cfg, tokenizer="whitespace", fmt="roff", write_vec=False)
     from mltl.embeddings import load_vectors
 

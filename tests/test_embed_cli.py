@@ -14,7 +14,7 @@ from mltl.embeddings import Vectors, load_vectors, save_vectors
 from mltl.embeddings.mapping import random_rotation
 
 MAN_EN = sorted(glob.glob("/usr/share/man/man1/*.1.gz"))
-FAST = ["--dim", "24", "--min-count", "3", "--epoch", "3", "--bucket", "20000", "--threads", "2"]
+FAST = ["--dim", "24", "--min-count", "3", "--epoch", "3", "--bucket", "20000", "--threads", "1"]
 
 
 def mltl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -64,14 +64,14 @@ def test_embed_stdin_spacy_and_jsonl(tmp_path):
         pytest.skip("no GPL-3 text")
     body = text.read_text(encoding="utf-8")
     proc = mltl("embed", "--lang", "en", "--lowercase", "--dim", "16", "--min-count", "3", "--epoch", "3",
-                "--bucket", "50000", "-o", tmp_path / "std", "-", stdin=body)
+                "--bucket", "50000", "--threads", "1", "-o", tmp_path / "std", "-", stdin=body)
     assert proc.returncode == 0, proc.stderr
     words = load_vectors(tmp_path / "std.vec").words
     assert "license" in words and "License" not in words and "." in words   # spaCy split the punctuation
     jl = tmp_path / "unlabeled.jsonl"
     jl.write_text("".join(json.dumps({"tokens": line.split()}) + "\n" for line in body.splitlines() if line.strip()),
                   encoding="utf-8")
-    proc = mltl("embed", "--lang", "en", "--dim", "16", "--min-count", "3", "--bucket", "50000",
+    proc = mltl("embed", "--lang", "en", "--dim", "16", "--min-count", "3", "--bucket", "50000", "--threads", "1",
                 "-o", tmp_path / "jl", jl)
     assert proc.returncode == 0, proc.stderr
     assert "License" in load_vectors(tmp_path / "jl.vec").words         # kept as tokenized

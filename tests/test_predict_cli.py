@@ -170,7 +170,7 @@ def test_classification_predict_and_evaluate(tmp_path):
                 "-o", tmp_path / "data" / lang, check=True)
         run_cli("-q", "embed", "--lang", lang, tmp_path / "data" / lang / "unlabeled.jsonl",
                 tmp_path / "data" / lang / "train.jsonl", "-o", tmp_path / "vec" / lang, "--dim", "16",
-                "--min-count", "1", "--epoch", "3", check=True)
+                "--min-count", "1", "--epoch", "3", "--threads", "1", check=True)
     run_cli("-q", "align", "--hub", "en", *(tmp_path / "vec" / f"{x}.vec" for x in ("en", "es", "fr")),
             "--method", "identical", "-o", tmp_path / "aligned", check=True)
     run_cli("-q", "train", "--task", "classification", "--sources", "en,es", "--target", "fr",

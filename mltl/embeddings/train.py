@@ -153,10 +153,9 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
         t_tok = time.perf_counter() - t0
         log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
                  f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
-        model = _train_fasttext(corpus, cfg, where)
-        t_train = time.perf_counter() - t0 - t_tok
         tmp_bin = Path(tmp) / "model.bin"
-        model.save_model(str(tmp_bin))
+        model = _train_fasttext(corpus, cfg, where, tmp_bin)
+        t_train = time.perf_counter() - t0 - t_tok
         if write_vec:
             from mltl.embeddings.vectors import save_vectors, vectors_from_fasttext
 
@@ -172,21 +171,38 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
             "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
 
 
-def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str):
+def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
+    """Train fastText on ``corpus`` in a fresh Python process, save ``out_bin`` and load it here.
+
+    Why a process: the fastText binding (fasttext-numpy2 0.10.4) keeps state
+    between trainings, and a second ``train_unsupervised`` in one process can
+    diverge to "Encountered NaN" on a corpus that trains fine alone. A child
+    started with ``python -m mltl.embeddings.fasttext_child`` (not
+    multiprocessing, which would re-run an unguarded user script) starts clean
+    every time, so the API can be called repeatedly from one notebook.
+    """
+    import json
+    import subprocess
+    import sys
+
     import fasttext
 
-    threads = cfg.threads or os.cpu_count() or 1
-    try:
-        return fasttext.train_unsupervised(
-            str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
-            lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
-            thread=threads, verbose=0)  # this binding takes no seed: runs with >1 thread vary anyway
-    except (RuntimeError, ValueError) as exc:
+    kwargs = dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
+                  lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
+                  thread=cfg.threads or os.cpu_count() or 1, verbose=0)  # the binding takes no seed
+    proc = subprocess.run([sys.executable, "-m", "mltl.embeddings.fasttext_child", json.dumps(kwargs), str(out_bin)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        msg = lines[-1] if lines else f"exit status {proc.returncode}"
+        if proc.returncode < 0:
+            msg = f"killed by signal {-proc.returncode} (out of memory? try a smaller --bucket or --dim)"
         hint = ""
-        if "NaN" in str(exc):
-            # fastText reports NaN when its loss average sees no example: tiny corpora.
+        if "NaN" in msg:
+            # fastText reports NaN when training diverges or its loss average sees no example.
             hint = " (usually a corpus too small for these settings: give more text, more --epoch or --bucket)"
-        raise InputError(f"fastText failed: {exc}{hint}", path=where) from None
+        raise InputError(f"fastText failed: {msg}{hint}", path=where)
+    return fasttext.load_model(str(out_bin))
 
 
 def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str) -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mltl.models.dropout import Dropout
+
 from mltl.models.encoders import CNNEncoder
 
 
@@ -19,7 +21,7 @@ class LanguageDiscriminator(nn.Module):
                  hidden: int = 128, dropout: float = 0.5) -> None:
         super().__init__()
         self.cnn = CNNEncoder(in_dim, kernels, widths, dropout=dropout)
-        self.mlp = nn.Sequential(nn.Linear(self.cnn.out_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+        self.mlp = nn.Sequential(nn.Linear(self.cnn.out_dim, hidden), nn.ReLU(), Dropout(dropout),
                                  nn.Linear(hidden, n_langs))
 
     def forward(self, fs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from mltl.models.dropout import Dropout
 from mltl.registry import register_encoder
 
 
@@ -51,7 +52,7 @@ class CNNEncoder(nn.Module):
         self.widths = tuple(widths)
         self.convs = nn.ModuleList(nn.Conv1d(in_dim, kernels, w) for w in self.widths)
         self.out_dim = kernels * len(self.widths)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.dropout(x) * mask.unsqueeze(-1).to(x.dtype)

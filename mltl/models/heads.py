@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mltl.models.dropout import Dropout
+
 from mltl.models.moe import MLP, MixtureOfExperts
 from mltl.registry import API_VERSION, register_head
 
@@ -70,7 +72,7 @@ class TaggingHead(Head):
     def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
                  dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
 
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -92,7 +94,7 @@ class ClassificationHead(Head):
                  dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
         super().__init__()
         self.query = nn.Parameter(torch.empty(in_dim).uniform_(-0.1, 0.1))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
 
     def attention(self, feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

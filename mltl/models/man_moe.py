@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mltl.models.dropout import Dropout
+
 from mltl.models.charcnn import CharCNN
 from mltl.models.discriminator import LanguageDiscriminator
 from mltl.models.moe import MixtureOfExperts
@@ -149,7 +151,7 @@ class ManMoE(nn.Module):
         self.charcnn = CharCNN(n_chars, char_emb_size, char_kernels, char_widths, char_out, dropout) \
             if char_cnn else None
         in_dim = emb_dim + (char_out if char_cnn else 0)
-        self.input_dropout = nn.Dropout(dropout)
+        self.input_dropout = Dropout(dropout)
         enc = get_encoder(encoder)
         self.fs = enc(in_dim, shared_hidden, layers, dropout)                      # Fs
         if fp_moe:

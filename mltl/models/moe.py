@@ -13,6 +13,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from mltl.models.dropout import Dropout
+
 _ACTIVATIONS = {
     "tanh": torch.tanh,
     "relu": torch.relu,
@@ -80,7 +82,7 @@ class MixtureOfExperts(nn.Module):
         self.w2 = nn.Parameter(torch.empty(n_experts, hidden, out_dim))
         self.b2 = nn.Parameter(torch.empty(n_experts, 1, out_dim))
         self.gate = nn.Linear(in_dim, n_experts)  # G: matrix of size in_dim × N
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -125,7 +127,7 @@ class MLP(nn.Module):
 
     def __init__(self, in_dim: int, hidden: int, out_dim: int, dropout: float = 0.5) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), Dropout(dropout),
                                  nn.Linear(hidden, out_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

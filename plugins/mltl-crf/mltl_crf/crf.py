@@ -15,6 +15,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from mltl.models.dropout import Dropout
+
 from mltl.models.heads import Head, MoEOrMLP
 
 NEG = -1e4
@@ -162,7 +164,7 @@ class CRFHead(Head):
                  dropout: float = 0.5, detach_gate: bool = False, labels: Sequence[str] | None = None,
                  constraints: bool = True, **_: object) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
         self.crf = LinearChainCRF(n_labels, allowed_transitions(labels) if constraints else None)
 

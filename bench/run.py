@@ -491,7 +491,7 @@ def main() -> None:
     ap.add_argument("--sources", default="en,es,fr,de,nl", help="source pool; the target is left out")
     ap.add_argument("--seeds", default=None, help="default 1 (quick) or 1,2,3")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
-    ap.add_argument("--skip", default="", help="comma list of: speed,example")
+    ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example")
     a = ap.parse_args()
     q = a.quick
     a.tasks = a.tasks.split(",")
@@ -529,7 +529,8 @@ def main() -> None:
     embed_all(a, work, langs, res)
     prepare_all(a, work, langs, res)
     xl = align_all(a, work, langs, res)
-    transfer(a, work, xl, langs, res)
+    if "transfer" not in skip:
+        transfer(a, work, xl, langs, res)
     if "example" not in skip:
         example(a, work, xl, res)
     if "speed" not in skip:

@@ -63,12 +63,13 @@ class CharCNN(nn.Module):
         x = self.dropout(self.emb(chars)).transpose(1, 2)  # (U, C, L)
         pooled = []
         for w, conv in zip(self.widths, self.convs):
-            h = torch.relu(conv(x))  # (U, K, L + w - 1) thanks to padding=w-1
+            h = conv(x)  # (U, K, L + w - 1) thanks to padding=w-1
             # A window is valid when it overlaps at least one real character.
             # Output j covers chars j-w+1 .. j; padding both sides gives L+w-1 windows.
             valid = torch.nn.functional.pad(mask, (w - 1, w - 1)).unfold(1, w, 1).any(-1)
-            h = h.masked_fill(~valid.unsqueeze(1), 0.0)  # ReLU output ≥ 0: 0 never wins wrongly
-            pooled.append(h.max(dim=2).values)
+            # max_t relu(h_t) = relu(max_t h_t), and every word has a valid window:
+            # ReLU after the pool costs U·K, not U·K·L, forward and backward.
+            pooled.append(torch.relu(h.masked_fill(~valid.unsqueeze(1), float("-inf")).max(dim=2).values))
         return self.fc(torch.cat(pooled, dim=1))
 
     def forward(self, chars: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -65,9 +65,9 @@ class CNNEncoder(nn.Module):
         xt = x.transpose(1, 2)  # (B, in, T + extra)
         pooled = []
         for w, conv in zip(self.widths, self.convs):
-            h = torch.relu(conv(xt))  # (B, K, T + extra - w + 1)
+            h = conv(xt)  # (B, K, T + extra - w + 1)
             valid = mask[:, : h.shape[2]].unsqueeze(1)  # windows starting on a real token
-            h = h.masked_fill(~valid, float("-inf"))
-            p = h.max(dim=2).values
-            pooled.append(torch.where(torch.isinf(p), torch.zeros_like(p), p))
+            # max_t relu(h_t) = relu(max_t h_t): ReLU after the pool touches B·K values,
+            # not B·K·T (a tenth of D's time); relu(-inf) = 0 covers empty sentences.
+            pooled.append(torch.relu(h.masked_fill(~valid, float("-inf")).max(dim=2).values))
         return torch.cat(pooled, dim=1)

@@ -92,6 +92,11 @@ def cat_batches(batches: list[Batch]) -> Batch:
         for b in batches[:-1]:
             offsets.append(offsets[-1] + b.chars.shape[0])
         char_index = torch.cat([pad(b.char_index + o, 0) for b, o in zip(batches, offsets)])
+        # The batches share many word types (a language's labeled and unlabeled
+        # batches; digits, punctuation and names across languages): convolve each
+        # distinct spelling once. CharCNN(word) depends on the characters only.
+        chars, inverse = torch.unique(chars, dim=0, return_inverse=True)
+        char_index = inverse[char_index]
     labels = None
     if all(b.labels is not None for b in batches):
         # (B, T) tag ids are padded to T; class ids (B,) and float targets (B, L), e.g. multi-hot, are not

@@ -391,10 +391,13 @@ class Trainer:
                     progress.update(task_id, completed=self.step, description=_describe(self, stats, t_last))
                 end_epoch = self.step % self.steps_per_epoch == 0 or self.step == total
                 if end_epoch:
+                    t_eval = time.perf_counter()
                     scores = self.evaluate()
                     score = self.selection_score(scores)
                     now = time.perf_counter()
-                    rec = _record(self, stats, scores, score, now - t_last, now - t_start)
+                    # tokens/s over training iterations only (as fairseq's wps); eval apart
+                    rec = _record(self, stats, scores, score, t_eval - t_last, now - t_start)
+                    rec["eval_seconds"] = round(now - t_eval, 3)
                     self.history.append(rec)
                     improved = score > self.best_score
                     if improved:

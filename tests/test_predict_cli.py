@@ -76,6 +76,17 @@ def test_stdin_stdout_pipeline_and_broken_pipe(model):
     assert p.stderr == ""  # the closed pipe ends quietly
 
 
+def test_quiet_after_the_command(model, tmp_path):
+    # scripts write `mltl predict --quiet …`, not only `mltl --quiet predict …`
+    (tmp_path / "in.txt").write_text("Berlin liegt an der Spree.\n", encoding="utf-8")
+    loud = run_cli("predict", "--model", model, tmp_path / "in.txt", "-o", tmp_path / "a.conll")
+    p = run_cli("predict", "--model", model, tmp_path / "in.txt", "-o", tmp_path / "b.conll", "--quiet")
+    assert loud.returncode == 0 and loud.stderr.strip()          # says what it wrote ...
+    assert p.returncode == 0 and p.stderr == ""                  # ... unless told to be quiet
+    assert (tmp_path / "a.conll").read_text() == (tmp_path / "b.conll").read_text()
+    assert_one_line_error(run_cli("predict", "--model", model, tmp_path / "nope.txt", "-q"), "nope.txt")
+
+
 def test_empty_input_gives_empty_output(model, tmp_path):
     (tmp_path / "empty.txt").write_text("")
     p = run_cli("predict", "--model", model, tmp_path / "empty.txt")

@@ -58,10 +58,21 @@ for _name in COMMANDS:
     _mod.register(app)
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """``mltl predict --quiet …`` means ``mltl --quiet predict …``: scripts put
+    -q/-v after the command (as with pip or git's own flags), so accept both places."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for a in argv[:end] if a not in GLOBAL_FLAGS] + argv[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to one line + exit code."""
     try:
-        app(args=argv, prog_name="mltl")
+        app(args=hoist_global_flags(sys.argv[1:] if argv is None else list(argv)), prog_name="mltl")
     except MltlError as exc:
         if log.is_verbose():
             traceback.print_exc()

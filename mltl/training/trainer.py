@@ -204,10 +204,12 @@ class Trainer:
         with self._autocast():
             x = net.represent(big)
             fs = net.fs(x, big.lengths)                                   # fs = Fs(x), all batches at once
-            out = net.predict_from(x[:n_lab], fs[:n_lab], big.lengths[:n_lab], big.mask[:n_lab])
+            t_lab = int(big.lengths[:n_lab].max())    # labeled rows cut to their own longest
+            out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab],
+                                   big.mask[:n_lab, :t_lab])
         loss = 0.0
         lp_all = out.log_probs.float()
-        parts = zip(lab, lp_all.split(lab_rows), big.mask[:n_lab].split(lab_rows),
+        parts = zip(lab, lp_all.split(lab_rows), big.mask[:n_lab, :t_lab].split(lab_rows),
                     *(g.float().split(lab_rows) if g is not None else [None] * len(lab)
                       for g in (out.gate1, out.gate2)))
         for b, lp, mask, g1, g2 in parts:
@@ -228,18 +230,24 @@ class Trainer:
             loss = loss + l_c + t.lambda2 * l_g                          # L_C + λ2 (L_G1 + L_G2)
             stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
+        if adversarial:
+            # D reads only the unlabeled rows, cut to their own longest sentence: the
+            # concatenated batch is padded to the longest labeled one, and D's masked
+            # convolutions would spend their time on that padding (same result).
+            t_unl = int(big.lengths[n_lab:].max())
+            fs_unl, mask_unl = fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl]
         if adversarial and shared_d:
             # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
             # D's update, so this equals a D step on freshly computed features).
             with self._autocast():
-                d_logits = net.discriminate(fs[n_lab:].detach(), big.mask[n_lab:]).float()
+                d_logits = net.discriminate(fs_unl.detach(), mask_unl).float()
             self._d_update(*self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl]), stats)
         if adversarial:
             for p in net.discriminator.parameters():  # D is not updated here: no grads for it
                 p.requires_grad_(False)
             try:
                 with self._autocast():
-                    logits = net.discriminate(fs[n_lab:], big.mask[n_lab:]).float()
+                    logits = net.discriminate(fs_unl, mask_unl).float()
                 l_d, _, _ = self._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
                 loss = loss - t.lambda1 * l_d                             # −λ1·L_D: confuse D
             finally:

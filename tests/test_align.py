@@ -98,6 +98,25 @@ def test_chunked_csls_matches_dense_reference():
         assert dense[i].argmax() == j and dense[:, j].argmax() == i
 
 
+def test_bf16_shortlist_gives_the_exact_neighbours_and_scores():
+    # The bf16 path (auto on CPUs with native bf16) must return the fp32 answer:
+    # it only shortlists in bf16 and rescores exactly. Forced here on any CPU.
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((6000, 48)).astype(np.float32)
+    Z = _unit(base)
+    X = _unit(base[:400] + 0.4 * rng.standard_normal((400, 48)).astype(np.float32))
+    Xt, Zt = torch.from_numpy(X), torch.from_numpy(Z)
+    exact = topk_mean(Xt, Zt, k=10, fast=False)
+    np.testing.assert_allclose(topk_mean(Xt, Zt, k=10, fast=True).numpy(), exact.numpy(), atol=1e-6)
+    r_z = topk_mean(Zt, Xt, k=10, fast=False)
+    for method, kw in (("nn", {}), ("csls", {"r_T": r_z})):
+        v0, i0 = search(Xt, Zt, k=20, method=method, fast=False, **kw)
+        v1, i1 = search(Xt, Zt, k=20, method=method, fast=True, **kw)
+        np.testing.assert_allclose(v1.numpy(), v0.numpy(), atol=1e-6)   # the same top-k scores
+        # the same rows, up to the order of scores tied within float rounding
+        assert (i1.numpy() == i0.numpy()).mean() > 0.999
+
+
 def test_csls_penalises_hubs():
     """A 'hub' target near every query wins plain NN retrieval but not CSLS."""
     rng = np.random.default_rng(4)

@@ -190,8 +190,12 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
     kwargs = dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
                   lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
                   thread=cfg.threads or os.cpu_count() or 1, verbose=0)  # the binding takes no seed
+    # the child imports this very mltl, even when it was put on sys.path by hand (a notebook)
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     proc = subprocess.run([sys.executable, "-m", "mltl.embeddings.fasttext_child", json.dumps(kwargs), str(out_bin)],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env=env)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         msg = lines[-1] if lines else f"exit status {proc.returncode}"

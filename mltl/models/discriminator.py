@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from mltl.models.dropout import Dropout
-
 from mltl.models.encoders import CNNEncoder
 
 

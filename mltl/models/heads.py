@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from mltl.models.dropout import Dropout
-
 from mltl.models.moe import MLP, MixtureOfExperts
 from mltl.registry import API_VERSION, register_head
 

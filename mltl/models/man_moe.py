@@ -24,10 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mltl.models.dropout import Dropout
-
 from mltl.models.charcnn import CharCNN
 from mltl.models.discriminator import LanguageDiscriminator
+from mltl.models.dropout import Dropout
 from mltl.models.moe import MixtureOfExperts
 from mltl.registry import get_encoder, get_head
 

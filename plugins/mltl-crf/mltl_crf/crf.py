@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from mltl.models.dropout import Dropout
-
 from mltl.models.heads import Head, MoEOrMLP
 
 NEG = -1e4

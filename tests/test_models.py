@@ -114,6 +114,26 @@ def test_bilstm_and_cnn_independent_of_padding():
     assert torch.allclose(pa, pb, atol=1e-6)
 
 
+@pytest.mark.parametrize("padding", [0, 2, 4])
+def test_unfolded_conv_equals_conv1d(padding):
+    # The CUDA path of CharCNN and D (conv as a matmul over windows): same values and
+    # gradients as nn.Conv1d, checked here on CPU where both run.
+    from mltl.models.conv import conv1d_unfolded
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(7, 5, 3 + padding // 2, padding=padding).double()
+    x = torch.randn(4, 7, 9, dtype=torch.double, requires_grad=True)
+    ref = conv(x)
+    out = conv1d_unfolded(x, conv)
+    assert out.shape == ref.shape
+    assert torch.allclose(out, ref, atol=1e-12)
+    g = torch.randn_like(ref)
+    grads_ref = torch.autograd.grad(ref, (x, conv.weight, conv.bias), g)
+    grads = torch.autograd.grad(out, (x, conv.weight, conv.bias), g)
+    for a, b in zip(grads, grads_ref):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
 # ------------------------------------------------------------------ assembled model
 def _net(**kw):
     base = dict(task_head="tagging", n_labels=5, sources=["en", "es", "zh"], langs=["en", "es", "zh", "de"],

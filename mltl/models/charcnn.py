@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mltl.models.conv import conv1d
 from mltl.models.dropout import Dropout
 
 
@@ -63,7 +64,7 @@ class CharCNN(nn.Module):
         x = self.dropout(self.emb(chars)).transpose(1, 2)  # (U, C, L)
         pooled = []
         for w, conv in zip(self.widths, self.convs):
-            h = conv(x)  # (U, K, L + w - 1) thanks to padding=w-1
+            h = conv1d(x, conv)  # (U, K, L + w - 1) thanks to padding=w-1
             # A window is valid when it overlaps at least one real character.
             # Output j covers chars j-w+1 .. j; padding both sides gives L+w-1 windows.
             valid = torch.nn.functional.pad(mask, (w - 1, w - 1)).unfold(1, w, 1).any(-1)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from mltl.models.conv import conv1d
 from mltl.models.dropout import Dropout
 from mltl.registry import register_encoder
 
@@ -65,7 +66,7 @@ class CNNEncoder(nn.Module):
         xt = x.transpose(1, 2)  # (B, in, T + extra)
         pooled = []
         for w, conv in zip(self.widths, self.convs):
-            h = conv(xt)  # (B, K, T + extra - w + 1)
+            h = conv1d(xt, conv)  # (B, K, T + extra - w + 1)
             valid = mask[:, : h.shape[2]].unsqueeze(1)  # windows starting on a real token
             # max_t relu(h_t) = relu(max_t h_t): ReLU after the pool touches B·K values,
             # not B·K·T (a tenth of D's time); relu(-inf) = 0 covers empty sentences.

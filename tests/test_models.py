@@ -134,6 +134,29 @@ def test_unfolded_conv_equals_conv1d(padding):
         assert torch.allclose(a, b, atol=1e-12)
 
 
+def test_cpu_bilstm_equals_packed_nn_lstm():
+    # BiLSTMEncoder's CPU path (mltl.models.bilstm_cpu) against nn.LSTM over packed
+    # sequences: same outputs (zeros at padding) and the same gradients.
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from mltl.models.bilstm_cpu import bilstm
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    x = torch.randn(6, 9, 5, dtype=torch.double, requires_grad=True)
+    lengths = torch.tensor([3, 9, 1, 7, 7, 2])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=9)
+    out = bilstm(x, lengths, lstm)
+    assert out.shape == ref.shape
+    assert torch.allclose(out, ref, atol=1e-12)
+    assert out[2, 1:].abs().sum() == 0  # padding stays zero
+    g = torch.randn_like(ref)
+    params = [x, *lstm.parameters()]
+    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(ref, params, g)):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 # ------------------------------------------------------------------ assembled model
 def _net(**kw):
     base = dict(task_head="tagging", n_labels=5, sources=["en", "es", "zh"], langs=["en", "es", "zh", "de"],

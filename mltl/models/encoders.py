@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from mltl.models.bilstm_cpu import bilstm
 from mltl.models.conv import conv1d
 from mltl.models.dropout import Dropout
 from mltl.registry import register_encoder
@@ -33,6 +34,9 @@ class BiLSTMEncoder(nn.Module):
                             batch_first=True, dropout=dropout if layers > 1 else 0.0)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu":
+            # same maths, a third less time than nn.LSTM's packed CPU path (see bilstm_cpu)
+            return bilstm(x, lengths, self.lstm, self.lstm.dropout, self.training)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])

@@ -134,6 +134,20 @@ def test_bad_inputs(model, tmp_path):
                           "not in the model's label set: B-CITY")
 
 
+def test_pretokenized_jsonl_needs_no_tokenizer(model, tmp_path):
+    # Rows with "tokens" are predicted as given: the tokenizer (here one that cannot be
+    # built, sentencepiece without --sp-model) is only made for a row with "text".
+    rows = tmp_path / "tok.jsonl"
+    rows.write_text(json.dumps({"tokens": ["Angela", "Merkel", "besuchte", "Paris", "."]}) + "\n")
+    out = run_cli("predict", "--model", model, rows, "--tokenizer", "sentencepiece", check=True).stdout
+    assert len(json.loads(out)["tags"]) == 5
+    texts = tmp_path / "text.jsonl"
+    texts.write_text(json.dumps({"text": "Angela Merkel besuchte Paris."}) + "\n")
+    assert_one_line_error(run_cli("predict", "--model", model, texts, "--tokenizer", "sentencepiece",
+                                  "-o", tmp_path / "out.jsonl"), "--sp-model")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_cached_inference_equals_the_plain_forward(model):
     """Model.run caches CharCNN outputs per word form and batches by a token budget;
     the log-probabilities must equal ``net(batch)`` on the same sentences."""

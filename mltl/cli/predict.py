@@ -70,13 +70,20 @@ def register(app: typer.Typer) -> None:
         model._check_lang(language)
         tok = None
 
-        def tokenizer_for(fmt: str):
+        def make_tokenizer():
             nonlocal tok
-            if tok is None and fmt in ("text", "jsonl"):
+            if tok is None:
                 from mltl.text.tokenize import get_tokenizer
 
                 tok = get_tokenizer(language, tokenizer, sp_model=sp_model)
             return tok
+
+        def tokenizer_for(fmt: str):
+            if fmt == "text":
+                return make_tokenizer()
+            # JSONL rows may carry their own "tokens": build spaCy's tokenizer only
+            # for a row with "text" (pre-tokenized input then needs no spaCy at all).
+            return _LazyTokenizer(make_tokenizer) if fmt == "jsonl" else None
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
         done = {"items": 0, "tokens": 0}
@@ -105,3 +112,13 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             log.info(f"{done['items']:,} items, {done['tokens']:,} tokens -> {output}")
         sys.stdout.flush()
+
+
+class _LazyTokenizer:
+    """Stands in for a tokenizer and builds the real one on first use."""
+
+    def __init__(self, make) -> None:
+        self._make = make
+
+    def tokenize_with_offsets(self, text: str):
+        return self._make().tokenize_with_offsets(text)

@@ -68,22 +68,12 @@ def register(app: typer.Typer) -> None:
 
             add_language(model, language, vectors)
         model._check_lang(language)
-        tok = None
-
-        def make_tokenizer():
-            nonlocal tok
-            if tok is None:
-                from mltl.text.tokenize import get_tokenizer
-
-                tok = get_tokenizer(language, tokenizer, sp_model=sp_model)
-            return tok
+        # Built at the first text to split: JSONL rows may carry their own "tokens", and
+        # pre-tokenized input then needs no spaCy at all.
+        tok = _LazyTokenizer(language, tokenizer, sp_model)
 
         def tokenizer_for(fmt: str):
-            if fmt == "text":
-                return make_tokenizer()
-            # JSONL rows may carry their own "tokens": build spaCy's tokenizer only
-            # for a row with "text" (pre-tokenized input then needs no spaCy at all).
-            return _LazyTokenizer(make_tokenizer) if fmt == "jsonl" else None
+            return tok if fmt in ("text", "jsonl") else None
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
         done = {"items": 0, "tokens": 0}
@@ -115,10 +105,15 @@ def register(app: typer.Typer) -> None:
 
 
 class _LazyTokenizer:
-    """Stands in for a tokenizer and builds the real one on first use."""
+    """Stands in for ``get_tokenizer(lang, kind, sp_model)`` and builds it on first use."""
 
-    def __init__(self, make) -> None:
-        self._make = make
+    def __init__(self, lang: str, kind: str, sp_model) -> None:
+        self._args, self._tok = (lang, kind, sp_model), None
 
     def tokenize_with_offsets(self, text: str):
-        return self._make().tokenize_with_offsets(text)
+        if self._tok is None:
+            from mltl.text.tokenize import get_tokenizer
+
+            lang, kind, sp_model = self._args
+            self._tok = get_tokenizer(lang, kind, sp_model=sp_model)
+        return self._tok.tokenize_with_offsets(text)

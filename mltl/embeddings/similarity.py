@@ -15,6 +15,7 @@ where ``r_Z(x)`` is the mean cosine of ``x`` to its ``k`` nearest neighbours in
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,6 @@ def _chunk_rows(n_cols: int, budget: int) -> int:
     return max(1, budget // max(1, n_cols))
 
 
-_BF16_FAST: bool | None = None
 BF16_MIN_ROWS = 4096   # below this the fp32 matmul is cheap anyway
 
 
@@ -51,17 +51,19 @@ def bf16_is_fast(dev: Any = None) -> bool:
     """True on CPUs with native bf16 dot products (``avx512_bf16``/``amx_bf16`` flags),
     where torch's bf16 matmul runs at about twice the fp32 speed. Elsewhere (older
     CPUs emulate bf16 slowly; GPUs are fast in fp32 already) the exact path is used."""
-    global _BF16_FAST
     if dev is not None and getattr(dev, "type", "cpu") != "cpu":
         return False
-    if _BF16_FAST is None:
-        try:
-            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-                flags = next((ln for ln in f if ln.startswith("flags")), "").split()
-        except OSError:
-            flags = []
-        _BF16_FAST = "avx512_bf16" in flags or "amx_bf16" in flags
-    return _BF16_FAST
+    return _cpu_has_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((ln for ln in f if ln.startswith("flags")), "").split()
+    except OSError:
+        flags = []
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _use_bf16(fast: bool | None, Q: Any, T: Any) -> bool:

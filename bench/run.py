@@ -2,7 +2,7 @@
 
     python bench/data.py --out bench/data      # once (run.py calls it when bench/data is missing)
     python bench/run.py --quick                # < 15 min on 2 cores: 1 seed, small data, few steps
-    python bench/run.py                        # full: 3 seeds, all data, longer training (hours)
+    python bench/run.py                        # full: 3 seeds, 4 targets, 1,200 steps (hours; resumable)
 
 Prints Markdown tables to stdout (progress on stderr) and writes them, with the raw
 results, to WORK/results.md and WORK/results.json:
@@ -239,7 +239,7 @@ def one_run(a, work: Path, xl: Path, key: str, target: str, sources: list[str], 
     return {"task": key, "target": target, "system": system, "seed": seed, "test": score,
             "dev_target": None if system.startswith("supervised") else m["target_eval"].get("dev"),
             "source_dev": m["best_score"], "best_step": m.get("best_step"),
-            "D_acc": logs[-1].get("D_acc"), "tokens_per_s": statistics.median(
+            "D_acc": logs[-1].get("D_acc"), "train_seconds": logs[-1].get("seconds"), "tokens_per_s": statistics.median(
                 [x["tokens_per_s"] for x in logs if x.get("tokens_per_s")] or [0]),
             "run": str(run.relative_to(work))}
 
@@ -387,6 +387,11 @@ def report(a, res: dict) -> str:
           f"classification documents cut to {a.max_doc_words or 150} words; vectors dim {a.dim} from "
           f"≤ {a.text_mb} MB of prose per language; CharCNN {'off' if a.no_char_cnn_tag else 'on'} for tagging, "
           f"off for classification; {a.threads} torch thread(s) per run, {a.jobs} runs at a time.", ""]
+    tr = [r["train_seconds"] for r in res["transfer"] if r.get("train_seconds")]
+    if tr:
+        L += [f"{len(res['transfer'])} training runs; their training loops took {sum(tr) / 3600:.1f} h in all "
+              f"(sum over runs, {a.jobs} at a time; runs finished by an earlier invocation are reused, "
+              "so this can exceed the wall time).", ""]
     L += ["### Q1: transfer (target test; accuracy for classification, entity F1 for tagging; "
           "mean ± std over seeds)", ""]
     cols = [(k, t) for k in a.tasks for t in a.targets]
@@ -487,29 +492,33 @@ def main() -> None:
     ap.add_argument("--work", default=None, help="work directory (default bench/work/quick or bench/work/full)")
     ap.add_argument("--fresh", action="store_true", help="delete the work directory first")
     ap.add_argument("--tasks", default="cls,tag")
-    ap.add_argument("--targets", default=None, help="default de (quick) or de,nl")
+    ap.add_argument("--targets", default=None, help="default de (quick) or de,nl,zh,ja")
     ap.add_argument("--sources", default="en,es,fr,de,nl", help="source pool; the target is left out")
     ap.add_argument("--seeds", default=None, help="default 1 (quick) or 1,2,3")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
-    ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 3000 full)")
+    ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 1200 full)")
     ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example")
     a = ap.parse_args()
     q = a.quick
     a.tasks = a.tasks.split(",")
-    a.targets = (a.targets or ("de" if q else "de,nl")).split(",")
+    a.targets = (a.targets or ("de" if q else "de,nl,zh,ja")).split(",")
     a.sources = a.sources.split(",")
     a.seeds = [int(s) for s in (a.seeds or ("1" if q else "1,2,3")).split(",")]
+    # Model and data sizes are the same in both modes, so quick is the full run's first
+    # seed on one target, cut short. 1,200 steps: at 300 the taggers have barely left the
+    # all-O plateau (docs/benchmarks.md); more data per language changes little on 2 cores
+    # but the step count does.
     a.threads = 1
-    a.hidden = 64 if q else 128
-    a.steps = a.steps or (300 if q else 3000)
-    a.steps_per_epoch = 100 if q else 250
-    a.batch = 8 if q else 16
-    a.max_doc_words = 48 if q else None
-    a.max_train = 1500 if q else None
-    a.max_dev = 300 if q else None
-    a.text_mb = 1.5 if q else 8.0
-    a.dim = 50 if q else 100
-    a.embed_epochs = 5 if q else 10
+    a.hidden = 64
+    a.steps = a.steps or (300 if q else 1200)
+    a.steps_per_epoch = 100
+    a.batch = 8
+    a.max_doc_words = 48
+    a.max_train = 1500
+    a.max_dev = 300
+    a.text_mb = 1.5
+    a.dim = 50
+    a.embed_epochs = 5
     a.no_char_cnn_tag = False   # without CharCNN the span tagger does not learn in 300 steps (src dev F1 < 0.1)
     a.speed_steps = 60 if q else 200
     a.predict_lines = 1000 if q else 4000

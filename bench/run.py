@@ -100,11 +100,13 @@ def head_lines(src: Path, dst: Path, n: int | None, *, conll: bool = False) -> N
     dst.write_text("".join(out), encoding="utf-8")
 
 
-def fmt(xs: list[float]) -> str:
+def fmt(xs: list[float], n: int | None = None) -> str:
+    """Mean ± std in percent; with `n` (the seeds asked for), a cell with fewer runs says how many."""
     if not xs:
         return "–"
     m = statistics.mean(xs) * 100
-    return f"{m:.1f}" if len(xs) == 1 else f"{m:.1f} ± {statistics.stdev(xs) * 100:.1f}"
+    s = f"{m:.1f}" if len(xs) == 1 else f"{m:.1f} ± {statistics.stdev(xs) * 100:.1f}"
+    return s + (f" (n={len(xs)})" if n and len(xs) < n else "")
 
 
 # ------------------------------------------------------------------ steps
@@ -287,6 +289,8 @@ def one_run(a, work: Path, xl: Path, key: str, target: str, sources: list[str], 
     else:
         srcs, tgt = sources, target
     if not (run / "metrics.json").exists():
+        if a.reuse_only:
+            return None
         cmd = MLTL + ["train", "--task", task, "--sources", ",".join(srcs), "--target", tgt, "--data",
                       work / f"data-{key}", "--vectors", xl, "--lowercase", low, "--seed", str(seed),
                       "--force", "-o", run] + train_args(a, key) + flags
@@ -358,12 +362,16 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
         nonlocal done
         r = one_run(a, work, xl, j[0], j[1], j[2], j[3], j[4], j[5], langs)
         done += 1
+        if r is None:
+            return None
         say(f"[{done}/{len(jobs)}] {r['task']} {r['target']} {r['system']} s{r['seed']}: test {r['test'] * 100:.1f} "
             f"(src dev {r['source_dev'] * 100:.1f}, D_acc {r['D_acc']}) {time.perf_counter() - t0:.0f} s")
         return r
 
     with ThreadPoolExecutor(a.jobs) as ex:
-        res["transfer"] = list(ex.map(go, jobs))
+        res["transfer"] = [r for r in ex.map(go, jobs) if r is not None]
+    if a.reuse_only:
+        say(f"--reuse-only: {len(res['transfer'])} of {len(jobs)} runs are finished; the rest are left out")
     res["majority"] = {}
     for target in a.targets if "cls" in a.tasks else []:
         labels = collections.Counter(json.loads(ln)["label"] for ln in open(
@@ -372,8 +380,10 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
     res["transfer_seconds"] = round(time.perf_counter() - t0, 1)
     for key in a.tasks:
         for target in a.targets:
-            r = next(x for x in res["transfer"] if x["task"] == key and x["target"] == target
-                     and x["system"] == "MAN-MoE")
+            r = next((x for x in res["transfer"] if x["task"] == key and x["target"] == target
+                      and x["system"] == "MAN-MoE"), None)
+            if r is None:
+                continue
             res["gates"][f"{key}-{target}"] = gates(work, key, target, r["run"])
 
 
@@ -397,6 +407,8 @@ def speed(a, work: Path, xl: Path, res: dict) -> None:
     # S2: predict on German man-page prose (MAN-MoE tagger from the transfer runs), 1x and 4x
     model = next((work / x["run"] / "model-best" for x in res["transfer"]
                   if x["task"] == "tag" and x["system"] == "MAN-MoE"), None)
+    if model is None:   # --skip transfer: any MAN-MoE tagger an earlier invocation trained here
+        model = next(iter(sorted((work / "runs").glob("tag-*-MAN-MoE-s*/model-best"))), None)
     if model:
         txt = work / "text" / "de_predict.txt"
         lines = [ln for ln in open(work / "text" / "de.txt", encoding="utf-8")][: a.predict_lines]
@@ -479,7 +491,7 @@ def report(a, res: dict) -> str:
         cells, ms = [], []
         for k, t in cols:
             xs = [r["test"] for r in res["transfer"] if r["system"] == system and r["task"] == k and r["target"] == t]
-            cells.append(fmt(xs))
+            cells.append(fmt(xs, len(a.seeds)))
             if xs:
                 ms.append(statistics.mean(xs))
         means[system] = statistics.mean(ms) if ms else float("nan")
@@ -495,7 +507,8 @@ def report(a, res: dict) -> str:
         for system, _, _ in SYSTEMS:
             L.append(f"| {system} | " + " | ".join(fmt([r["macro_f1"] for r in res["transfer"] if r["system"] == system
                                                         and r["task"] == "cls" and r["target"] == t
-                                                        and r.get("macro_f1") is not None]) for t in cls_cols) + " |")
+                                                        and r.get("macro_f1") is not None], len(a.seeds))
+                                                   for t in cls_cols) + " |")
     zr_base = [s for s, _, z in SYSTEMS if z and s != "MAN-MoE"]
     best = max(zr_base, key=lambda s: means[s])
     L += ["", f"MAN-MoE mean {means['MAN-MoE'] * 100:.1f} vs best zero-resource baseline ({best}) "
@@ -587,6 +600,9 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="default 1 (quick) or 1,2,3")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
     ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 1200 full)")
+    ap.add_argument("--reuse-only", action="store_true",
+                    help="train nothing: report the transfer runs already finished in the work directory "
+                         "(cells with fewer seeds than asked say n=)")
     ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example,spacy-bli")
     a = ap.parse_args()
     q = a.quick

@@ -358,9 +358,19 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
     t0 = time.perf_counter()
     done = 0
 
+    failed = res.setdefault("failed", [])
+
     def go(j):
         nonlocal done
-        r = one_run(a, work, xl, j[0], j[1], j[2], j[3], j[4], j[5], langs)
+        try:
+            r = one_run(a, work, xl, j[0], j[1], j[2], j[3], j[4], j[5], langs)
+        except RuntimeError as e:
+            # one broken run (a missing tokenizer, a crash) must not throw away hours of the others;
+            # the report lists it and a rerun retries it
+            done += 1
+            failed.append(f"{j[0]} {j[1]} {j[3]} s{j[5]}: {str(e).strip().splitlines()[-1]}")
+            say(f"[{done}/{len(jobs)}] FAILED {failed[-1]}")
+            return None
         done += 1
         if r is None:
             return None
@@ -480,6 +490,9 @@ def report(a, res: dict) -> str:
         L += [f"{len(res['transfer'])} training runs; their training loops took {sum(tr) / 3600:.1f} h in all "
               f"(sum over runs, {a.jobs} at a time; runs finished by an earlier invocation are reused, "
               "so this can exceed the wall time).", ""]
+    if res.get("failed"):
+        L += [f"**{len(res['failed'])} run(s) failed** and are left out of the tables (rerun to retry):", ""]
+        L += [f"- {f}" for f in res["failed"]] + [""]
     L += ["### Q1: transfer (target test; accuracy for classification, entity F1 for tagging; "
           "mean ± std over seeds)", ""]
     cols = [(k, t) for k in a.tasks for t in a.targets]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import os
 import shutil
@@ -654,6 +655,9 @@ def main() -> None:
         say("building the data: bench/data.py")
         sh([sys.executable, ROOT / "bench" / "data.py", "--out", a.data])
     skip = set(a.skip.split(",")) - {""}
+    if "ja" in a.targets and importlib.util.find_spec("sudachipy") is None:
+        # evaluate re-tokenizes the Japanese test documents; fail now, not after hours of training
+        sys.exit("[run] target ja needs sudachipy (spaCy's Japanese tokenizer): pip install -e '.[bench]'")
     langs = sorted(set(a.sources) | set(a.targets) | {"en"} | (set() if "example" in skip else {"zh", "es"}))
     embed_all(a, work, langs, res)
     prepare_all(a, work, langs, res)

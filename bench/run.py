@@ -498,22 +498,28 @@ def report(a, res: dict) -> str:
           "mean ± std over seeds)", ""]
     cols = [(k, t) for k in a.tasks for t in a.targets]
     names = {"cls": "section cls", "tag": "LIT/ARG tagging"}
-    L.append("| system | " + " | ".join(f"{names[k]} → {t}" for k, t in cols) + " | mean (zero-resource) |")
-    L.append("|---|" + "---|" * (len(cols) + 1))
+    per_task = len(a.tasks) > 1   # a mean per task too: the two tasks' scales differ
+    L.append("| system | " + " | ".join(f"{names[k]} → {t}" for k, t in cols) + " | mean (zero-resource) |"
+             + "".join(f" mean {k} |" for k in a.tasks if per_task))
+    L.append("|---|" + "---|" * (len(cols) + 1 + (len(a.tasks) if per_task else 0)))
     means = {}
     for system, _, zr in SYSTEMS:
-        cells, ms = [], []
+        cells, ms, by_task = [], [], collections.defaultdict(list)
         for k, t in cols:
             xs = [r["test"] for r in res["transfer"] if r["system"] == system and r["task"] == k and r["target"] == t]
             cells.append(fmt(xs, len(a.seeds)))
             if xs:
                 ms.append(statistics.mean(xs))
+                by_task[k].append(statistics.mean(xs))
         means[system] = statistics.mean(ms) if ms else float("nan")
-        L.append(f"| {system} | " + " | ".join(cells) + f" | {means[system] * 100:.1f} |")
+        L.append(f"| {system} | " + " | ".join(cells) + f" | {means[system] * 100:.1f} |"
+                 + "".join(f" {statistics.mean(by_task[k]) * 100:.1f} |" if by_task[k] else " – |"
+                           for k in a.tasks if per_task))
     maj = [res.get("majority", {}).get(f"{k}-{t}") for k, t in cols]
     if any(m is not None for m in maj):
         L.append("| majority class of the target test set (for scale) | " +
-                 " | ".join("–" if m is None else f"{m * 100:.1f}" for m in maj) + " | |")
+                 " | ".join("–" if m is None else f"{m * 100:.1f}" for m in maj) + " | |"
+                 + " |" * (len(a.tasks) if per_task else 0))
     cls_cols = [t for k, t in cols if k == "cls"]
     if cls_cols:
         L += ["", "Section classification, macro-F1 over the sections present in the target test set:", "",

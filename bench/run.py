@@ -621,7 +621,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
     ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 1200 full)")
     ap.add_argument("--reuse-only", action="store_true",
-                    help="train nothing: report the transfer runs already finished in the work directory "
+                    help="start no transfer run: report those already finished in the work directory "
                          "(cells with fewer seeds than asked say n=)")
     ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example,spacy-bli")
     a = ap.parse_args()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import os
 import shutil
@@ -368,10 +367,9 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
         except RuntimeError as e:
             # one broken run (a missing tokenizer, a crash) must not throw away hours of the others;
             # the report lists it and a rerun retries it
-            done += 1
+            r = None
             failed.append(f"{j[0]} {j[1]} {j[3]} s{j[5]}: {str(e).strip().splitlines()[-1]}")
-            say(f"[{done}/{len(jobs)}] FAILED {failed[-1]}")
-            return None
+            say(f"[{done + 1}/{len(jobs)}] FAILED {failed[-1]}")
         done += 1
         if r is None:
             return None
@@ -477,6 +475,11 @@ def example(a, work: Path, xl: Path, res: dict) -> None:
 
 # ------------------------------------------------------------------ report
 
+def _runs(res: dict, system: str, key: str, target: str) -> list[dict]:
+    """The finished runs of one table cell (all its seeds)."""
+    return [r for r in res["transfer"] if r["system"] == system and r["task"] == key and r["target"] == target]
+
+
 def report(a, res: dict) -> str:
     L = [f"Command: `{res['command']}` — {res['date']}, wall time {res['wall_seconds'] / 60:.1f} min, "
          f"{os.cpu_count()} CPU cores, load average at start {res['load_start']}, at end {res['load_end']}.", ""]
@@ -504,13 +507,13 @@ def report(a, res: dict) -> str:
     L.append("|---|" + "---|" * (len(cols) + 1 + (len(a.tasks) if per_task else 0)))
     means = {}
     for system, _, zr in SYSTEMS:
-        cells, ms, by_task = [], [], collections.defaultdict(list)
+        cells, by_task = [], collections.defaultdict(list)
         for k, t in cols:
-            xs = [r["test"] for r in res["transfer"] if r["system"] == system and r["task"] == k and r["target"] == t]
+            xs = [r["test"] for r in _runs(res, system, k, t)]
             cells.append(fmt(xs, len(a.seeds)))
             if xs:
-                ms.append(statistics.mean(xs))
                 by_task[k].append(statistics.mean(xs))
+        ms = [m for k in a.tasks for m in by_task[k]]
         means[system] = statistics.mean(ms) if ms else float("nan")
         L.append(f"| {system} | " + " | ".join(cells) + f" | {means[system] * 100:.1f} |"
                  + "".join(f" {statistics.mean(by_task[k]) * 100:.1f} |" if by_task[k] else " – |"
@@ -525,9 +528,8 @@ def report(a, res: dict) -> str:
         L += ["", "Section classification, macro-F1 over the sections present in the target test set:", "",
               "| system | " + " | ".join(f"cls → {t}" for t in cls_cols) + " |", "|---|" + "---|" * len(cls_cols)]
         for system, _, _ in SYSTEMS:
-            L.append(f"| {system} | " + " | ".join(fmt([r["macro_f1"] for r in res["transfer"] if r["system"] == system
-                                                        and r["task"] == "cls" and r["target"] == t
-                                                        and r.get("macro_f1") is not None], len(a.seeds))
+            L.append(f"| {system} | " + " | ".join(fmt([r["macro_f1"] for r in _runs(res, system, "cls", t)
+                                                        if r.get("macro_f1") is not None], len(a.seeds))
                                                    for t in cls_cols) + " |")
     zr_base = [s for s, _, z in SYSTEMS if z and s != "MAN-MoE"]
     best = max(zr_base, key=lambda s: means[s])
@@ -538,7 +540,7 @@ def report(a, res: dict) -> str:
           "| task → target | system | source dev | D_acc | tokens/s |", "|---|---|---|---|---|"]
     for k, t in cols:
         for system, _, _ in SYSTEMS:
-            rs = [r for r in res["transfer"] if r["system"] == system and r["task"] == k and r["target"] == t]
+            rs = _runs(res, system, k, t)
             if not rs:
                 continue
             d = [r["D_acc"] for r in rs if r["D_acc"] is not None]
@@ -661,9 +663,14 @@ def main() -> None:
         say("building the data: bench/data.py")
         sh([sys.executable, ROOT / "bench" / "data.py", "--out", a.data])
     skip = set(a.skip.split(",")) - {""}
-    if "ja" in a.targets and importlib.util.find_spec("sudachipy") is None:
-        # evaluate re-tokenizes the Japanese test documents; fail now, not after hours of training
-        sys.exit("[run] target ja needs sudachipy (spaCy's Japanese tokenizer): pip install -e '.[bench]'")
+    from mltl.errors import InputError
+    from mltl.text.tokenize import get_tokenizer
+
+    for lang in a.targets:   # evaluate re-tokenizes the targets' test documents: fail now, not after hours
+        try:
+            get_tokenizer(lang)
+        except InputError as e:
+            sys.exit(f"[run] target {lang}: {e} (pip install -e '.[bench]')")
     langs = sorted(set(a.sources) | set(a.targets) | {"en"} | (set() if "example" in skip else {"zh", "es"}))
     embed_all(a, work, langs, res)
     prepare_all(a, work, langs, res)

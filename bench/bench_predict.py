@@ -55,6 +55,7 @@ def main() -> None:
     ap.add_argument("--grow", type=int, default=4, help="second run on the text repeated N times")
     ap.add_argument("--sizes-mb", default="", help="instead of --grow: runs on the text repeated up to these sizes")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", action="store_true", help="print one JSON object per run instead of table rows")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -70,6 +71,11 @@ def main() -> None:
             inputs = [("1x", args.text), (f"{args.grow}x", big)]
         for name, path in inputs:
             secs, tokens, rss = run(args.model, path, args.lang, args.threads, tmp)
+            if args.json:
+                print(json.dumps({"input": name, "mb": round(path.stat().st_size / 1e6, 2), "tokens": tokens,
+                                  "seconds": round(secs, 2), "tokens_per_s": round(tokens / secs),
+                                  "rss_mb": round(rss)}), flush=True)
+                continue
             print(f"| {name} ({path.stat().st_size / 1e6:.1f} MB) | {tokens:,} tokens | {tokens / secs:,.0f} tokens/s "
                   f"(incl. start-up) | peak RSS {rss:,.0f} MB |", flush=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import shutil
 import statistics
 import sys
@@ -65,12 +66,12 @@ def main() -> None:
     ap.add_argument("--lang", default="de")
     ap.add_argument("--max-mb", type=float, default=20.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     try:
         text = tmp / f"{args.lang}.txt"
         paras = build_text(args.lang, text, args.max_mb)
-        print(f"text: {paras:,} paragraphs, {text.stat().st_size / 1e6:.1f} MB of {args.lang} man-page prose")
         f_runs, o_runs = [], []
         for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
             s, n_floor = floor(args.lang, text)
@@ -78,6 +79,12 @@ def main() -> None:
             s, n_ours = ours(args.lang, text, tmp)
             o_runs.append(n_ours / s)
         f, o = statistics.median(f_runs), statistics.median(o_runs)
+        if args.json:
+            print(json.dumps({"lang": args.lang, "mb": round(text.stat().st_size / 1e6, 2), "paragraphs": paras,
+                              "tokens": n_ours, "repeat": args.repeat, "floor_tokens_per_s": round(f),
+                              "mltl_tokens_per_s": round(o), "ratio": round(f / o, 3)}))
+            return
+        print(f"text: {paras:,} paragraphs, {text.stat().st_size / 1e6:.1f} MB of {args.lang} man-page prose")
         print(f"| spacy.blank({args.lang!r}).pipe (floor) | {f:,.0f} tokens/s |")
         print(f"| mltl prepare --unlabeled (sentences + jsonl) | {o:,.0f} tokens/s |")
         print(f"| ratio floor/mltl | {f / o:.2f}x (target <= 1.5x) |")

@@ -423,12 +423,15 @@ def speed(a, work: Path, xl: Path, res: dict) -> None:
         lines = [ln for ln in open(work / "text" / "de.txt", encoding="utf-8")][: a.predict_lines]
         txt.write_text("".join(lines), encoding="utf-8")
         r = sh([sys.executable, ROOT / "bench" / "bench_predict.py", "--model", model, "--text", txt, "--lang", "de",
-                "--grow", "4", "--threads", "2"])
-        res["speed"]["S2"] = r["out"].strip().splitlines()
-    # S4: prepare vs spaCy floor
+                "--grow", "4", "--threads", "2", "--json"])
+        res["speed"]["S2"] = _json_lines(r["out"])
+    # S4: prepare vs the spaCy floor; embed vs plain fastText
     r = sh([sys.executable, ROOT / "bench" / "bench_prepare.py", "--lang", "de", "--max-mb", str(a.prepare_mb),
-            "--repeat", str(1 if a.quick else 3)])
-    res["speed"]["S4"] = r["out"].strip().splitlines()
+            "--repeat", str(1 if a.quick else 3), "--json"])
+    res["speed"]["S4"] = _json_lines(r["out"])[-1]
+    r = sh([sys.executable, ROOT / "bench" / "bench_embed.py", "--lang", "de", "--max-mb", str(a.embed_mb),
+            "--dim", "100", "--threads", "2", "--repeat", str(1 if a.quick else 3), "--json"])
+    res["speed"]["S4 embed"] = _json_lines(r["out"])[-1]
     # S5: start-up, beside bare python
     def med(cmd, n=5):
         ts = []
@@ -443,7 +446,12 @@ def speed(a, work: Path, xl: Path, res: dict) -> None:
     if not a.quick:
         r = sh([sys.executable, ROOT / "bench" / "bench_align.py", "speed", "--n", "200000", "--repeat", "1",
                 "--tasks", "supervised,bli"], check=False)
-        res["speed"]["S3"] = r["out"].strip().splitlines()[-4:]
+        res["speed"]["S3"] = _json_lines(r["out"])
+
+
+def _json_lines(out: str) -> list[dict]:
+    """The JSON objects a bench_*.py --json script printed, one per line (tables and notes skipped)."""
+    return [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
 
 
 def example(a, work: Path, xl: Path, res: dict) -> None:
@@ -452,7 +460,18 @@ def example(a, work: Path, xl: Path, res: dict) -> None:
                   "--vectors", xl, "-o", out, "--force"]
     if a.quick:
         cmd += ["--max-steps", str(a.steps), "--steps-per-epoch", str(a.steps_per_epoch)]
-    r = sh(cmd, log=work / "example.train.log")
+    # Reused like the transfer runs: at default settings this training takes ~15 min on 2 cores.
+    done = work / "example.done.json"
+    key = " ".join(str(c) for c in cmd[1:])
+    prev = json.loads(done.read_text()) if done.exists() else {}
+    if prev.get("cmd") == key and (out / "model-best").is_dir():
+        r = {"out": prev["out"], "seconds": prev["seconds"], "reused": prev["date"]}
+        say(f"example: reusing the training of {prev['date']}")
+    else:
+        done.unlink(missing_ok=True)
+        r = sh(cmd, log=work / "example.train.log")
+        done.write_text(json.dumps({"cmd": key, "out": r["out"], "seconds": r["seconds"],
+                                    "date": time.strftime("%Y-%m-%d %H:%M")}))
     page = Path(a.data) / "predict" / "de.txt"
     p = sh(MLTL + ["predict", "--model", out / "model-best", page, "--format", "jsonl"])
     recs = [json.loads(ln) for ln in p["out"].splitlines() if ln.strip()]
@@ -467,6 +486,7 @@ def example(a, work: Path, xl: Path, res: dict) -> None:
                       "WORK/vectors-xling -o WORK/example" + (f" --max-steps {a.steps} --steps-per-epoch "
                                                             f"{a.steps_per_epoch}" if a.quick else ""),
                       "train_stdout": r["out"].strip()[-400:], "train_seconds": round(r["seconds"], 1),
+                      "train_reused": r.get("reused"),
                       "predict_cmd": f"mltl predict --model WORK/example/model-best {page} --format jsonl",
                       "lines": len(recs), "spans": sum(len(x.get("entities", [])) for x in recs), "shown": shown,
                       "page": json.loads((Path(a.data) / "data_card.json").read_text()).get("predict_page")}
@@ -570,18 +590,32 @@ def report(a, res: dict) -> str:
                  f"MAN-MoE {m['tokens_per_s']:,.0f} tokens/s, peak RSS {m['rss_mb']:,} MB | "
                  f"BWE {b['tokens_per_s']:,.0f} tokens/s, {b['rss_mb']:,} MB | "
                  f"{b['tokens_per_s'] / m['tokens_per_s']:.2f}× slower |")
-    for key in ("S2", "S4"):
-        for ln in sp.get(key, []):
-            if ln.startswith("|"):
-                L.append(f"| {key} " + ln)
-            else:
-                L.append(f"| {key} | {ln} | | |")
+    base = None
+    for x in sp.get("S2", []):
+        base = base or x
+        flat = f"peak RSS {x['rss_mb'] / base['rss_mb']:.2f}× the 1x run's" if x is not base else ""
+        L.append(f"| S2 `mltl predict`, German man-page prose, {x['input']} ({x['mb']} MB, {x['tokens']:,} tokens) | "
+                 f"{x['tokens_per_s']:,} tokens/s (start-up included), peak RSS {x['rss_mb']:,} MB | – | {flat} |")
+    if "S4" in sp:
+        x = sp["S4"]
+        L.append(f"| S4 `mltl prepare --unlabeled`, {x['mb']} MB of German prose, median of {x['repeat']} | "
+                 f"{x['mltl_tokens_per_s']:,} tokens/s | `spacy.blank('de').pipe` {x['floor_tokens_per_s']:,} tokens/s | "
+                 f"{x['ratio']:.2f}× slower (target ≤ 1.5×) |")
+    if "S4 embed" in sp:
+        x = sp["S4 embed"]
+        L.append(f"| S4 `mltl embed`, {x['mb']} MB of German prose ({x['tokens']:,} tokens), skipgram dim {x['dim']}, "
+                 f"{x['threads']} threads | {x['mltl_s']:.1f} s (tokenize {x['mltl_tokenize_s']:.1f}, fastText "
+                 f"{x['mltl_train_s']:.1f}) | plain fastText `train_unsupervised` {x['fasttext_s']:.1f} s | "
+                 f"{x['ratio']:.2f}× slower |")
     if "S5" in sp:
         s = sp["S5"]
         L.append(f"| S5 start-up (median of 5) | `mltl --help` {s['mltl --help']:.2f} s | `python -c pass` "
                  f"{s['python -c pass']:.2f} s; `import torch` {s['import torch']:.2f} s | |")
-    for ln in sp.get("S3", []):
-        L.append(f"| S3 | {ln} | | |")
+    for x in sp.get("S3", []):
+        what = {"supervised": "Procrustes + refinement", "unsupervised": "unsupervised alignment",
+                "bli": "BLI, 1,500 queries (NN + CSLS)"}.get(x["task"], x["task"])
+        L.append(f"| S3 {what}, two {x['n']:,} × {x['dim']} sets (synthetic) | {x['seconds']:.1f} s, peak RSS "
+                 f"{x['peak_rss_mb']:,} MB (vectors alone {x['input_rss_mb']:,} MB) | – | |")
     if sp:
         L += ["", "Alignment seconds on the real vectors are in the Q2 table (S3 on 200k × 300 synthetic sets "
               "runs in full mode only)."]
@@ -589,7 +623,9 @@ def report(a, res: dict) -> str:
         e = res["example"]
         L += ["", "### The README's example on man-page data", "", "```", e["train_cmd"], e["train_stdout"],
               e["predict_cmd"], "```", "",
-              f"{e['train_seconds']:.0f} s of training; `predict` tagged {e['lines']} lines of `{e['page']}` "
+              f"{e['train_seconds']:.0f} s of training"
+              f"{' (trained by the invocation of ' + e['train_reused'] + ', reused)' if e.get('train_reused') else ''}"
+              f"; `predict` tagged {e['lines']} lines of `{e['page']}` "
               f"and found {e['spans']} spans, e.g.:", ""] + [f"- {s}" for s in e["shown"]]
     return "\n".join(L) + "\n"
 
@@ -651,6 +687,7 @@ def main() -> None:
     a.speed_steps = 60 if q else 200
     a.predict_lines = 1000 if q else 4000
     a.prepare_mb = 2 if q else 10
+    a.embed_mb = 2 if q else 5
     work = Path(a.work or ROOT / "bench" / "work" / ("quick" if q else "full"))
     if a.fresh and work.exists():
         shutil.rmtree(work)
@@ -685,8 +722,9 @@ def main() -> None:
         speed(a, work, xl, res)
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
     res["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    md = report(a, res)
+    # raw results first: a report that fails to render loses no measurement
     (work / "results.json").write_text(json.dumps(res, indent=1, ensure_ascii=False, default=str) + "\n")
+    md = report(a, res)
     (work / "results.md").write_text(md)
     (work / "commands.txt").write_text("\n".join(LOG) + "\n")
     print(md)

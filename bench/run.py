@@ -143,7 +143,8 @@ def prepare_all(a, work: Path, langs: list[str], res: dict) -> None:
 def embed_cmd(a, work: Path, lang: str, dim: int, out_dir: Path) -> list:
     """`mltl embed` of WORK/text/LANG.txt into OUT_DIR/LANG.{bin,vec}, the benchmark's settings."""
     return MLTL + ["-q", "embed", "--lang", lang, work / "text" / f"{lang}.txt", "--lowercase", "--dim", str(dim),
-                   "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "-o", out_dir / lang]
+                   "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "--threads", "1",
+                   "-o", out_dir / lang]   # one thread: the same vectors on every rerun (fastText's threads race)
 
 
 def embed_all(a, work: Path, langs: list[str], res: dict) -> None:

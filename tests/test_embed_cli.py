@@ -57,6 +57,23 @@ def test_embed_writes_bin_and_vec(en_vectors):
     assert not list(en_vectors.parent.glob(".*"))   # no temporary leftovers
 
 
+def test_embed_seed_is_reproducible_and_matters(tmp_path):
+    """Default --threads 1: the same --seed gives identical vectors, another seed other ones."""
+    pytest.importorskip("fasttext")
+    if len(MAN_EN) < 20:
+        pytest.skip("English man pages (Debian 'manpages') not installed")
+    vecs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        proc = mltl("embed", "--lang", "en", "--format", "roff", "--tokenizer", "whitespace", "--dim", "16",
+                    "--min-count", "3", "--epoch", "2", "--bucket", "20000", "--seed", seed, "-o", tmp_path / name,
+                    *MAN_EN[:20])
+        assert proc.returncode == 0, proc.stderr
+        vecs[name] = load_vectors(str(tmp_path / name) + ".vec")
+    assert vecs["a"].words == vecs["b"].words == vecs["c"].words
+    assert np.array_equal(vecs["a"].matrix, vecs["b"].matrix)
+    assert not np.allclose(vecs["a"].matrix, vecs["c"].matrix)
+
+
 def test_embed_stdin_spacy_and_jsonl(tmp_path):
     pytest.importorskip("fasttext")
     text = Path("/usr/share/common-licenses/GPL-3")

@@ -30,10 +30,11 @@ def register(app: typer.Typer) -> None:
         maxn: int = typer.Option(6, "--maxn", help="Max character n-gram length."),
         bucket: int = typer.Option(2000000, "--bucket", help="Hash buckets for n-grams (the .bin holds "
                                    "bucket x dim floats: lower it for small corpora)."),
-        threads: int = typer.Option(0, "--threads", help="Training threads (0 = all cores). fastText's threads "
-                                    "update the vectors without locks, so only --threads 1 gives the same "
-                                    "vectors twice for a --seed."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        threads: int = typer.Option(1, "--threads", help="Training threads; 0 = all cores. More threads are "
+                                    "faster, but fastText's threads update the vectors without locks, so only "
+                                    "--threads 1 gives the same vectors twice for a --seed."),
+        seed: int = typer.Option(0, "--seed", help="Random seed (with --threads 1, the same seed gives the "
+                                 "same vectors)."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ) -> None:
         """Train monolingual fastText vectors on text tokenized as `mltl prepare` does.

@@ -38,8 +38,10 @@ class EmbedConfig:
     minn: int = 3
     maxn: int = 6
     bucket: int = 2000000
-    threads: int = 0          # 0 = all cores
-    seed: int = 0             # recorded; the fastText binding exposes no seed
+    # 1 by default: fastText's threads update the vectors without locks (Hogwild), so
+    # only one thread gives the same vectors twice for a seed; 0 = all cores.
+    threads: int = 1
+    seed: int = 0
 
     def check(self) -> None:
         if self.model not in ("skipgram", "cbow"):
@@ -189,7 +191,7 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
 
     kwargs = dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
                   lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
-                  thread=cfg.threads or os.cpu_count() or 1, verbose=0)  # the binding takes no seed
+                  thread=cfg.threads or os.cpu_count() or 1, seed=cfg.seed, verbose=0)
     # the child imports this very mltl, even when it was put on sys.path by hand (a notebook)
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))

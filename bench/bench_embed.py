@@ -3,8 +3,8 @@
 Builds raw prose from the installed Debian man pages of LANG (as bench_prepare.py does),
 then, alternating, --repeat times:
 
-* the floor: ``fasttext.train_unsupervised`` on the raw file (fastText splits on
-  whitespace) and ``save_model``, in a fresh process;
+* the floor: fastText alone on the raw file (it splits on whitespace), trained and saved
+  by ``mltl.embeddings.fasttext_child`` with ``mltl embed``'s arguments, in a fresh process;
 * ``mltl embed``: the real CLI, end to end (spaCy tokenization, the same fastText
   training with the same hyper-parameters and threads, ``.bin`` and ``.vec`` written).
 
@@ -26,18 +26,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_prepare import build_text  # noqa: E402
 
-FLOOR = """
-import sys, fasttext
-kw = dict(model="skipgram", dim={dim}, minCount=5, epoch={epoch}, lr=0.05, ws=5, neg=5, minn=3, maxn=6,
-          bucket={bucket}, thread={threads}, verbose=0)
-fasttext.train_unsupervised(input=sys.argv[1], **kw).save_model(sys.argv[2])
-"""
-
 
 def floor(text: Path, out: Path, a) -> float:
-    code = FLOOR.format(dim=a.dim, epoch=a.epoch, bucket=a.bucket, threads=a.threads)
+    """fastText alone: the child `mltl embed` trains in, on the raw text, with the same arguments."""
+    from mltl.embeddings.train import EmbedConfig, fasttext_kwargs
+
+    cfg = EmbedConfig(dim=a.dim, epoch=a.epoch, bucket=a.bucket, threads=a.threads)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(text), str(out / "floor.bin")], check=True)
+    subprocess.run([sys.executable, "-m", "mltl.embeddings.fasttext_child", json.dumps(fasttext_kwargs(cfg, text)),
+                    str(out / "floor.bin")], check=True)
     return time.perf_counter() - t
 
 
@@ -82,7 +79,7 @@ def main() -> None:
     print(f"text: {paras:,} paragraphs, {res['mb']} MB of {a.lang} man-page prose, {res['tokens']:,} spaCy tokens; "
           f"skipgram dim {a.dim}, {a.epoch} epochs, {a.threads} threads; median of {a.repeat}")
     print("| | seconds |\n|---|---|")
-    print(f"| fastText `train_unsupervised` + `save_model` (the floor) | {f:.1f} |")
+    print(f"| fastText alone, train + `save_model` (the floor) | {f:.1f} |")
     print(f"| `mltl embed` (tokenize {res['mltl_tokenize_s']:.1f} s, train {res['mltl_train_s']:.1f} s, "
           f".bin + .vec) | {o:.1f} |")
     print(f"| ratio mltl/floor | {o / f:.2f}× |")

@@ -606,7 +606,7 @@ def report(a, res: dict) -> str:
         x = sp["S4 embed"]
         L.append(f"| S4 `mltl embed`, {x['mb']} MB of German prose ({x['tokens']:,} tokens), skipgram dim {x['dim']}, "
                  f"{x['threads']} threads, median of {x['repeat']} | {x['mltl_s']:.1f} s (tokenize {x['mltl_tokenize_s']:.1f}, fastText "
-                 f"{x['mltl_train_s']:.1f}) | plain fastText `train_unsupervised` {x['fasttext_s']:.1f} s | "
+                 f"{x['mltl_train_s']:.1f}) | fastText alone (same arguments, raw text) {x['fasttext_s']:.1f} s | "
                  f"{x['ratio']:.2f}× slower |")
     if "S5" in sp:
         s = sp["S5"]

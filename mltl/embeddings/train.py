@@ -173,6 +173,13 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
             "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
 
 
+def fasttext_kwargs(cfg: EmbedConfig, corpus: str | Path) -> dict[str, Any]:
+    """fastText's own argument names for ``cfg`` (what ``fasttext_child`` trains with)."""
+    return dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
+                lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
+                thread=cfg.threads or os.cpu_count() or 1, seed=cfg.seed, verbose=0)
+
+
 def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
     """Train fastText on ``corpus`` in a fresh Python process, save ``out_bin`` and load it here.
 
@@ -189,9 +196,7 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
 
     import fasttext
 
-    kwargs = dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
-                  lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
-                  thread=cfg.threads or os.cpu_count() or 1, seed=cfg.seed, verbose=0)
+    kwargs = fasttext_kwargs(cfg, corpus)
     # the child imports this very mltl, even when it was put on sys.path by hand (a notebook)
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))

@@ -110,6 +110,20 @@ def test_embed_bad_inputs(tmp_path):
     assert_one_error(mltl("embed", "--lang", "de", "-o", tmp_path / "out", bad), "bad.jsonl:1")
 
 
+def test_embed_encoding(tmp_path):
+    """Latin-1 text: a one-line error naming file and line without --encoding, vectors with it."""
+    pytest.importorskip("fasttext")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(("Die Datei wird gelesen.\n" * 3 + "Größe der Datei ändern.\n" * 20).encode("latin-1"))
+    err = assert_one_error(mltl("embed", "--lang", "de", *FAST, "-o", tmp_path / "out", latin), "latin1.txt:4",
+                           "not valid utf-8")
+    assert "--encoding" in err
+    assert not list(tmp_path.glob("out*"))
+    proc = mltl("embed", "--lang", "de", *FAST, "--encoding", "latin-1", "--json", "-o", tmp_path / "out", latin)
+    assert proc.returncode == 0, proc.stderr
+    assert "Größe" in load_vectors(str(tmp_path / "out") + ".vec")
+
+
 @pytest.fixture(scope="module")
 def pair(en_vectors, tmp_path_factory) -> tuple[Path, Path, Path]:
     """en.vec (real) and de.vec: a rotated copy with a few renamed words, plus a dictionary."""

@@ -19,6 +19,8 @@ def register(app: typer.Typer) -> None:
                                       "(same tokenizers as `mltl prepare`)."),
         sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model; without it one "
                                                "is trained and written as PREFIX.sp.model."),
+        encoding: str = typer.Option("utf-8", "--encoding", help="Encoding of text and roff inputs "
+                                     "(JSONL is always UTF-8)."),
         lowercase: bool = typer.Option(False, "--lowercase", help="Lowercase tokens before training."),
         model: str = typer.Option("skipgram", "--model", help="skipgram | cbow."),
         dim: int = typer.Option(300, "--dim", help="Vector dimension."),
@@ -59,7 +61,7 @@ def register(app: typer.Typer) -> None:
         with log.progress() as prog:
             prog.add_task(f"embed {lang}", total=None)
             summary = train_embeddings(files, output, lang, cfg, lowercase=lowercase, tokenizer=tokenizer,
-                                       fmt=fmt, sp_model=sp_model)
+                                       fmt=fmt, sp_model=sp_model, encoding=encoding)
         if json_out:
             typer.echo(json.dumps(summary, ensure_ascii=False))
         else:

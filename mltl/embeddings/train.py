@@ -76,7 +76,7 @@ def _jsonl_sentences(path: str) -> Iterator[list[str]]:
 
 
 def iter_sentences(paths: Sequence[str], lang: str, tokenizer: str = "spacy", fmt: str = "auto",
-                   sp_model: str | Path | None = None) -> Iterator[list[str]]:
+                   sp_model: str | Path | None = None, encoding: str = "utf-8") -> Iterator[list[str]]:
     """Token lists of every sentence of every input, streamed."""
     tok = None
     for path in paths:
@@ -89,7 +89,7 @@ def iter_sentences(paths: Sequence[str], lang: str, tokenizer: str = "spacy", fm
             from mltl.text.tokenize import get_tokenizer
 
             tok = get_tokenizer(lang, kind=tokenizer, sp_model=sp_model)
-        lines: Iterable[str] = (line for _, line in iter_lines(path))
+        lines: Iterable[str] = (line for _, line in iter_lines(path, encoding))
         if kind == "roff":
             from mltl.text.roff import roff_to_paragraphs
 
@@ -118,7 +118,8 @@ def write_corpus(sentences: Iterable[list[str]], out, lowercase: bool = False) -
 
 def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: EmbedConfig | None = None, *,
                      lowercase: bool = False, tokenizer: str = "spacy", fmt: str = "auto",
-                     sp_model: str | Path | None = None, write_vec: bool = True) -> dict[str, Any]:
+                     sp_model: str | Path | None = None, write_vec: bool = True,
+                     encoding: str = "utf-8") -> dict[str, Any]:
     """Tokenize ``paths``, train fastText, write ``<out>.bin`` and ``<out>.vec``.
 
     Both files appear only when everything succeeded (temp files renamed at the
@@ -139,11 +140,12 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
     sp_out: Path | None = None
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         if tokenizer == "sentencepiece" and sp_model is None:
-            sp_model = sp_out = _train_sp(paths, fmt, Path(tmp), lang)
+            sp_model = sp_out = _train_sp(paths, fmt, Path(tmp), lang, encoding)
         corpus = Path(tmp) / "corpus.txt"
         log.info(f"tokenizing {len(paths)} input(s) for {lang} ({tokenizer})")
         with open(corpus, "w", encoding="utf-8") as f:
-            n_tokens, counts = write_corpus(iter_sentences(paths, lang, tokenizer, fmt, sp_model), f, lowercase)
+            n_tokens, counts = write_corpus(iter_sentences(paths, lang, tokenizer, fmt, sp_model, encoding), f,
+                                              lowercase)
         kept = sum(1 for c in counts.values() if c >= cfg.min_count)
         where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         if n_tokens == 0:
@@ -216,7 +218,7 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
     return fasttext.load_model(str(out_bin))
 
 
-def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str) -> Path:
+def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str, encoding: str = "utf-8") -> Path:
     """Train a sentencepiece model on the raw inputs (for ``--tokenizer sentencepiece``)."""
     from mltl.text.tokenize import train_sentencepiece
 
@@ -225,7 +227,7 @@ def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str) -> Path:
             kind = _format_of(str(path), fmt)
             if kind == "jsonl":
                 raise InputError("--tokenizer sentencepiece reads raw text, not tokenized JSONL", path=path)
-            it: Iterable[str] = (ln for _, ln in iter_lines(path))
+            it: Iterable[str] = (ln for _, ln in iter_lines(path, encoding))
             if kind == "roff":
                 from mltl.text.roff import roff_to_paragraphs
 

@@ -28,6 +28,17 @@ def device() -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+def threads() -> dict:
+    """The CPU thread plan of this process (mltl/runtime.py) and what torch reports."""
+    import torch
+
+    from mltl.runtime import current
+
+    out = current().as_dict()
+    out["torch_threads"] = torch.get_num_threads()
+    return out
+
+
 def plugins() -> list[str]:
     """Declared plugins (entry points of group ``mltl.plugins``), as ``name (dist version)``.
 
@@ -57,6 +68,7 @@ def collect() -> dict:
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in PACKAGES},
         "device": device(),
+        "threads": threads(),
         "plugins": plugins(),
         "tokenizers": tokenizers(),
         "languages": spacy_languages(),

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+# The same thread plan as the CLI (mltl/runtime.py) for tests that use torch in-process:
+# before torch is imported, so that libgomp starts with it.
+from mltl.runtime import THREAD_ENV_VARS, configure_threads
+
+configure_threads()
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
 
@@ -15,7 +21,9 @@ EXAMPLES = ROOT / "examples" / "data"
 def run_cli(*args: str, input: str | bytes | None = None, cwd: str | Path | None = None,
             check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run ``python -m mltl ARGS`` and capture text output."""
-    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="200", OMP_NUM_THREADS="2")
+    # The CLI's own thread defaults, not the ones this pytest process got: a plain user's run.
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
+    env.update(PYTHONIOENCODING="utf-8", COLUMNS="200")
     proc = subprocess.run([sys.executable, "-m", "mltl", *map(str, args)], input=input, cwd=cwd,
                           capture_output=True, text=not isinstance(input, bytes), env=env, timeout=timeout)
     if check and proc.returncode != 0:

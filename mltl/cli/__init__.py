@@ -71,6 +71,11 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to one line + exit code."""
+    # Thread count and OpenMP wait policy before any command imports torch/numpy:
+    # libgomp and OpenBLAS read them once, when they load (see mltl/runtime.py).
+    from mltl.runtime import configure_threads
+
+    configure_threads()
     try:
         app(args=hoist_global_flags(sys.argv[1:] if argv is None else list(argv)), prog_name="mltl")
     except MltlError as exc:

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         for pkg, ver in data["packages"].items():
             table.add_row(pkg, ver or "[red]not installed[/red]")
         table.add_row("device", data["device"])
+        th = data["threads"]
+        table.add_row("CPU threads", f"{th['torch_threads']} — {th['threads_reason']}")
+        table.add_row("OpenMP wait", f"{th['wait']} — {th['wait_reason']}")
         table.add_row("plugins", ", ".join(data["plugins"]) or "(none)")
         tok = data["tokenizers"]
         table.add_row("tokenizers", ", ".join(k for k, v in tok.items() if v is True))

@@ -41,8 +41,18 @@ def register(app: typer.Typer) -> None:
         tag_col: Optional[int] = typer.Option(None, "--tag-col", help="CoNLL tag column (default: last)."),
         tag_field: str = typer.Option("upos", "--tag-field", help="CoNLL-U tag: upos, xpos or misc:KEY "
                                       "(e.g. misc:NER)."),
-        text_field: str = typer.Option("text", "--text-field", help="CSV/JSONL text field."),
-        label_field: str = typer.Option("label", "--label-field", help="CSV/JSONL label field."),
+        text_field: str = typer.Option("text", "--text-field", help="TSV/CSV/JSONL text field: a header "
+                                       "name, or a 0-based column number for files without a header."),
+        label_field: str = typer.Option("label", "--label-field", help="TSV/CSV/JSONL label field (name or "
+                                        "0-based column number)."),
+        header: Optional[bool] = typer.Option(None, "--header/--no-header", help="TSV/CSV: the first row "
+                                              "names the columns \\[default: CSV yes, TSV no (label<TAB>text)]."),
+        label_map: List[str] = typer.Option([], "--label-map", help="Rename, fold or drop labels: FROM=TO,… "
+                                            "(repeatable). Classification: FROM= drops those documents "
+                                            "(1=neg,2=neg,3=,4=pos,5=pos). Tagging maps entity types: "
+                                            "LOCpart=LOC, LOCderiv=O."),
+        token_prefix: Optional[str] = typer.Option(None, "--token-prefix", help="Strip this prefix from "
+                                                   "CoNLL tokens that have it (WikiANN: --token-prefix de:)."),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
         force: bool = typer.Option(False, "--force", help="Replace an existing output directory."),
     ) -> None:
@@ -70,7 +80,7 @@ def register(app: typer.Typer) -> None:
                        tokenizer=tokenizer, sp_model=sp_model, sp_vocab_size=sp_vocab_size, scheme=scheme,
                        repair=repair, split=split, seed=seed, token_col=token_col, tag_col=tag_col,
                        tag_field=tag_field, text_field=text_field, label_field=label_field,
-                       encoding=encoding, force=force, on_progress=on_progress)
+                       header=header, label_map=label_map, token_prefix=token_prefix, encoding=encoding, force=force, on_progress=on_progress)
         if not log.is_quiet():
             print_summary(meta, output)
 
@@ -102,5 +112,9 @@ def print_summary(meta: dict, output: Path) -> None:
         notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
     if meta["task"] == "tagging":
         notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
+    if meta.get("label_map"):
+        notes.append(f"label map applied ({len(meta['label_map'])} labels)"
+                     + (f", {meta['dropped_by_label_map']:,} documents dropped" if meta.get("dropped_by_label_map")
+                        else ""))
     notes.append(f"{meta['seconds']:.1f} s")
     con.print("; ".join(notes))

@@ -24,6 +24,7 @@ from mltl.data.classify import CLS_FORMATS, Document, read_classification
 from mltl.data.conll import CONLL_FORMATS, Sentence, read_conll
 from mltl.data.conllu_io import read_conllu
 from mltl.data.jsonl import write_jsonl
+from mltl.data.labelmap import check_tag_map, map_tags, parse_label_map
 from mltl.errors import InputError
 from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_file
 from mltl.langs import check_lang
@@ -76,10 +77,16 @@ def _assign(items: list, roles_of_files: list[str], split: tuple[int, ...] | Non
 
 
 def _read_tagged(path: str, fmt: str, encoding: str, token_col: int | None, tag_col: int | None,
-                 tag_field: str) -> list[Sentence]:
+                 tag_field: str, token_prefix: str | None = None) -> list[Sentence]:
     if fmt == "conllu":
-        return list(read_conllu(path, tag_field=tag_field, encoding=encoding))
-    return list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding))
+        sents = list(read_conllu(path, tag_field=tag_field, encoding=encoding))
+        if token_prefix:
+            for s in sents:
+                s.tokens = [t[len(token_prefix):] if t.startswith(token_prefix) and len(t) > len(token_prefix)
+                            else t for t in s.tokens]
+        return sents
+    return list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding,
+                           token_prefix=token_prefix))
 
 
 def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -> tuple[str, int]:
@@ -168,6 +175,9 @@ def prepare(
     tag_field: str = "upos",
     text_field: str = "text",
     label_field: str = "label",
+    header: bool | None = None,
+    label_map: Sequence[str] | str | None = None,
+    token_prefix: str | None = None,
     encoding: str = "utf-8",
     force: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
@@ -177,7 +187,10 @@ def prepare(
     ``inputs`` are labeled files (train, dev, test in that order, or any number with
     ``split``) for ``task`` tagging/classification, or raw text for ``task='unlabeled'``.
     ``unlabeled`` adds raw text to a labeled dataset. ``on_progress(done, total)``
-    reports bytes of raw text processed.
+    reports bytes of raw text processed. ``label_map`` (``"FROM=TO,…"``, see
+    :mod:`mltl.data.labelmap`) renames, folds or drops labels; ``header`` says whether a
+    TSV/CSV file starts with a header row (default: CSV yes, TSV no); ``token_prefix`` is
+    stripped from CoNLL tokens (WikiANN's ``de:``).
     """
     t0 = time.perf_counter()
     if task not in TASKS:
@@ -195,6 +208,11 @@ def prepare(
     if fmt not in valid:
         raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
     split_t = parse_split(split) if split else None
+    lmap = parse_label_map(label_map)
+    if lmap and task == "unlabeled":
+        raise InputError("--label-map needs labeled input (raw text has no labels)")
+    if task == "tagging":
+        check_tag_map(lmap)
     if labeled_files and split_t is None and len(labeled_files) > 3:
         raise InputError(f"{len(labeled_files)} labeled files: give train, dev, test (at most 3) or use --split")
     for p in [*labeled_files, *raw_files]:
@@ -212,10 +230,16 @@ def prepare(
     stats: dict[str, SplitStats] = {}
     problems = 0
     if task == "tagging":
-        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field) for p in labeled_files]
+        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix)
+                 for p in labeled_files]
         for p, f in zip(labeled_files, files):
             if not f:
                 raise InputError("no sentences found", path=p)
+        if lmap:
+            spans = scheme != "plain" and schemes.is_span_tagset(t for f in files for s in f for t in s.tags)
+            for f in files:
+                for s in f:
+                    s.tags = map_tags(s.tags, lmap, spans)
         src_scheme, problems = _fix_scheme(files, scheme, repair)
         meta["source_scheme"] = src_scheme
         meta["scheme"] = "plain" if src_scheme == "plain" else "bio"
@@ -225,7 +249,10 @@ def prepare(
             st = stats[role] = SplitStats()
             recs = out_records[role] = []
             for s in sents:
-                recs.append({"tokens": s.tokens, "tags": s.tags})
+                rec = {"tokens": s.tokens, "tags": s.tags}
+                if s.text is not None:   # "# text = …": the raw sentence, for character offsets
+                    rec["text"] = s.text
+                recs.append(rec)
                 st.items += 1
                 st.tokens += len(s.tokens)
                 if meta["scheme"] == "bio":
@@ -238,11 +265,24 @@ def prepare(
             meta["entity_types"] = sorted(schemes.entity_types(tagset))
     elif task == "classification":
         files_docs: list[list[Document]] = []
+        dropped = 0
         for p in labeled_files:
-            docs = list(read_classification(p, fmt, text_field, label_field, encoding))
+            docs = list(read_classification(p, fmt, text_field, label_field, encoding, header=header))
             if not docs:
                 raise InputError("no documents found", path=p)
+            if lmap:
+                kept = []
+                for d in docs:
+                    d.label = lmap.get(d.label, d.label)
+                    if d.label:
+                        kept.append(d)
+                dropped += len(docs) - len(kept)
+                if not kept:
+                    raise InputError("--label-map dropped every document", path=p)
+                docs = kept
             files_docs.append(docs)
+        if lmap:
+            meta["dropped_by_label_map"] = dropped
         tok_cls = get_tokenizer(lang, tokenizer, sp_model=sp_model)
         for role, docs in _assign(files_docs, roles, split_t, seed).items():
             if not docs:
@@ -256,6 +296,8 @@ def prepare(
                 st.labels[d.label] += 1
         meta["scheme"] = None
         meta["labels"] = sorted({r["label"] for recs in out_records.values() for r in recs})
+    if lmap:
+        meta["label_map"] = lmap
     for role, p in zip(roles, labeled_files):
         meta["sources"].append(_source(p, role))
 

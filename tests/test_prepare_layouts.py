@@ -83,14 +83,17 @@ def test_tagging_label_map_cannot_drop(tmp_path):
 
 CONLL03_IOB1 = ("-DOCSTART- -X- -X- O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\n"
                 "call NN I-NP O\n\nPeter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n\n"
-                "Hans NNP I-NP I-PER\nPeter NNP I-NP B-PER\n")
+                "Hans NNP I-NP I-PER\nPeter NNP I-NP B-PER\n\n"
+                # a stray B- after O, as eng.train has two: the majority of I- starts still says IOB1
+                "in IN I-PP O\nParis NNP I-NP B-LOC\n")
 
 
 def test_conll2003_iob1_pos_columns_docstart(tmp_path):
     (tmp_path / "eng.train").write_text(CONLL03_IOB1, encoding="utf-8")
     run_cli("prepare", "--lang", "en", "--format", "conll2003", "eng.train", "-o", "out", cwd=tmp_path, check=True)
     recs = records(tmp_path / "out" / "train.jsonl")
-    assert [r["tags"] for r in recs] == [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"], ["B-PER", "B-PER"]]
+    assert [r["tags"] for r in recs] == [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"], ["B-PER", "B-PER"],
+                                         ["O", "B-LOC"]]
     assert json.loads((tmp_path / "out" / "meta.json").read_text())["source_scheme"] == "iob1"
 
 

@@ -156,3 +156,16 @@ def test_tsv_label_text_with_a_third_column_is_an_error(tmp_path):
     proc = run_cli("prepare", "--task", "classification", "--lang", "de", "t.tsv", "-o", "out", cwd=tmp_path)
     assert_one_line_error(proc, "t.tsv:2", "3 columns", "--header")
     assert not (tmp_path / "out").exists()
+
+
+def test_schemes_detected_per_file(tmp_path):
+    # German as a source: Europarl train in IOB1 (tab, 5 columns), CoNLL-2003 dev in BIO
+    (tmp_path / "train.tsv").write_text("Frau\tFrau\tNN\tI-NC\tO\nMerkel\tMerkel\tNE\tI-NC\tI-PER\n"
+                                        "Berlin\tBerlin\tNE\tI-NC\tI-LOC\n", encoding="utf-8")
+    (tmp_path / "deu.testa").write_text("Großer Große NN B-NC O\nKöln Köln NE I-NC B-LOC\n"
+                                        "Bonn Bonn NE I-NC B-LOC\n", encoding="utf-8")
+    run_cli("prepare", "--lang", "de", "--format", "conll", "train.tsv", "deu.testa", "-o", "out",
+            cwd=tmp_path, check=True)
+    assert records(tmp_path / "out" / "train.jsonl")[0]["tags"] == ["O", "B-PER", "B-LOC"]
+    assert records(tmp_path / "out" / "dev.jsonl")[0]["tags"] == ["O", "B-LOC", "B-LOC"]
+    assert json.loads((tmp_path / "out" / "meta.json").read_text())["source_scheme"] == "iob1+bio"

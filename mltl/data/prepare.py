@@ -90,31 +90,41 @@ def _read_tagged(path: str, fmt: str, encoding: str, token_col: int | None, tag_
 
 
 def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -> tuple[str, int]:
-    """Detect/validate the scheme, convert to BIO in place; returns (source scheme, repaired count)."""
-    all_sents = [s for f in files for s in f]
-    if scheme is None:
-        scheme = schemes.detect_scheme(s.tags for s in all_sents)
-    elif scheme not in schemes.SCHEMES:
+    """Detect/validate the scheme, convert to BIO in place; returns (source scheme, repaired count).
+
+    Detected per file: one dataset may join files of different schemes (German NER:
+    Europarl train in IOB1, CoNLL-2003 dev/test in BIO). The returned scheme names
+    them all ("iob1+bio") when they differ.
+    """
+    if scheme is not None and scheme not in schemes.SCHEMES:
         raise InputError(f"unknown tag scheme {scheme!r}; choose one of: {', '.join(schemes.SCHEMES)}")
-    if scheme != "plain" and not schemes.is_span_tagset(t for s in all_sents for t in s.tags):
-        bad = next((s, i) for s in all_sents for i, t in enumerate(s.tags) if not schemes.split_tag(t)[0])
-        raise InputError(f"tag {bad[0].tags[bad[1]]!r} does not fit the {scheme.upper()} scheme "
-                         "(use --scheme plain for tags without spans)", path=bad[0].source, line=bad[0].lines[bad[1]])
-    found: list[tuple[Sentence, int, str]] = []
-    for s in all_sents:
-        found.extend((s, i, msg) for i, msg in schemes.problems(s.tags, scheme))
+    per_file = [scheme or schemes.detect_scheme(s.tags for s in f) for f in files]
+    if "plain" in per_file and scheme is None and len(set(per_file)) > 1:
+        per_file = ["plain"] * len(files)   # one file without spans: treat every file's tags as labels
+    for f, sch in zip(files, per_file):
+        if sch != "plain" and not schemes.is_span_tagset(t for s in f for t in s.tags):
+            bad = next((s, i) for s in f for i, t in enumerate(s.tags) if not schemes.split_tag(t)[0])
+            raise InputError(f"tag {bad[0].tags[bad[1]]!r} does not fit the {sch.upper()} scheme "
+                             "(use --scheme plain for tags without spans)", path=bad[0].source,
+                             line=bad[0].lines[bad[1]])
+    found: list[tuple[Sentence, int, str, str]] = []
+    for f, sch in zip(files, per_file):
+        for s in f:
+            found.extend((s, i, msg, sch) for i, msg in schemes.problems(s.tags, sch))
     if found and not repair:
-        s, i, msg = found[0]
+        s, i, msg, sch = found[0]
         more = f" ({len(found)} problems in all)" if len(found) > 1 else ""
-        raise InputError(f"invalid {scheme.upper()} sequence: {msg}{more}; pass --repair to fix",
+        raise InputError(f"invalid {sch.upper()} sequence: {msg}{more}; pass --repair to fix",
                          path=s.source, line=s.lines[i])
-    bad_sents = {id(s) for s, _, _ in found}
-    for s in all_sents:
-        if id(s) in bad_sents:
-            s.tags = schemes.repair(s.tags, scheme)
-        if scheme not in ("bio", "plain"):
-            s.tags = schemes.convert(s.tags, scheme, "bio")
-    return scheme, len(found)
+    bad_sents = {id(s) for s, _, _, _ in found}
+    for f, sch in zip(files, per_file):
+        for s in f:
+            if id(s) in bad_sents:
+                s.tags = schemes.repair(s.tags, sch)
+            if sch not in ("bio", "plain"):
+                s.tags = schemes.convert(s.tags, sch, "bio")
+    names = list(dict.fromkeys(per_file))
+    return "+".join(names), len(found)
 
 
 def _text_lines(path: str, fmt: str, encoding: str) -> Iterable[str]:
@@ -207,6 +217,9 @@ def prepare(
     valid = {"tagging": TAGGING_FORMATS, "classification": CLS_FORMATS, "unlabeled": TEXT_FORMATS}[task]
     if fmt not in valid:
         raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
+    if split and task == "unlabeled":
+        raise InputError("--split divides labeled data into train/dev/test; raw text (--unlabeled) all goes "
+                         "to unlabeled.jsonl: drop --split")
     split_t = parse_split(split) if split else None
     lmap = parse_label_map(label_map)
     if lmap and task == "unlabeled":

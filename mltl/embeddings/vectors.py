@@ -19,6 +19,7 @@ Formats, chosen by the path:
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,10 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
         blocks.append(block)
         pending = []
 
-    for lineno, line in iter_lines(path):
+    n_rows = 0              # vector rows read (duplicates skipped by 'first' included)
+    complete = True         # read to the end of the file (not stopped by max_vocab)
+    lines = iter_lines(path)
+    for lineno, line in lines:
         if lineno == 1:
             header = _parse_header(line)
             if header is not None:
@@ -282,6 +286,10 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
             dim, dim_line = len(rest.split()), lineno
         elif n_vals != dim and len(rest.split()) != dim:   # split() tolerates doubled spaces
             raise ragged(len(rest.split()), lineno)
+        n_rows += 1
+        if header is not None and n_rows > header[0]:
+            raise InputError(f"header says {header[0]} vectors but the file has more (line 1 or the rows "
+                             f"are wrong)", path=name, line=lineno)
         prev = first_line.get(word)
         if prev is not None:
             if duplicates == "error":
@@ -295,15 +303,22 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
         if len(pending) >= chunk:
             flush()
         if max_vocab is not None and len(words) >= max_vocab:
+            # Stopped early: the header's count can be checked only if this was the last row.
+            try:
+                complete = next(lines, None) is None
+            except InputError:   # a bad line after the ones we keep is not ours to judge
+                complete = False
             break
+    lines.close()
     flush()
     if not words:
         if header is not None:
             raise InputError("header but no vectors", path=name, line=1)
         raise InputError("file is empty", path=name)
-    if header is not None and max_vocab is None and duplicates == "error" and header[0] != len(words):
-        raise InputError(f"header says {header[0]} vectors but the file has {len(words)}",
-                         path=name, line=1)
+    # Whenever the file was read to its end: a header that promises more rows than there
+    # are means a truncated download or a hand-edited file.
+    if header is not None and complete and header[0] != n_rows:
+        raise InputError(f"header says {header[0]} vectors but the file has {n_rows}", path=name, line=1)
     matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     return Vectors(words, matrix, path=str(name))
 
@@ -347,9 +362,95 @@ def vectors_from_fasttext(model: Any, max_vocab: int | None = None) -> Vectors:
     return Vectors(words, matrix, model=model)
 
 
+# fastText's binary model (fastText.cc, args.cc, dictionary.cc, densematrix.cc): magic and
+# version (int32), the Args block (12 int32 + one double), the dictionary header (size,
+# nwords, nlabels: int32; ntokens, pruneidx_size: int64), the entries (word, NUL, int64
+# count, int8 type), pruneidx pairs, then the input matrix (bool quantized; int64 rows,
+# int64 cols; rows x cols float32) and the output matrix in the same form.
+FASTTEXT_MAGIC = 793712314
+FASTTEXT_VERSIONS = (11, 12)
+_FT_ARGS = struct.Struct("<12id")
+_FT_DICT = struct.Struct("<iiiqq")
+_FT_ENTRY_MIN = 1 + 1 + 8 + 1          # one-byte word, NUL, count, type
+_FT_MAX_WORD = 1 << 20                 # bytes without a NUL: not a dictionary
+
+
+def check_fasttext_bin(p: str | Path) -> None:
+    """Raise :class:`InputError` unless ``p`` looks like a whole fastText model.
+
+    fastText's own loader trusts the header: on a truncated file it reads past the end
+    and grows a string until memory runs out (minutes, then ``std::bad_alloc``). This
+    reads the header and walks the dictionary (no vectors), then checks the file holds
+    the matrices the header declares: milliseconds, or about a second for millions of words.
+    """
+    p = Path(p)
+    size = p.stat().st_size
+
+    def bad(detail: str) -> InputError:
+        return InputError(f"truncated or not a fastText model: {detail}", path=p)
+
+    with open(p, "rb") as f:
+        head = f.read(8 + _FT_ARGS.size + _FT_DICT.size)
+        if len(head) < 8:
+            raise bad(f"only {size} bytes")
+        magic, version = struct.unpack_from("<ii", head)
+        if magic != FASTTEXT_MAGIC:
+            raise bad("no fastText header (wrong magic number)")
+        if version not in FASTTEXT_VERSIONS:
+            raise bad(f"format version {version}, this fastText reads versions 11 and 12")
+        if len(head) < 8 + _FT_ARGS.size + _FT_DICT.size:
+            raise bad(f"the file ends inside its header ({size} bytes)")
+        args = _FT_ARGS.unpack_from(head, 8)
+        dim, bucket = args[0], args[8]
+        n, nwords, nlabels, _ntokens, prune = _FT_DICT.unpack_from(head, 8 + _FT_ARGS.size)
+        if dim <= 0 or bucket < 0 or nwords < 0 or nlabels < 0 or n != nwords + nlabels or prune < -1:
+            raise bad(f"implausible header (dim {dim}, bucket {bucket}, {nwords} words, {nlabels} labels)")
+        start = len(head)
+        if start + n * _FT_ENTRY_MIN > size:
+            raise bad(f"the header declares {n:,} dictionary entries but the file has only {size:,} bytes")
+        end = _walk_fasttext_dict(f, start, n)
+        if end is None:
+            raise bad(f"the file ends inside its dictionary of {n:,} entries ({size:,} bytes)")
+        pos = end + max(prune, 0) * 8
+        for which in ("input", "output"):
+            f.seek(pos)
+            block = f.read(1 + 16)
+            if len(block) < 1 + 16:
+                raise bad(f"the file ends before its {which} matrix ({size:,} bytes)")
+            if block[0]:   # quantized (.ftz-style): codes, not float rows; no size to derive here
+                return
+            rows, cols = struct.unpack_from("<qq", block, 1)
+            expect_rows = nwords + bucket if which == "input" and prune < 0 else rows
+            if cols != dim or rows < 0 or rows != expect_rows:
+                raise bad(f"the {which} matrix is {rows} x {cols}, the header implies {expect_rows} x {dim}")
+            pos += 1 + 16 + rows * cols * 4
+            if pos > size:
+                raise bad(f"the header declares a {rows:,} x {cols} {which} matrix ({rows * cols * 4:,} "
+                          f"bytes) but the file has only {size:,} bytes")
+
+
+def _walk_fasttext_dict(f, start: int, n: int) -> int | None:
+    """File offset after ``n`` dictionary entries from ``start``, or None if the file ends first."""
+    chunk = 1 << 20
+    f.seek(start)
+    buf, base, k = f.read(chunk), start, 0
+    for _ in range(n):
+        while True:
+            j = buf.find(b"\0", k)
+            if 0 <= j and j + 10 <= len(buf):
+                break
+            more = f.read(chunk)
+            if not more or len(buf) - k > _FT_MAX_WORD:
+                return None
+            buf, base, k = buf[k:] + more, base + k, 0
+        k = j + 10   # NUL, int64 count, int8 type
+    return base + k
+
+
 def _fasttext_load(p: Path):
     import fasttext
 
+    check_fasttext_bin(p)
     try:
         return fasttext.load_model(str(p))
     except (ValueError, RuntimeError, MemoryError) as exc:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -36,6 +37,8 @@ from typing import Any
 from mltl.errors import InputError
 
 ARCHS = ("man_moe", "man", "bwe")
+EXPERT_ACTIVATIONS = ("tanh", "relu", "none")   # mltl.models.moe._ACTIVATIONS
+DEVICES = "auto, cpu, cuda, cuda:N"
 D_TEXTS = ("train", "unlabeled", "both")
 TASKS = ("tagging", "classification")
 
@@ -276,7 +279,17 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
         m.adversary = False
     if cfg.data.d_text not in D_TEXTS:
         raise InputError(f"unknown --d-text {cfg.data.d_text!r}; choose from {', '.join(D_TEXTS)}")
+    if m.expert_activation not in EXPERT_ACTIVATIONS:
+        raise InputError(f"unknown --expert-activation {m.expert_activation!r}; choose from "
+                         f"{', '.join(EXPERT_ACTIVATIONS)}")
     t = cfg.training
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", t.device):
+        raise InputError(f"unknown --device {t.device!r}; choose from {DEVICES}")
+    for name in ("max_steps", "steps_per_epoch", "patience", "checkpoint_every", "threads"):
+        if getattr(t, name) < 0:
+            raise InputError(f"training.{name} must be 0 or more, got {getattr(t, name)}")
+    if m.layers < 1:
+        raise InputError(f"model.layers must be at least 1, got {m.layers}")
     for name in ("batch_size", "k", "max_epochs"):
         if getattr(t, name) < 1:
             raise InputError(f"training.{name} must be at least 1, got {getattr(t, name)}")

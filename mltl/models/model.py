@@ -254,14 +254,70 @@ def _read_json(d: Path, name: str) -> Any:
         raise InputError(f"corrupt or truncated JSON ({exc})", path=p) from None
 
 
+def load_torch_file(path: Path, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with one :class:`InputError` for every way a file
+    can fail to be a checkpoint (text, random bytes, a truncated zip, a pickle of other objects).
+
+    torch's own message for a pickle it refuses advises ``weights_only=False``, which would
+    run whatever code the file names: it is never passed on.
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - anything a foreign file makes the unpickler raise
+        raise InputError(f"file is corrupt, truncated or not an mltl checkpoint ({_load_failure(exc)})",
+                         path=path) from None
+
+
+def _load_failure(exc: Exception) -> str:
+    """A short, safe reason for a failed ``torch.load`` (never torch's advice to load unsafely)."""
+    import re
+
+    text = str(exc)
+    m = re.search(r"\bGLOBAL ([\w.]+)", text)   # "Unsupported global: GLOBAL x.y" / "unsupported GLOBAL x.y"
+    if m:
+        return f"it refers to {m.group(1)}, which no mltl checkpoint holds"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if not first or "weights_only" in text or "Weights only" in text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {first[:160]}"
+
+
+def check_state_dict(state: Any, path: Path) -> dict:
+    """The loaded object must be a state dict: names to tensors."""
+    import torch
+
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise InputError(f"not an mltl checkpoint: holds a {type(state).__name__}, not a table of weights",
+                         path=path)
+    return state
+
+
+def check_model_languages(langs: Any, path: Path) -> list[str]:
+    """``languages`` of ``mltl-model.json``: codes by the rule of ``--lang`` (they become file names)."""
+    from mltl.langs import check_lang
+
+    if not isinstance(langs, list) or not langs or not all(isinstance(x, str) for x in langs):
+        raise InputError("'languages' must be a non-empty list of language codes", path=path)
+    for lang in langs:
+        try:
+            code = check_lang(lang)
+        except InputError as exc:
+            raise InputError(f"languages: {exc}", path=path) from None
+        if code != lang:
+            raise InputError(f"languages: {lang!r} is not a language code as mltl writes them ({code!r})",
+                             path=path)
+    return langs
+
+
 def load_model(path: str | Path, device: str = "cpu") -> Model:
     """Load a model directory (``model-best/``, ``model-last/``) written by ``mltl train``.
 
     Missing or truncated files and models of another mltl version raise
     :class:`InputError` naming the file.
     """
-    import torch
-
     from mltl.config import config_from_json
     from mltl.models.featurize import Featurizer
 
@@ -269,6 +325,8 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
     if not d.is_dir():
         raise InputError("no such model directory", path=d)
     marker = _read_json(d, MARKER)
+    if not isinstance(marker, dict):
+        raise InputError("not an mltl model marker (expected a JSON object)", path=d / MARKER)
     if marker.get("mltl_version") != __version__ or marker.get("format") != FORMAT:
         raise InputError(f"model was written by mltl {marker.get('mltl_version')} (format {marker.get('format')}); "
                          f"this is mltl {__version__}: retrain it or use that version", path=d / MARKER)
@@ -282,11 +340,12 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
         components(cfg)  # the task/head/encoder plugins this model was trained with
     except InputError as exc:
         raise InputError(str(exc), path=d / "config.json") from None
+    languages = check_model_languages(marker.get("languages"), d / MARKER)
     lab = _read_json(d, "labels.json")
     chars = _read_json(d, "chars.json")
     vocabs: dict[str, list[str]] = {}
     vectors: dict[str, np.ndarray] = {}
-    for lang in marker["languages"]:
+    for lang in languages:
         vp = _need(d, f"vocab/{lang}.txt")
         words = vp.read_text(encoding="utf-8").split("\n")
         if words and words[-1] == "":
@@ -307,8 +366,8 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
     for lang, mat in vectors.items():
         net.embeddings.set_language(lang, mat.astype(np.float32))
     wp = _need(d, "weights.pt")
+    state = check_state_dict(load_torch_file(wp, map_location="cpu"), wp)
     try:
-        state = torch.load(wp, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -106,6 +106,11 @@ def check_languages(cfg: TrainConfig) -> None:
     if d.target in d.sources:
         raise InputError(f"target language {d.target!r} is also a source; a zero-resource target has no "
                          f"labels: remove it from --sources")
+    from mltl.langs import check_lang
+
+    for lang in cfg.all_langs:   # the rule of --lang: the codes name files of the model directory
+        if check_lang(lang) != lang:
+            raise InputError(f"language code {lang!r}: write it as {check_lang(lang)!r}")
     if d.data is None and not d.files:
         raise InputError("no data: pass --data DIR (prepared with `mltl prepare`) or [data.files] in the config")
     if d.vectors is None and not all("vectors" in d.files.get(lang, {}) for lang in cfg.all_langs):

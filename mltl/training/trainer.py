@@ -38,8 +38,12 @@ from mltl import __version__, log
 from mltl.config import TrainConfig, config_from_json
 from mltl.errors import InputError
 from mltl.files import atomic_dir, atomic_file
+from mltl.training.lock import run_lock
 
 CHECKPOINT = "checkpoint"
+# What Trainer.state_dict writes to checkpoint/trainer.pt.
+TRAINER_STATE_KEYS = frozenset({"step", "best_score", "best_step", "bad_evals", "opt", "d_opt", "torch_rng",
+                                "cuda_rng", "samplers", "history", "mltl_version"})
 
 
 @dataclass
@@ -66,7 +70,7 @@ def pick_device(name: str):
         return dev
     if name == "cpu":
         return torch.device("cpu")
-    raise InputError(f"unknown --device {name!r}; use auto, cpu, cuda or cuda:N")
+    raise InputError(f"unknown --device {name!r}; choose from auto, cpu, cuda, cuda:N")
 
 
 @contextlib.contextmanager
@@ -351,20 +355,33 @@ class Trainer:
             torch.save(self.state_dict(), tmp / "trainer.pt")
 
     def load_checkpoint(self, d: Path) -> None:
-        import torch
+        """Restore weights and trainer state from ``d``; anything that is not this run's
+        checkpoint raises :class:`InputError` (torch.load stays ``weights_only``)."""
+        from mltl.models.model import check_state_dict, load_torch_file
 
         for name in ("weights.pt", "trainer.pt"):
             if not (d / name).is_file():
                 raise InputError(f"checkpoint is incomplete: {name} is missing", path=d / name)
-        try:
-            self.net.load_state_dict(torch.load(d / "weights.pt", map_location=self.device, weights_only=True))
-            st = torch.load(d / "trainer.pt", map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, OSError, ValueError) as exc:
-            raise InputError(f"cannot read checkpoint: {str(exc).splitlines()[0]}", path=d) from None
+        wp, tp = d / "weights.pt", d / "trainer.pt"
+        weights = check_state_dict(load_torch_file(wp, map_location=self.device), wp)
+        st = load_torch_file(tp, map_location="cpu")
+        missing = sorted(TRAINER_STATE_KEYS - set(st)) if isinstance(st, dict) else None
+        if missing is None or missing:
+            what = f"lacks {', '.join(missing)}" if missing else f"holds a {type(st).__name__}"
+            raise InputError(f"file is corrupt or not an mltl checkpoint (it {what})", path=tp)
         if st.get("mltl_version") != __version__:
             raise InputError(f"checkpoint was written by mltl {st.get('mltl_version')}, this is {__version__}",
                              path=d)
-        self.load_state_dict(st)
+        try:
+            self.net.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise InputError(f"checkpoint does not fit this run's model: {str(exc).splitlines()[0]}",
+                             path=wp) from None
+        try:
+            self.load_state_dict(st)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+            raise InputError(f"checkpoint does not fit this run ({type(exc).__name__}: "
+                             f"{(str(exc).splitlines() or [''])[0][:160]})", path=tp) from None
 
     def metrics(self, scores: dict[str, float] | None = None) -> dict[str, Any]:
         zero = "target" not in self.data.dev
@@ -576,11 +593,20 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
     for w in data.warnings:
         log.info(f"[yellow]warning:[/yellow] {w}")
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
+    # The network and its device are built before anything is written: a device that is
+    # not here or an option the model rejects leaves no half-made run directory behind.
+    tr = Trainer(cfg, data, out, on_step=on_step)
+    if out is None:
+        return _start(tr)
+    with run_lock(out):   # a second run on the same directory stops here, before writing
         prepare_output(out, force)
         with atomic_file(out / "config.json") as f:
             f.write(cfg.to_json() + "\n")
-    tr = Trainer(cfg, data, out, on_step=on_step)
+        return _start(tr)
+
+
+def _start(tr: Trainer) -> TrainResult:
+    cfg = tr.cfg
     log.info(f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target} on "
              f"{tr.device}: {tr.steps_per_epoch} iterations per epoch")
     return tr.fit()
@@ -600,24 +626,28 @@ def resume(out_dir: str | Path, overrides: dict[str, Any] | None = None, *,
     cp = out / "config.json"
     if not cp.is_file():
         raise InputError("not a training directory (config.json missing)", path=cp)
-    try:
-        cfg = config_from_json(cp.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"corrupt config ({exc})", path=cp) from None
     allowed = {"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"}
     over = {k: v for k, v in (overrides or {}).items() if v is not None}
     bad = set(over) - allowed
     if bad:
         raise InputError(f"--resume continues a run as configured; cannot change {', '.join(sorted(bad))}")
-    if over:
-        cfg = replace(cfg, training=over)
-        with atomic_file(cp) as f:
-            f.write(cfg.to_json() + "\n")
-    ck = out / CHECKPOINT
-    if not ck.is_dir():
-        raise InputError("no checkpoint to resume from", path=ck)
-    data = load_run_data(cfg)
-    tr = Trainer(cfg, data, out, on_step=on_step)
-    tr.load_checkpoint(ck)
-    log.info(f"resuming at step {tr.step}")
-    return tr.fit()
+    with run_lock(out):
+        try:
+            cfg = config_from_json(cp.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
+            raise InputError(f"corrupt config ({exc})", path=cp) from None
+        if over:
+            cfg = replace(cfg, training=over)
+        ck = out / CHECKPOINT
+        if not ck.is_dir():
+            raise InputError("no checkpoint to resume from", path=ck)
+        data = load_run_data(cfg)
+        tr = Trainer(cfg, data, out, on_step=on_step)
+        tr.load_checkpoint(ck)
+        # Only a run that can continue records its new limits: a failed --resume leaves
+        # the directory as it was.
+        if over:
+            with atomic_file(cp) as f:
+                f.write(cfg.to_json() + "\n")
+        log.info(f"resuming at step {tr.step}")
+        return tr.fit()

@@ -6,6 +6,7 @@ a crash, Ctrl-C or bad input never leaves a half-written file or directory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from mltl import signals
 from mltl.errors import InputError
 
 STDIO = "-"
@@ -81,6 +83,21 @@ def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
             raw.close()
 
 
+def check_input_file(path: str | Path) -> None:
+    """Raise :class:`InputError` unless ``path`` is ``-`` or an existing file (a directory
+    is named as one: the files in it are what was meant)."""
+    if str(path) == STDIO:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"is a directory, not a file; give the files in it ({os.path.join(str(path), '*')})",
+                         path=path)
+    if not p.exists():
+        raise InputError("no such file", path=path)
+    if not p.is_file():
+        raise InputError("not a regular file; pipe it in as stdin ('-') instead", path=path)
+
+
 def check_nonempty(path: str | Path) -> None:
     """Raise :class:`InputError` if a (regular) file is empty."""
     if str(path) == STDIO:
@@ -92,11 +109,64 @@ def check_nonempty(path: str | Path) -> None:
         raise InputError("file is empty", path=path)
 
 
+# errno of an OSError that says something about the place written to (or the machine),
+# not about mltl: they become one line and exit 2, naming the path (mltl.cli.main too).
+OUTPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
+                           errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EIO})
+# errno of a failed write through an open file (no file name attached to the error)
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
+_HINTS = {errno.EFBIG: "over the file size limit: ulimit -f"}
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a directory (ENOTDIR, EEXIST)."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def output_error(exc: OSError, path: str | Path) -> InputError:
+    """One line for an OSError met writing the output ``path``: the path and the reason."""
+    target = Path(path)
+    blocker = _file_in_the_way(target) if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT) else None
+    if blocker is not None:
+        return InputError(f"cannot write the output here: {blocker} is a file, not a directory", path=target)
+    return InputError(f"cannot write the output: {os_reason(exc)}", path=target)
+
+
+def os_reason(exc: OSError) -> str:
+    """The system's words for an OSError, with a hint for the less obvious ones."""
+    reason = exc.strerror or str(exc)
+    hint = _HINTS.get(exc.errno)
+    return f"{reason} ({hint})" if hint else reason
+
+
+def _is_output_error(exc: BaseException, *places: Path) -> bool:
+    """An OSError from writing under ``places`` (or a plain write failure with no file name)."""
+    if not isinstance(exc, OSError):
+        return False
+    if exc.filename is None:
+        return exc.errno in _WRITE_ERRNOS
+    name = str(exc.filename)
+    return exc.errno in OUTPUT_ERRNOS and any(name == str(p) or name.startswith(str(p) + os.sep) for p in places)
+
+
+def _check_output_parent(target: Path) -> None:
+    """Create the directory an output goes into, or say in one line why it cannot be."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, target) from None
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Write to a temp file beside ``path`` and rename it into place on success.
 
-    ``path == '-'`` writes to stdout instead (nothing to rename).
+    ``path == '-'`` writes to stdout instead (nothing to rename). A file system error
+    (no permission, disk full, read-only, a file where a directory should be) becomes
+    an :class:`InputError` naming ``path``; the temp file is removed.
     """
     if str(path) == STDIO:
         if "b" in mode:
@@ -106,18 +176,27 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+    if target.is_dir():
+        raise InputError("is a directory; give a file name for this output", path=target)
+    _check_output_parent(target)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise output_error(exc, target) from None
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
         with io.open(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        with signals.shielded():
+            os.replace(tmp, target)
+    except BaseException as exc:
+        with signals.shielded():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if _is_output_error(exc, Path(tmp), target):
+            raise output_error(exc, target) from None
         raise
 
 
@@ -126,27 +205,36 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     """Build a directory under a temp name and rename it to ``path`` on success.
 
     Refuses an existing ``path`` unless ``force``; with ``force`` the old directory
-    is replaced only once the new one is complete.
+    is replaced only once the new one is complete. File system errors while it is
+    built become an :class:`InputError` naming ``path``; the temp directory is removed.
     """
     target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InputError("exists and is a file, not a directory; give a new directory name with -o",
+                         path=target)
     if target.exists() and not force:
         raise InputError("output directory exists; pass --force to overwrite it", path=target)
-    if target.exists() and not target.is_dir():
-        raise InputError("output path exists and is not a directory", path=target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _check_output_parent(target)
     if not os.access(target.parent, os.W_OK):
         raise InputError("output directory is not writable", path=target.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise output_error(exc, target) from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with signals.shielded():
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}")
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+    except BaseException as exc:
+        with signals.shielded():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if _is_output_error(exc, tmp, target):
+            raise output_error(exc, target) from None
         raise

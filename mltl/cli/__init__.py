@@ -6,22 +6,51 @@ Each subcommand lives in its own module ``mltl/cli/<name>.py`` exposing
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import signal
 import sys
 import traceback
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from mltl import __version__, log
-from mltl.errors import EXIT_INTERNAL, MltlError
+from mltl import __version__, log, signals
+from mltl.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, MltlError
 
 # Order = order in --help. A module is listed here only once its command works.
 COMMANDS = ["info", "prepare", "embed", "align", "train", "predict", "evaluate", "plugins"]
 
+
+class _PassThrough(BaseException):
+    """Carries a KeyboardInterrupt or a broken pipe past Typer to :func:`main`.
+
+    Typer's own handling would end both silently: Ctrl-C as exit 130 with no message,
+    a broken pipe (``mltl predict … | head``) as exit 1. (mltl's own signal handler
+    raises :class:`mltl.signals.Interrupted`, which Typer does not catch.)"""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _PassThrough(exc) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise _PassThrough(exc) from None
+            raise
+
+
 app = typer.Typer(
     name="mltl",
+    cls=_Group,
     help="Zero-resource multilingual NLP: train on labeled source languages, "
          "tag or classify a target language with no labels (MAN-MoE).",
     no_args_is_help=True,
@@ -70,29 +99,71 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, map errors to one line + exit code."""
+    """Console-script entry point: run the app, map errors to one line + exit code.
+
+    Exit codes: 0 ok (also when the reader of stdout went away), 1 internal error,
+    2 bad input (and file system errors: no permission, disk full …), 130 Ctrl-C,
+    143 SIGTERM. Interrupts run the same cleanup: temp outputs are removed.
+    """
     # Thread count and OpenMP wait policy before any command imports torch/numpy:
     # libgomp and OpenBLAS read them once, when they load (see mltl/runtime.py).
     from mltl.runtime import configure_threads
 
     configure_threads()
+    signals.install()
     try:
-        app(args=hoist_global_flags(sys.argv[1:] if argv is None else list(argv)), prog_name="mltl")
+        try:
+            app(args=hoist_global_flags(sys.argv[1:] if argv is None else list(argv)), prog_name="mltl")
+        except _PassThrough as exc:
+            raise exc.exc from None
+        finally:
+            if sys.stdout is not None:
+                sys.stdout.flush()   # here, not at interpreter exit, where a broken pipe cannot be handled
+    except SystemExit as exc:
+        if exc.code == 130 and signals.received() == signal.SIGTERM:
+            sys.exit(signals.exit_code(signal.SIGTERM))  # train stopped itself (checkpoint) on SIGTERM
+        raise
     except MltlError as exc:
         if log.is_verbose():
             traceback.print_exc()
         log.error(str(exc))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        log.error("interrupted")
-        sys.exit(130)
-    except BrokenPipeError:
-        # `mltl predict … | head`: the reader went away; end quietly (and keep Python's
-        # exit-time flush of stdout from raising again).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
-    except Exception as exc:  # an internal bug: one line, traceback only with -v
+    except (signals.Interrupted, KeyboardInterrupt) as exc:
+        signals.ignore()   # a second Ctrl-C does not cut this line short
+        signum = getattr(exc, "signum", None) or signals.received()
         if log.is_verbose():
             traceback.print_exc()
-        log.error(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
-        sys.exit(EXIT_INTERNAL)
+        log.error(f"interrupted by {signals.describe(signum)}; partial output files removed")
+        sys.exit(signals.exit_code(signum))
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            # `mltl predict … | head`: the reader went away; end quietly (and keep Python's
+            # exit-time flush of stdout from raising again).
+            _drop_stdout()
+            sys.exit(0)
+        from mltl.files import OUTPUT_ERRNOS, os_reason
+
+        if exc.errno not in OUTPUT_ERRNOS:
+            _internal(exc)
+        # no permission, disk full, read-only, a file in place of a directory: the machine, not mltl
+        if log.is_verbose():
+            traceback.print_exc()
+        log.error(f"{exc.filename}: {os_reason(exc)}" if exc.filename else f"cannot write: {os_reason(exc)}")
+        _drop_stdout()   # stdout on a full disk (`> /dev/full`) must not fail again at exit
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:
+        _internal(exc)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what Python still holds for it cannot be written anyway."""
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _internal(exc: Exception) -> None:
+    """An internal bug: one line, traceback only with -v."""
+    if log.is_verbose():
+        traceback.print_exc()
+    log.error(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+    sys.exit(EXIT_INTERNAL)

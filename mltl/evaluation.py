@@ -7,6 +7,7 @@ IOB1 correctly; BIOES/BILOU prefixes are understood.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -107,14 +108,33 @@ def token_groups(tags: Sequence[str]) -> list[str | None]:
     return out
 
 
+PLOT_UNSUPPORTED = {"pgf"}  # matplotlib writes it only with a LaTeX installation
+
+
+def plot_format(path: str | Path) -> str:
+    """The image format of ``--plot PATH`` (from its extension; none = png), checked before
+    any work is done: matplotlib installed, a format it writes, not a directory."""
+    from mltl.errors import InputError
+
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'mltl[plot]'") from None
+    formats = sorted(set(FigureCanvasBase.get_supported_filetypes()) - PLOT_UNSUPPORTED)
+    ext = Path(path).suffix.lower().lstrip(".") or "png"
+    if ext not in formats:
+        raise InputError(f"--plot: unknown image format .{ext}; name the file with one of: "
+                         f"{', '.join('.' + f for f in formats)}", path=path)
+    if Path(path).is_dir():
+        raise InputError("--plot names a directory; give an image file name like gates.png", path=path)
+    return ext
+
+
 def plot_gates(report: dict[str, Any], path: str, title: str = "") -> None:
     """Bar chart of average gate weights per expert, one panel per mixture (Fp, C)."""
-    try:
-        import matplotlib
-    except ImportError:
-        from mltl.errors import InputError
+    fmt = plot_format(path)
+    import matplotlib
 
-        raise InputError("--plot needs matplotlib: pip install 'mltl[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -136,33 +156,38 @@ def plot_gates(report: dict[str, Any], path: str, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fmt = str(path).rsplit(".", 1)[-1] if "." in str(path) else "png"
     with atomic_file(path, "wb") as f:
         fig.savefig(f, format=fmt, dpi=120)
     plt.close(fig)
 
 
-def _conll_tags(path: str, encoding: str) -> list[tuple[list[str], list[str]]]:
-    """(tokens, last-column tags) of every sentence of a CoNLL file."""
-    from mltl.data.conll import read_conll
-
-    return [(s.tokens, s.tags) for s in read_conll(path, "conll", encoding=encoding)]
-
-
 def evaluate_files(gold_path: str, pred_path: str, encoding: str = "utf-8") -> dict[str, Any]:
-    """Score a predicted CoNLL file against a gold one (last column of each; no model needed)."""
+    """Score a predicted CoNLL file against a gold one (last column of each; no model needed).
+
+    The two files must hold the same sentences: the same tokens in the same order."""
+    from mltl.data.conll import read_conll
     from mltl.errors import InputError
 
-    gold = _conll_tags(gold_path, encoding)
-    pred = _conll_tags(pred_path, encoding)
+    gold = list(read_conll(gold_path, "conll", encoding=encoding))
+    pred = list(read_conll(pred_path, "conll", encoding=encoding))
     if not gold:
         raise InputError("no sentences found", path=gold_path)
     if len(gold) != len(pred):
         raise InputError(f"{len(pred)} sentences, but the gold file has {len(gold)}", path=pred_path)
-    for i, ((gt, _), (pt, _)) in enumerate(zip(gold, pred)):
-        if len(gt) != len(pt):
-            raise InputError(f"sentence {i + 1} has {len(pt)} tokens, the gold one {len(gt)}", path=pred_path)
-    return tagging_report([g for _, g in gold], [p for _, p in pred])
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        if len(g.tokens) != len(p.tokens):
+            raise InputError(f"sentence {i + 1} has {len(p.tokens)} tokens, the gold one "
+                             f"({gold_path}:{g.lines[0]}) {len(g.tokens)}", path=pred_path, line=p.lines[0])
+        for j, (gt, pt) in enumerate(zip(g.tokens, p.tokens)):
+            if gt != pt:
+                raise InputError(f"sentence {i + 1}, token {j + 1} is {pt!r} but {gold_path}:{g.lines[j]} has "
+                                 f"{gt!r}: the files do not hold the same sentences", path=pred_path,
+                                 line=p.lines[j])
+    return tagging_report([g.tags for g in gold], [p.tags for p in pred])
+
+
+def _some(labels: Sequence[str], n: int = 12) -> str:
+    return ", ".join(labels[:n]) + (f" … ({len(labels)} in all)" if len(labels) > n else "")
 
 
 def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str | None = None,
@@ -170,6 +195,7 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
                    tag_field: str = "misc:NER") -> dict[str, Any]:
     """Predict every gold-labelled input with ``model`` and score it; adds the gate analysis."""
     from mltl.errors import InputError
+    from mltl.files import check_input_file
     from mltl.predict import chunks, detect_format, read_items
 
     gold_all: list = []
@@ -177,7 +203,12 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
     gate_records: list[dict[str, Any]] = []
     known = set(model.labels)
     for path in files:
-        fmt = detect_format(path, input_format)
+        check_input_file(path)
+        fmt = detect_format(path, input_format, encoding)
+        if fmt == "text":
+            raise InputError("raw text has no gold tags or labels to evaluate against; give CoNLL, CoNLL-U or "
+                             "JSONL (--input-format conll, conllu or jsonl when the extension does not say)",
+                             path=path)
         for chunk in chunks(read_items(path, fmt, tokenizer, encoding, tag_field=tag_field)):
             missing = [it for it in chunk if it.gold is None]
             if missing:
@@ -185,8 +216,9 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
             golds = [it.gold if isinstance(it.gold, list) else str(it.gold) for it in chunk]
             unknown = sorted({t for g in golds for t in (g if isinstance(g, list) else [g])} - known)
             if unknown:
-                raise InputError(f"labels not in the model's label set: {', '.join(unknown[:10])} "
-                                 f"(the model knows {', '.join(model.labels[:12])})", path=path)
+                raise InputError(f"gold labels not in the model's label set: {_some(unknown)}; the model's "
+                                 f"labels: {_some(list(model.labels))} (rename or drop gold labels with "
+                                 "`mltl prepare --label-map FROM=TO`)", path=path)
             preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=True)
             for g, p in zip(golds, preds):
                 if model.task == "tagging":

@@ -7,6 +7,7 @@ before the next one is read, so memory stays flat however large the input is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
@@ -16,7 +17,7 @@ from mltl.data.conll import read_conll
 from mltl.data.conllu_io import read_conllu
 from mltl.data.jsonl import read_jsonl
 from mltl.errors import InputError
-from mltl.files import iter_lines
+from mltl.files import STDIO, iter_lines
 
 INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
 OUTPUT_FORMATS = ("conll", "jsonl")
@@ -34,8 +35,10 @@ class Item:
     meta: dict = field(default_factory=dict)      # other JSONL keys, passed through
 
 
-def detect_format(path: str, given: str | None = None) -> str:
-    """Input format from ``--input-format`` or the file extension (default: raw text)."""
+def detect_format(path: str, given: str | None = None, encoding: str = "utf-8") -> str:
+    """Input format from ``--input-format`` or the file extension; a file whose extension
+    says nothing (``.txt``) but whose lines are CoNLL columns ending in a tag is read as
+    CoNLL (said on stderr); raw text otherwise."""
     if given:
         if given not in INPUT_FORMATS:
             raise InputError(f"unknown input format {given!r}; choose one of: {', '.join(INPUT_FORMATS)}")
@@ -45,7 +48,42 @@ def detect_format(path: str, given: str | None = None) -> str:
                      (".jsonl", "jsonl"), (".ndjson", "jsonl")):
         if name.endswith(ext):
             return fmt
+    if looks_like_conll(path, encoding):
+        from rich.markup import escape
+
+        from mltl import log
+
+        log.info(f"{escape(path)}: read as CoNLL (token and tag columns; --input-format text for raw text)")
+        return "conll"
     return "text"
+
+
+_TAG = re.compile(r"^(O|[BIESLU][-_]\S+)$")
+
+
+def looks_like_conll(path: str, encoding: str = "utf-8", sample: int = 200) -> bool:
+    """True when the first lines of ``path`` are all CoNLL token lines: the same number
+    (2 to 10) of columns, the last one a tag (``O``, ``B-X`` …), sentences split by blank
+    lines. Raw text, one sentence per line, never has that shape."""
+    if path == STDIO or not Path(path).is_file():
+        return False
+    seen = 0
+    ncols = None
+    try:
+        for lineno, line in iter_lines(path, encoding):
+            if lineno > sample:
+                break
+            cols = line.split("\t") if "\t" in line else line.split()
+            if not cols or not line.strip() or cols[0] == "-DOCSTART-" or line.startswith("#"):
+                continue
+            if ncols is None:
+                ncols = len(cols)
+            if len(cols) != ncols or not 2 <= ncols <= 10 or not _TAG.match(cols[-1].strip()):
+                return False
+            seen += 1
+    except (InputError, OSError):
+        return False   # unreadable here: the reader proper says why
+    return seen > 0
 
 
 def read_items(path: str, fmt: str, tokenizer=None, encoding: str = "utf-8",
@@ -53,7 +91,7 @@ def read_items(path: str, fmt: str, tokenizer=None, encoding: str = "utf-8",
     """Stream :class:`Item` s from one input. Raw text: one sentence or document per line."""
     if fmt == "text":
         if tokenizer is None:
-            raise InputError("raw text needs a tokenizer (give --lang)")
+            raise InputError("raw text needs a tokenizer (for CoNLL input give --input-format conll)", path=path)
         for _, line in iter_lines(path, encoding):
             spans = tokenizer.tokenize_with_offsets(line)
             yield Item([t for t, _, _ in spans], line, [(s, e) for _, s, e in spans])

@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
 
         from mltl.errors import InputError
 
+        if plot and model is None:
+            raise InputError("--plot draws the model's expert gates: it needs --model DIR and test files")
         if files and files[0] == "bli":
             if len(files) != 3:
                 raise InputError("usage: mltl evaluate bli SRC_VECTORS TGT_VECTORS --dict FILE")
@@ -83,6 +85,8 @@ def register(app: typer.Typer) -> None:
         elif model is not None:
             if not files:
                 raise InputError("give the labeled test file(s) to evaluate --model on")
+            if plot:
+                evaluation.plot_format(plot)   # a bad --plot name fails now, not after the evaluation
             from mltl.models.model import load_model
             from mltl.predict import resolve_device
             from mltl.text.tokenize import get_tokenizer

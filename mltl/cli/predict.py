@@ -49,16 +49,34 @@ def register(app: typer.Typer) -> None:
         import contextlib
 
         from mltl.errors import InputError
-        from mltl.files import STDIO, atomic_file
+        from mltl.files import STDIO, atomic_file, check_input_file
         from mltl.models.model import load_model
         from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items, resolve_device
 
         inputs = list(files) if files else [STDIO]
         for f in inputs:
-            if f != STDIO and not Path(f).is_file():
-                raise InputError("no such file", path=f)
+            check_input_file(f)
+        if inputs.count(STDIO) > 1:
+            raise InputError("'-' (stdin) can be given once")
         if out_format is not None and out_format not in OUTPUT_FORMATS:
             raise InputError(f"unknown output format {out_format!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
+        formats = {f: detect_format(f, input_format, encoding) for f in inputs}
+
+        def out_name(f: str) -> str:
+            ofmt = out_format or ("conll" if formats[f] in ("conll", "conllu") else "jsonl")
+            return (Path(f).name if f != STDIO else "stdin") + f".{ofmt}"
+
+        to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
+        if to_dir:
+            if output.exists() and not output.is_dir():
+                raise InputError(f"-o names a file, but {len(inputs)} inputs need a directory (one output "
+                                 "each); give a directory path", path=output)
+            named: dict[str, str] = {}
+            for f in inputs:
+                other = named.setdefault(out_name(f), f)
+                if other != f:
+                    raise InputError(f"{other} and {f} would both be written to {output / out_name(f)}; "
+                                     "predict them in separate runs or give files with different names")
         model = load_model(model_dir, device=resolve_device(device))
         language = lang or model.config.data.target
         if vectors is not None:
@@ -75,14 +93,13 @@ def register(app: typer.Typer) -> None:
         def tokenizer_for(fmt: str):
             return tok if fmt in ("text", "jsonl") else None
 
-        to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
         done = {"items": 0, "tokens": 0}
         with log.progress() as prog, contextlib.ExitStack() as stack:
             bar = prog.add_task("predict", total=None)
             # One output stream (stdout or -o FILE, written atomically), or one file per input in -o DIR.
             shared = None if to_dir else stack.enter_context(atomic_file(output if output else STDIO))
             for f in inputs:
-                fmt = detect_format(f, input_format)
+                fmt = formats[f]
                 ofmt = out_format or ("conll" if fmt in ("conll", "conllu") else "jsonl")
                 if f != STDIO and Path(f).stat().st_size == 0:
                     continue  # empty input: empty output, exit 0
@@ -92,8 +109,7 @@ def register(app: typer.Typer) -> None:
                     prog.update(bar, description=f"predict {name}", completed=done["tokens"] + t)
 
                 if to_dir:
-                    name = (Path(f).name if f != STDIO else "stdin") + f".{ofmt}"
-                    with atomic_file(output / name) as o:
+                    with atomic_file(output / out_name(f)) as o:
                         counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk)
                 else:
                     counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk)

@@ -648,6 +648,17 @@ def _gate_summary(g) -> dict:
 
 
 def main() -> None:
+    if "--suite" in sys.argv:
+        # `--suite gold`: the gold-data tables (bench/gold.py) with the remaining options;
+        # `--suite man` (default): the man-page tables below.
+        i = sys.argv.index("--suite")
+        suite = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        rest = sys.argv[1:i] + sys.argv[i + 2:]
+        if suite == "gold":
+            os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "gold.py"), *rest])
+        if suite != "man":
+            sys.exit(f"error: --suite {suite!r}: choose gold or man")
+        sys.argv = [sys.argv[0], *rest]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 seed, small data, few steps (< 15 min on 2 cores)")
     ap.add_argument("--data", default=str(ROOT / "bench" / "data"))

@@ -15,7 +15,7 @@ import traceback
 from typing import Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from mltl import __version__, log, signals
 from mltl.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, MltlError
@@ -36,7 +36,26 @@ class _PassThrough(BaseException):
         self.exc = exc
 
 
+def _flags_without_type(params: list[Any]) -> list[Any]:
+    """Typer's rich help prints every option's type, flags too (`--force <bool>`), although a
+    flag takes no value. The type column shows an option's metavar when it has one (as set
+    by ``typer.Option(metavar=...)``): an empty one for every boolean flag, here once for all
+    commands (``--help`` included, which click creates per command)."""
+    for param in params:
+        if getattr(param, "is_bool_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_without_type(super().get_params(ctx))
+
+
 class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_without_type(super().get_params(ctx))
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -85,6 +104,9 @@ for _name in COMMANDS:
             raise
         continue  # command not built yet: it does not appear in --help
     _mod.register(app)
+for _info in app.registered_commands:
+    if _info.cls in (None, TyperCommand):   # app.command()'s default: the same class with flags untyped
+        _info.cls = _Command
 
 
 GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")

@@ -29,7 +29,11 @@ def register(app: typer.Typer) -> None:
                                       "unit,center,unit | none (applied before mapping, kept in the output)."),
         refine_vocab: int = typer.Option(20000, "--refine-vocab", help="Words per language used to induce "
                                          "dictionaries during self-learning."),
-        max_iters: int = typer.Option(10, "--max-iters", help="Max refinement iterations."),
+        max_iters: int = typer.Option(10, "--max-iters", help="Max iterations of the final refinement "
+                                      "(Procrustes + CSLS dictionary, every method; it stops earlier once the "
+                                      "objective stops improving). Not the stochastic dictionary induction "
+                                      "that --method unsupervised runs before it: that one ends by itself "
+                                      "(at most 100 iterations)."),
         csls_k: int = typer.Option(10, "--csls-k", help="Neighbourhood size of CSLS."),
         seed: int = typer.Option(0, "--seed", help="Random seed (unsupervised mode)."),
         out_format: str = typer.Option("vec", "--out-format", help="vec | npy | dir (compact binary loads "

@@ -12,7 +12,7 @@ from mltl import log
 def register(app: typer.Typer) -> None:
     @app.command("prepare")
     def prepare(
-        files: List[str] = typer.Argument(..., help="Input files: train [dev [test]] (or any number with "
+        files: List[str] = typer.Argument(..., help="Input files: train \\[dev \\[test]] (or any number with "
                                                     "--split); raw text with --unlabeled. '-' reads stdin."),
         output: Path = typer.Option(..., "--output", "-o", help="Output dataset directory."),
         lang: str = typer.Option(..., "--lang", "-l", help="ISO language code, e.g. de, es, zh."),

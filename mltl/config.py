@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import tomllib
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from mltl.device import check_device
 from mltl.errors import InputError
 
 ARCHS = ("man_moe", "man", "bwe")
 EXPERT_ACTIVATIONS = ("tanh", "relu", "none")   # mltl.models.moe._ACTIVATIONS
-DEVICES = "auto, cpu, cuda, cuda:N"
 D_TEXTS = ("train", "unlabeled", "both")
 TASKS = ("tagging", "classification")
 
@@ -283,8 +282,7 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
         raise InputError(f"unknown --expert-activation {m.expert_activation!r}; choose from "
                          f"{', '.join(EXPERT_ACTIVATIONS)}")
     t = cfg.training
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", t.device):
-        raise InputError(f"unknown --device {t.device!r}; choose from {DEVICES}")
+    check_device(t.device)
     for name in ("max_steps", "steps_per_epoch", "patience", "checkpoint_every", "threads"):
         if getattr(t, name) < 0:
             raise InputError(f"training.{name} must be 0 or more, got {getattr(t, name)}")

@@ -216,16 +216,11 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; other values checked."""
-    import torch
+    """``--device`` of predict and evaluate, checked as train checks it (:func:`mltl.device.pick_device`):
+    ``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``."""
+    from mltl.device import pick_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA device is available (use cpu or auto)")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
-    return device
+    return str(pick_device(device))
 
 
 def add_language(model, lang: str, vectors_path: str | Path) -> None:

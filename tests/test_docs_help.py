@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import run_cli
+from conftest import EXAMPLES, assert_one_line_error, run_cli
 
 
 def help_text(*cmd: str) -> str:
@@ -42,3 +42,22 @@ def test_flags_show_no_type(cmd):
         assert "--repair Repair invalid tag sequences" in h and "--seed <int>" in h
     if cmd == ("train",):
         assert "--amp --no-amp bfloat16 autocast" in h
+
+
+# --- h. predict and evaluate check --device as train does ---------------------------------------------
+
+DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"
+
+
+@pytest.mark.parametrize("cmd", ["predict", "evaluate"])
+@pytest.mark.parametrize("device", ["cudax", "cuda:x", "gpu"])
+def test_a_device_that_is_no_device_lists_the_accepted_ones(cmd, device, tmp_path):
+    proc = run_cli(cmd, "--device", device, "--model", tmp_path / "model", DE_TEST)
+    assert_one_line_error(proc, f"unknown --device {device!r}; choose from auto, cpu, cuda, cuda:N")
+
+
+@pytest.mark.parametrize("cmd", ["predict", "evaluate"])
+def test_a_gpu_that_is_not_there_is_named_as_train_names_it(cmd, tmp_path):
+    proc = run_cli("-q", cmd, "--device", "cuda:99", "--model", tmp_path / "model", DE_TEST)
+    line = assert_one_line_error(proc, "--device cuda:99: ")   # no GPU here, or not 100 of them
+    assert "no CUDA GPU is available here (use --device cpu or auto)" in line or "GPU(s) present" in line

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         plot: Optional[str] = typer.Option(None, "--plot", help="Model evaluation: bar chart of the average "
                                            "expert-gate weights (PNG/PDF/SVG)."),
         batch_size: int = typer.Option(256, "--batch-size", help="Model evaluation: sentences per batch."),
-        device: str = typer.Option("cpu", "--device", help="Model evaluation: cpu | cuda | auto."),
+        device: str = typer.Option("cpu", "--device", help="Model evaluation: cpu | cuda | cuda:N | auto."),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
     ) -> None:
         """Score a model on labeled test files (entity F1 / accuracy + expert-gate analysis),
@@ -54,6 +54,10 @@ def register(app: typer.Typer) -> None:
 
         from mltl.errors import InputError
 
+        if model is not None:
+            from mltl.device import check_device
+
+            check_device(device)   # before any file is read (the GPU itself is checked with the model)
         if plot and model is None:
             raise InputError("--plot draws the model's expert gates: it needs --model DIR and test files")
         if files and files[0] == "bli":

@@ -36,6 +36,7 @@ import numpy as np
 
 from mltl import __version__, log
 from mltl.config import TrainConfig, config_from_json
+from mltl.device import pick_device
 from mltl.errors import InputError
 from mltl.files import atomic_dir, atomic_file
 from mltl.training.lock import run_lock
@@ -54,23 +55,6 @@ class TrainResult:
     interrupted: bool = False
     steps: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def pick_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
-        dev = torch.device(name)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) present")
-        return dev
-    if name == "cpu":
-        return torch.device("cpu")
-    raise InputError(f"unknown --device {name!r}; choose from auto, cpu, cuda, cuda:N")
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ their temp files, and ``mltl.cli.main`` prints one line and exits 130 (Ctrl-C) o
 no library's ``except KeyboardInterrupt`` (Typer's among them, which would end the
 process silently) can swallow it. A command that handles Ctrl-C itself (``mltl
 train`` installs its own SIGINT handler: checkpoint, then stop) gets SIGTERM through
-that same handler.
+that same handler, called with ``signal.SIGTERM``, so that it can say which signal it got.
 
 :func:`shielded` keeps a signal from cutting short a block that must run whole (removing
 a temp directory, the renames that put an output in place): a signal that arrives
@@ -39,7 +39,7 @@ def _handler(signum: int, frame) -> None:
     if signum != signal.SIGINT:
         own = signal.getsignal(signal.SIGINT)
         if callable(own) and own is not _handler and own is not signal.default_int_handler:
-            own(signal.SIGINT, frame)   # the command's own Ctrl-C handling (train: checkpoint, stop)
+            own(signum, frame)   # the command's own Ctrl-C handling (train: checkpoint, stop), told which
             return
     if _state["shield"]:
         _state["pending"] = signum

@@ -4,11 +4,17 @@ embed` sizes its n-gram table to the corpus, SIGTERM during train is named as su
 predict/evaluate check --device as train does."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from conftest import EXAMPLES, assert_one_line_error, run_cli
+from conftest import EXAMPLES, TINY_MODEL, assert_one_line_error, run_cli
+from mltl.runtime import THREAD_ENV_VARS
 
 
 def help_text(*cmd: str) -> str:
@@ -61,3 +67,33 @@ def test_a_gpu_that_is_not_there_is_named_as_train_names_it(cmd, tmp_path):
     proc = run_cli("-q", cmd, "--device", "cuda:99", "--model", tmp_path / "model", DE_TEST)
     line = assert_one_line_error(proc, "--device cuda:99: ")   # no GPU here, or not 100 of them
     assert "no CUDA GPU is available here (use --device cpu or auto)" in line or "GPU(s) present" in line
+
+
+# --- g. SIGTERM during train: the trainer's message names SIGTERM -------------------------------------
+
+def test_sigterm_during_train_is_named_sigterm(tmp_path):
+    from mltl.training.synthetic import make_toy_data
+
+    data, vec = make_toy_data(tmp_path / "toy", ["en", "es", "de"], unlabeled_only=("de",), n_concepts=30,
+                              n_train=160, n_dev=40, n_unlabeled=80)
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
+    env.update(PYTHONIOENCODING="utf-8", COLUMNS="200")
+    proc = subprocess.Popen([sys.executable, "-m", "mltl", "train", "--task", "tagging", "--sources", "en,es",
+                             "--target", "de", "--data", str(data), "--vectors", str(vec), "-o", str(out),
+                             "--max-steps", "100000", "--max-epochs", "1000", "--patience", "0",
+                             "--checkpoint-every", "2", *TINY_MODEL],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint" / "trainer.pt").exists():   # training has begun
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"train ended or stalled before its first checkpoint: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "SIGTERM: saving a checkpoint after this iteration, then stopping" in err, err
+    assert "Ctrl-C" not in err.replace("SIGTERM or Ctrl-C again to abort", ""), err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted at step"), err
+    assert (out / "checkpoint" / "trainer.pt").is_file() and (out / "model-last").is_dir()

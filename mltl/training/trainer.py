@@ -383,7 +383,10 @@ class Trainer:
 
     # ---------------------------------------------------------------- the loop
     def _install_sigint(self):
-        """First Ctrl-C: finish the iteration, checkpoint, stop. Second: abort now."""
+        """First Ctrl-C: finish the iteration, checkpoint, stop. Second: abort now.
+
+        The CLI's SIGTERM handler (:mod:`mltl.signals`) calls this same handler with
+        ``signal.SIGTERM``: the same stop, named for the signal that asked for it."""
         if self.out_dir is None:
             return None
         try:
@@ -391,7 +394,11 @@ class Trainer:
                 if self.stop_requested:
                     raise KeyboardInterrupt
                 self.stop_requested = True
-                log.info("interrupt: saving a checkpoint after this iteration (Ctrl-C again to abort)")
+                if signum == signal.SIGTERM:
+                    log.info("SIGTERM: saving a checkpoint after this iteration, then stopping "
+                             "(SIGTERM or Ctrl-C again to abort)")
+                else:
+                    log.info("interrupt: saving a checkpoint after this iteration (Ctrl-C again to abort)")
 
             return signal.signal(signal.SIGINT, handler)
         except ValueError:  # not the main thread

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import EXAMPLES, TINY_MODEL, assert_one_line_error, run_cli
+from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli
 from mltl.runtime import THREAD_ENV_VARS
 
 
@@ -97,3 +97,18 @@ def test_sigterm_during_train_is_named_sigterm(tmp_path):
     assert "Ctrl-C" not in err.replace("SIGTERM or Ctrl-C again to abort", ""), err
     assert err.strip().splitlines()[-1].startswith("error: interrupted at step"), err
     assert (out / "checkpoint" / "trainer.pt").is_file() and (out / "model-last").is_dir()
+
+
+# --- e. the README's test command runs the plugins' tests too, and CI runs exactly it -----------------
+
+def readme_blocks() -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+
+
+def test_ci_runs_the_readmes_test_command():
+    install = next(b for b in readme_blocks() if "pytest" in b)
+    command = install.strip().rsplit("&&", 1)[-1].strip()
+    assert command == "python -m pytest -q tests plugins/*/tests"
+    ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert ci[-1] == command
+    assert list(ROOT.glob("plugins/*/tests/test_*.py")), "the glob finds no plugin tests"

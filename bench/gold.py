@@ -17,7 +17,8 @@ Pipeline (each step cached in the work directory, so a rerun continues):
    never read). ``mltl prepare --unlabeled --tokenizer whitespace`` turns the train/dev part
    into each dataset's unlabeled.jsonl (text for the language discriminator D; test text is
    not used there); ``mltl embed`` trains fastText vectors on all of it.
-3. MUSE dictionaries split by source word (seeded, disjoint): 1,500 source words for test,
+3. MUSE dictionaries split by source word (seeded, disjoint): up to 1,500 source words that
+   have a vector for test (see split_dicts),
    the rest for training; ``mltl align --method supervised`` maps every language into
    English and reports BLI on the test split (P@1/P@5, NN and CSLS).
 4. ``mltl train`` per (table, target, system, seed); selection by mean *source* dev score;
@@ -167,16 +168,26 @@ def embed(a, work: Path, langs: list[str], text: Path) -> dict:
 
 
 def split_dicts(root: Path, work: Path, langs: list[str], n_test: int = 1500, seed: int = 1) -> Path:
-    """MUSE full dictionaries -> train/test files disjoint by source word (seeded)."""
+    """MUSE full dictionaries -> train/test files disjoint by source word (seeded).
+
+    Test words are drawn from the dictionary's source words that have a vector (our
+    vocabularies are 5–14k words; drawn from the whole 20–100k-word dictionary, only 3–8 %
+    of a test split could be queried): at most ``n_test``, and never more than half of them,
+    so training keeps the other half. Every other pair (all translations of the other source
+    words) is training data.
+    """
     d = work / "dicts"
     for lang in langs:
         if lang == "en" or (d / "test" / f"{lang}-en.txt").exists():
             continue
+        with open(work / "vectors" / f"{lang}.vec", encoding="utf-8") as f:
+            next(f)
+            vocab = {ln.split(" ", 1)[0] for ln in f}
         pairs = [ln.split() for ln in open(root / "dicts" / "muse" / f"{lang}-en.txt", encoding="utf-8")]
         pairs = [p for p in pairs if len(p) == 2]
-        srcs = sorted({p[0] for p in pairs})
+        srcs = sorted({p[0] for p in pairs if p[0] in vocab})
         random.Random(seed).shuffle(srcs)
-        test = set(srcs[:n_test])
+        test = set(srcs[:min(n_test, len(srcs) // 2)])
         for part, keep in (("train", lambda w: w not in test), ("test", lambda w: w in test)):
             (d / part).mkdir(parents=True, exist_ok=True)
             with open(d / part / f"{lang}-en.txt", "w", encoding="utf-8") as f:
@@ -209,7 +220,9 @@ def run_one(a, work: Path, xl: Path, table: str, task: str, target: str, pool: l
         sources = [target]
         if table == "conll" and target == "de":
             data = work / "data" / "conll-sup"
-    if not (run / "metrics.json").exists():
+    # finished = metrics, log and model-best (an interrupted run also writes metrics.json)
+    done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
+    if not done:
         if a.reuse_only:
             return None
         flags = ["--batch-size", str(a.batch), "--max-steps", str(a.steps), "--steps-per-epoch",
@@ -283,7 +296,7 @@ def main() -> None:
     ap.add_argument("--seeds", default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--systems", default=None, help="comma-separated system names (default: all; --quick: 4)")
-    ap.add_argument("--conll-targets", default="de,es,nl")
+    ap.add_argument("--conll-targets", default=None, help="default de (quick) or de,es,nl")
     ap.add_argument("--marc-targets", default=None)
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time (1 torch thread each)")
     ap.add_argument("--batch", type=int, default=16)
@@ -297,10 +310,11 @@ def main() -> None:
     a.work = a.work or ROOT / "bench" / "work" / ("gold-quick" if a.quick else "gold-full")
     seeds = [int(s) for s in (a.seeds or ("1" if a.quick else "1,2,3")).split(",")]
     a.steps = a.steps or (300 if a.quick else 3000)
-    a.steps_per_epoch = max(1, a.steps // 6)
+    a.steps_per_epoch = max(1, a.steps // 3)   # source dev is evaluated (and the best step kept) 3 times
     systems = a.systems.split(",") if a.systems else (QUICK_SYSTEMS if a.quick else list(SYSTEMS))
     tables = a.tables.split(",")
     marc_targets = (a.marc_targets or ("de,fr" if a.quick else "de,fr,ja,es,zh")).split(",")
+    a.conll_targets = a.conll_targets or ("de" if a.quick else "de,es,nl")
     t0 = time.time()
     a.work.mkdir(parents=True, exist_ok=True)
 

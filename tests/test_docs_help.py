@@ -4,6 +4,7 @@ embed` sizes its n-gram table to the corpus, SIGTERM during train is named as su
 predict/evaluate check --device as train does."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -112,3 +113,36 @@ def test_ci_runs_the_readmes_test_command():
     ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if ln.strip()]
     assert ci[-1] == command
     assert list(ROOT.glob("plugins/*/tests/test_*.py")), "the glob finds no plugin tests"
+
+
+# --- b. embed sizes fastText's n-gram table to the corpus unless --bucket is given ---------------------
+
+EN_TEXT = EXAMPLES / "unlabeled" / "en.txt"
+
+
+def embed_json(*args) -> dict:
+    return json.loads(run_cli("-q", "embed", *args, "--json", check=True).stdout)
+
+
+def test_a_tiny_corpus_with_the_defaults_gives_a_small_bin(tmp_path):
+    # the issue's command: every default (dim 300); 137 words with count >= 5
+    s = embed_json("--lang", "en", EN_TEXT, "-o", tmp_path / "en")
+    assert s["config"]["bucket"] == 10_000 and s["vocab"] < 500
+    size = (tmp_path / "en.bin").stat().st_size
+    assert size < 15_000_000, size   # fastText's 2,000,000 buckets: 2.4 GB
+
+
+def test_the_bucket_grows_with_the_vocabulary(tmp_path):
+    s = embed_json("--lang", "de", EXAMPLES / "unlabeled" / "de.txt", "--min-count", "1", "--dim", "16",
+                   "-o", tmp_path / "de")
+    words = s["vocab"] - 1   # fastText's vocabulary has </s> besides the words
+    assert words > 1000 and s["config"]["bucket"] == 20 * words
+
+
+def test_an_explicit_bucket_is_kept(tmp_path):
+    s = embed_json("--lang", "en", EN_TEXT, "--dim", "16", "--bucket", "50000", "-o", tmp_path / "en")
+    assert s["config"]["bucket"] == 50_000
+    assert (tmp_path / "en.bin").stat().st_size > 50_000 * 16 * 4
+    proc = run_cli("embed", "--lang", "en", EN_TEXT, "--bucket", "-1", "-o", tmp_path / "neg")
+    assert_one_line_error(proc, "--bucket must be 0 or more, got -1")
+    assert list(tmp_path.glob("neg*")) == []

@@ -30,8 +30,10 @@ def register(app: typer.Typer) -> None:
         ws: int = typer.Option(5, "--ws", help="Context window size."),
         minn: int = typer.Option(3, "--minn", help="Min character n-gram length (0 = no subwords)."),
         maxn: int = typer.Option(6, "--maxn", help="Max character n-gram length."),
-        bucket: int = typer.Option(2000000, "--bucket", help="Hash buckets for n-grams (the .bin holds "
-                                   "bucket x dim floats: lower it for small corpora)."),
+        bucket: Optional[int] = typer.Option(None, "--bucket", help="Hash buckets for character n-grams; the "
+                                             ".bin holds (words + bucket) x dim floats. Default: sized to the "
+                                             "corpus, 20 per word with count >= --min-count, at least 10,000 "
+                                             "and at most 2,000,000 (fastText's default)."),
         threads: int = typer.Option(1, "--threads", help="Training threads; 0 = all cores. More threads are "
                                     "faster, but fastText's threads update the vectors without locks, so only "
                                     "--threads 1 gives the same vectors twice for a --seed."),

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -22,6 +22,21 @@ from mltl.errors import InputError
 from mltl.files import STDIO, check_nonempty, iter_lines
 
 INPUT_FORMATS = ("auto", "text", "roff", "jsonl")
+
+# n-gram hash buckets when --bucket is not given: BUCKETS_PER_WORD per word of the vocabulary
+# (words with count >= --min-count), within [MIN_BUCKET, MAX_BUCKET]. A word has about 10
+# distinct character 3-6-grams of its own (8-12 in the shipped examples' vocabularies, fewer
+# in large ones, where words share them), so 20 per word keeps most n-grams in a bucket of
+# their own. fastText's fixed default (MAX_BUCKET) makes the .bin (words + bucket) x dim
+# floats: 2.4 GB at dim 300 for a 114-word corpus, 12 MB with this rule.
+BUCKETS_PER_WORD = 20
+MIN_BUCKET = 10_000
+MAX_BUCKET = 2_000_000
+
+
+def auto_bucket(words: int) -> int:
+    """``--bucket`` sized to a vocabulary of ``words`` words (see :data:`BUCKETS_PER_WORD`)."""
+    return min(MAX_BUCKET, max(MIN_BUCKET, BUCKETS_PER_WORD * words))
 
 
 @dataclass
@@ -37,7 +52,7 @@ class EmbedConfig:
     neg: int = 5
     minn: int = 3
     maxn: int = 6
-    bucket: int = 2000000
+    bucket: int | None = None       # None: auto_bucket(words with count >= min_count)
     # 1 by default: fastText's threads update the vectors without locks (Hogwild), so
     # only one thread gives the same vectors twice for a seed; 0 = all cores.
     threads: int = 1
@@ -49,6 +64,8 @@ class EmbedConfig:
         for name in ("dim", "min_count", "epoch"):
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.bucket is not None and self.bucket < 0:
+            raise InputError(f"--bucket must be 0 or more, got {self.bucket}")
 
 
 def _format_of(path: str, fmt: str) -> str:
@@ -155,6 +172,10 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
                              f"occurs {cfg.min_count} times (--min-count); give more text or lower it",
                              path=where)
         t_tok = time.perf_counter() - t0
+        if cfg.bucket is None:
+            cfg = replace(cfg, bucket=auto_bucket(kept))
+            log.info(f"{cfg.bucket:,} n-gram buckets for {kept:,} words (--bucket): a .bin of about "
+                     f"{_mb((kept + cfg.bucket) * cfg.dim * 4)}")
         log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
                  f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
         tmp_bin = Path(tmp) / "model.bin"
@@ -175,10 +196,18 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
             "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
 
 
+def _mb(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e9 else f"{max(1, round(n_bytes / 1e6)):,} MB"
+
+
 def fasttext_kwargs(cfg: EmbedConfig, corpus: str | Path) -> dict[str, Any]:
-    """fastText's own argument names for ``cfg`` (what ``fasttext_child`` trains with)."""
+    """fastText's own argument names for ``cfg`` (what ``fasttext_child`` trains with).
+
+    ``cfg.bucket`` None (sized to the corpus by :func:`train_embeddings`) is fastText's
+    default here, :data:`MAX_BUCKET`."""
+    bucket = MAX_BUCKET if cfg.bucket is None else cfg.bucket
     return dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
-                lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=cfg.bucket,
+                lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=bucket,
                 thread=cfg.threads or os.cpu_count() or 1, seed=cfg.seed, verbose=0)
 
 

@@ -146,3 +146,40 @@ def test_an_explicit_bucket_is_kept(tmp_path):
     proc = run_cli("embed", "--lang", "en", EN_TEXT, "--bucket", "-1", "-o", tmp_path / "neg")
     assert_one_line_error(proc, "--bucket must be 0 or more, got -1")
     assert list(tmp_path.glob("neg*")) == []
+
+
+# --- a. the README's short tour runs as written on the shipped data ------------------------------------
+
+def tour_block() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.search(r"## A short tour\n.*?```bash\n(.*?)```", text, re.S).group(1)
+
+
+def test_the_readme_tour_runs_as_written(tmp_path):
+    block = tour_block()
+    assert block.startswith("mltl info") and "\nmltl plugins" in block
+    for cmd in ("prepare", "embed", "align", "train", "predict", "evaluate"):
+        assert re.search(rf"^\s*mltl {cmd} ", block, re.M), cmd
+    # The repository root as the tour sees it: the shipped data, and out/ for what it writes.
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    script = ('set -euo pipefail\nmltl() { "$MLTL_PYTHON" -m mltl "$@"; }\n'   # this checkout's mltl
+              'set -x\n' + block)
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
+    env.update(PYTHONIOENCODING="utf-8", COLUMNS="200", MLTL_PYTHON=sys.executable)
+    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out" / "tour"
+    for lang in ("en", "es", "de"):
+        assert (out / "data" / lang / "train.jsonl").is_file() and (out / "data" / lang / "unlabeled.jsonl").is_file()
+        assert (out / "aligned" / f"{lang}.vec").is_file()
+        assert (out / "vectors" / f"{lang}.bin").stat().st_size < 20_000_000   # buckets sized to the corpus
+    assert sorted(p.name for p in (out / "cls" / "fr").glob("*.jsonl")) == ["dev.jsonl", "test.jsonl", "train.jsonl"]
+    assert (out / "text" / "zh" / "unlabeled.jsonl").is_file()
+    assert (out / "model" / "model-best").is_dir()
+    n_lines = sum(1 for ln in (EXAMPLES / "unlabeled" / "de.txt").read_text(encoding="utf-8").splitlines()
+                  if ln.strip())
+    tags = [json.loads(ln) for ln in (out / "tags.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert tags and len(tags) >= n_lines
+    assert (out / "gates.png").stat().st_size > 0
+    assert "micro" in proc.stdout   # evaluate's table

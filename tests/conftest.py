@@ -32,6 +32,19 @@ def run_cli(*args: str, input: str | bytes | None = None, cwd: str | Path | None
     return proc
 
 
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 120, what: str = "the file") -> None:
+    """Poll until ``path`` exists (e.g. a run's first checkpoint); fail if ``proc`` ends or stalls first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"process ended or stalled before {what} appeared ({path}): {out!r} {err!r}")
+        time.sleep(0.05)
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
     """Exit code ``code`` and exactly one non-empty stderr line containing every fragment."""
     err = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode()

@@ -10,11 +10,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli
+from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli, wait_for_file
 from mltl.runtime import THREAD_ENV_VARS
 
 
@@ -85,12 +84,7 @@ def test_sigterm_during_train_is_named_sigterm(tmp_path):
                              "--max-steps", "100000", "--max-epochs", "1000", "--patience", "0",
                              "--checkpoint-every", "2", *TINY_MODEL],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoint" / "trainer.pt").exists():   # training has begun
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"train ended or stalled before its first checkpoint: {proc.communicate()}")
-        time.sleep(0.05)
+    wait_for_file(out / "checkpoint" / "trainer.pt", proc, what="the first checkpoint")   # training has begun
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err

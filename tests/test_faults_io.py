@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli
+from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli, wait_for_file
 from mltl.runtime import THREAD_ENV_VARS
 
 DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"   # CoNLL columns in a .txt file
@@ -100,12 +100,7 @@ def test_sigterm_during_train_saves_a_checkpoint(example_chain, tmp_path):
                      w / "data", "--vectors", w / "aligned", "-o", out, "--max-steps", "100000", "--max-epochs",
                      "1000", "--patience", "0", "--checkpoint-every", "2", "--seed", "1", *TINY_MODEL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoint" / "trainer.pt").exists():   # training has begun
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"train ended or stalled before its first checkpoint: {finish(proc)}")
-        time.sleep(0.05)
+    wait_for_file(out / "checkpoint" / "trainer.pt", proc, what="the first checkpoint")   # training has begun
     proc.send_signal(signal.SIGTERM)
     p = finish(proc)
     assert_one_line_error(p, "interrupted at step", "checkpoint saved", f"--resume {out}", code=143)

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup

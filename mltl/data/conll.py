@@ -50,15 +50,13 @@ def _split(line: str) -> list[str]:
 
 
 def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None = None,
-               tag_col: int | None = None, encoding: str = "utf-8",
-               token_prefix: str | None = None) -> Iterator[Sentence]:
+               tag_col: int | None = None, encoding: str = "utf-8") -> Iterator[Sentence]:
     """Yield the sentences of a CoNLL column file.
 
     ``-DOCSTART-`` lines are document markers, not tokens; ``#`` comment lines are
     skipped (see the module docstring). The separator is a tab when the line has one
     (tokens may then contain spaces; empty columns are kept), else any whitespace.
     Every token line must have the same number of columns as the first one.
-    ``token_prefix`` is removed from every token that starts with it (WikiANN's ``de:``).
     """
     if fmt not in CONLL_FORMATS:
         raise InputError(f"unknown CoNLL format {fmt!r}; choose one of: {', '.join(CONLL_FORMATS)}")
@@ -91,8 +89,6 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
         except IndexError:
             raise InputError(f"no column {tcol if abs(tcol) >= len(cols) else gcol} in a line of "
                              f"{len(cols)} columns", path=path, line=lineno) from None
-        if token_prefix and tok.startswith(token_prefix) and len(tok) > len(token_prefix):
-            tok = tok[len(token_prefix):]
         tokens.append(tok)
         tags.append(tag)
         lines.append(lineno)

@@ -80,13 +80,13 @@ def _read_tagged(path: str, fmt: str, encoding: str, token_col: int | None, tag_
                  tag_field: str, token_prefix: str | None = None) -> list[Sentence]:
     if fmt == "conllu":
         sents = list(read_conllu(path, tag_field=tag_field, encoding=encoding))
-        if token_prefix:
-            for s in sents:
-                s.tokens = [t[len(token_prefix):] if t.startswith(token_prefix) and len(t) > len(token_prefix)
-                            else t for t in s.tokens]
-        return sents
-    return list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding,
-                           token_prefix=token_prefix))
+    else:
+        sents = list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding))
+    if token_prefix:   # WikiANN's "de:Teil" -> "Teil", whatever the reader
+        n = len(token_prefix)
+        for s in sents:
+            s.tokens = [t[n:] if t.startswith(token_prefix) and len(t) > n else t for t in s.tokens]
+    return sents
 
 
 def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -> tuple[str, int]:

@@ -85,6 +85,37 @@ def test_detach_gate_stops_gradient_into_features():
     assert x.grad is None or torch.count_nonzero(x.grad) == 0
 
 
+@pytest.mark.parametrize("log_probs", [False, True])
+def test_moe_on_real_tokens_equals_padded(log_probs):
+    # Issue 25: the MoE runs on the mask's positions only; values (and gradients) at
+    # real tokens are those of the padded computation, padding gets 0.
+    torch.manual_seed(0)
+    moe = MixtureOfExperts(6, 5, 4, n_experts=3, last_activation="none" if log_probs else "tanh", dropout=0.0)
+    x = torch.randn(3, 7, 6, requires_grad=True)
+    mask = torch.arange(7)[None, :] < torch.tensor([7, 2, 4])[:, None]
+    fn = moe.forward_log_probs if log_probs else moe.forward
+    full_out, full_g = fn(x)
+    (g_full,) = torch.autograd.grad((full_out[mask].sum() + full_g[mask].pow(2).sum()), x)
+    out, g = fn(x, mask)
+    assert torch.allclose(out[mask], full_out[mask], atol=1e-6) and torch.allclose(g[mask], full_g[mask], atol=1e-6)
+    assert (out[~mask] == 0).all() and (g[~mask] == 0).all()
+    (g_packed,) = torch.autograd.grad(out[mask].sum() + g[mask].pow(2).sum(), x)
+    assert torch.allclose(g_packed, g_full, atol=1e-6)
+
+
+def test_discriminator_per_language_block_equals_one_call():
+    # Issue 25: D runs once per language block, each cut to its own longest sentence.
+    net = _net().eval()
+    fs = torch.randn(5, 9, 10, requires_grad=True)
+    mask = torch.arange(9)[None, :] < torch.tensor([9, 8, 2, 3, 1])[:, None]
+    whole = net.discriminate(fs, mask)
+    blocks = net.discriminate(fs, mask, [2, 3])
+    assert torch.allclose(whole, blocks, atol=1e-5)
+    (g1,) = torch.autograd.grad(whole.pow(2).sum(), fs)
+    (g2,) = torch.autograd.grad(blocks.pow(2).sum(), fs)
+    assert torch.allclose(g1, g2, atol=1e-5)
+
+
 # ------------------------------------------------------------------ padding invariance
 def test_charcnn_independent_of_batch_padding():
     torch.manual_seed(0)
@@ -184,7 +215,9 @@ def test_tagging_shapes():
     assert out.log_probs.shape == (3, 6, 5)
     assert out.gate1.shape == (3, 6, 3) and out.gate2.shape == (3, 6, 3)
     assert out.fs.shape == (3, 6, 10)
-    assert torch.allclose(out.log_probs.exp().sum(-1), torch.ones(3, 6), atol=1e-5)
+    m = out.mask
+    assert torch.allclose(out.log_probs.exp().sum(-1)[m], torch.ones(int(m.sum())), atol=1e-5)
+    assert (out.log_probs[~m] == 0).all()  # padding is not computed
     assert net.discriminate(out.fs, out.mask).shape == (3, 4)
 
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from mltl.models.dropout import Dropout
-from mltl.models.moe import MLP, MixtureOfExperts
+from mltl.models.moe import MLP, MixtureOfExperts, on_positions
 from mltl.registry import API_VERSION, register_head
 
 MLTL_API_VERSION = API_VERSION
@@ -56,10 +56,13 @@ class MoEOrMLP(nn.Module):
                                     dropout=dropout, detach_gate=detach_gate) if moe else None
         self.mlp = None if moe else MLP(in_dim, hidden, n_labels, dropout)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` (..., in) → (log-probabilities, gate logits | None); with ``mask``
+        only the selected positions are computed (the others are 0)."""
         if self.moe is not None:
-            return self.moe.forward_log_probs(x)
-        return torch.log_softmax(self.mlp(x), dim=-1), None
+            return self.moe.forward_log_probs(x, mask)
+        return on_positions(lambda f: (torch.log_softmax(self.mlp(f), dim=-1),), x, mask)[0], None
 
 
 @register_head("tagging")
@@ -75,7 +78,8 @@ class TaggingHead(Head):
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
 
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.pred(self.dropout(feats))
+        # real tokens only: padding gets log-probabilities 0, which no loss or prediction reads
+        return self.pred(self.dropout(feats), mask)
 
 
 @register_head("classification")

@@ -194,10 +194,24 @@ class ManMoE(nn.Module):
         """Fs(x): (B, T, shared_hidden)."""
         return self.fs(self.represent(b) if x is None else x, b.lengths)
 
-    def discriminate(self, fs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """D(Fs(x)): language logits over Δ."""
+    def discriminate(self, fs: torch.Tensor, mask: torch.Tensor, rows: list[int] | None = None) -> torch.Tensor:
+        """D(Fs(x)): language logits over Δ.
+
+        ``rows``: sizes of consecutive row blocks (one per language of a concatenated
+        batch). D then runs once per block, each cut to its own longest sentence:
+        each language's batch is bucketed by length but the concatenation is padded
+        to the longest of all, and 60 % of D's convolutions went to that padding.
+        D's features of a sentence do not depend on its batch-mates, so the logits
+        are the same.
+        """
         assert self.discriminator is not None
-        return self.discriminator(fs, mask)
+        if rows is None or len(rows) < 2:
+            return self.discriminator(fs, mask)
+        out = []
+        for f, m in zip(fs.split(rows), mask.split(rows)):
+            t = max(int(m.sum(1).max()), 1)
+            out.append(self.discriminator(f[:, :t], m[:, :t]))
+        return torch.cat(out)
 
     def forward(self, b: Batch) -> Output:
         x = self.represent(b)
@@ -207,7 +221,7 @@ class ManMoE(nn.Module):
         """Fp and C given the word representation x and the shared features fs = Fs(x)."""
         gate1 = None
         if self.fp is not None:
-            fp, gate1 = self.fp_moe(self.fp(x, lengths))      # fp, g1 = Fp(x)
+            fp, gate1 = self.fp_moe(self.fp(x, lengths), mask)  # fp, g1 = Fp(x)
             feats = torch.cat([fs, fp], dim=-1)
         else:
             feats = fs

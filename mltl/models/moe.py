@@ -58,6 +58,21 @@ def gate_nll(gate_logits: torch.Tensor, expert_index: int, mask: torch.Tensor | 
     return -logp.mean()
 
 
+def on_positions(fn, x: torch.Tensor, mask: torch.Tensor | None = None):
+    """``fn`` (a per-position map (N, in) → tensors (N, ·)) over ``x`` (..., in).
+
+    With a ``mask`` over x's leading shape, ``fn`` sees only the selected
+    positions and the others get 0: a batch of sentences is padded to its
+    longest, and in training batches 60 % of the positions were padding.
+    Per-position maps give the same values either way.
+    """
+    lead = x.shape[:-1]
+    if mask is None or bool(mask.all()):
+        return tuple(o.reshape(*lead, -1) for o in fn(x.reshape(-1, x.shape[-1])))
+    outs = fn(x[mask])
+    return tuple(o.new_zeros(*lead, o.shape[-1]).index_put((mask,), o) for o in outs)
+
+
 class MixtureOfExperts(nn.Module):
     """MoE module: E two-layer MLP experts + linear expert gate G.
 
@@ -102,24 +117,30 @@ class MixtureOfExperts(nn.Module):
     def gate_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.gate(x.detach() if self.detach_gate else x)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` (..., in) → (mixture (..., out), gate logits (..., E))."""
-        lead = x.shape[:-1]
-        flat = x.reshape(-1, x.shape[-1])
-        logits = self.gate_logits(flat)
-        out = mix_experts(self.experts(flat), gate_weights(logits))
-        return out.reshape(*lead, -1), logits.reshape(*lead, -1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (..., in) → (mixture (..., out), gate logits (..., E)).
 
-    def forward_log_probs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        With ``mask`` (x's leading shape) only the selected positions are computed;
+        the others are 0 in both outputs.
+        """
+        def run(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits = self.gate_logits(flat)
+            return mix_experts(self.experts(flat), gate_weights(logits)), logits
+
+        return on_positions(run, x, mask)
+
+    def forward_log_probs(self, x: torch.Tensor, mask: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictor form (Figure 6): mixture of per-expert label distributions.
 
-        Returns (log-probabilities (..., L), gate logits (..., E)).
+        Returns (log-probabilities (..., L), gate logits (..., E)); ``mask`` as in
+        :meth:`forward`.
         """
-        lead = x.shape[:-1]
-        flat = x.reshape(-1, x.shape[-1])
-        logits = self.gate_logits(flat)
-        logp = mix_expert_log_probs(F.log_softmax(self.experts(flat), dim=-1), logits)
-        return logp.reshape(*lead, -1), logits.reshape(*lead, -1)
+        def run(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits = self.gate_logits(flat)
+            return mix_expert_log_probs(F.log_softmax(self.experts(flat), dim=-1), logits), logits
+
+        return on_positions(run, x, mask)
 
 
 class MLP(nn.Module):

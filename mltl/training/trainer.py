@@ -179,7 +179,7 @@ class Trainer:
             with self._autocast():
                 with torch.no_grad():
                     fs = net.shared_features(b)                           # fs = Fs(x)
-                logits = net.discriminate(fs, b.mask).float()
+                logits = net.discriminate(fs, b.mask, [n for _, n in segs]).float()
             l_d, correct, total = self._lang_losses(logits, segs)         # l_D += L_D(D(fs); l)
             self._d_update(l_d, correct, total, stats)
 
@@ -255,18 +255,19 @@ class Trainer:
             # convolutions would spend their time on that padding (same result).
             t_unl = int(big.lengths[n_lab:].max())
             fs_unl, mask_unl = fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl]
+            unl_rows = [b.words.shape[0] for b in unl]
         if adversarial and shared_d:
             # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
             # D's update, so this equals a D step on freshly computed features).
             with self._autocast():
-                d_logits = net.discriminate(fs_unl.detach(), mask_unl).float()
+                d_logits = net.discriminate(fs_unl.detach(), mask_unl, unl_rows).float()
             self._d_update(*self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl]), stats)
         if adversarial:
             for p in net.discriminator.parameters():  # D is not updated here: no grads for it
                 p.requires_grad_(False)
             try:
                 with self._autocast():
-                    logits = net.discriminate(fs_unl, mask_unl).float()
+                    logits = net.discriminate(fs_unl, mask_unl, unl_rows).float()
                 l_d, _, _ = self._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
                 loss = loss - t.lambda1 * l_d                             # −λ1·L_D: confuse D
             finally:

@@ -129,6 +129,30 @@ def test_charcnn_independent_of_batch_padding():
     assert cnn(word, idx).shape == (2, 2, 5)
 
 
+def test_charcnn_lookup_equals_convolution():
+    # Issue 25: the CharCNN as table lookups + segment max equals Conv1d + masked
+    # max-pool, values and gradients (no dropout), on words of 1-9 chars, a word
+    # with repeated windows (a tie in the max) and a word without characters.
+    torch.manual_seed(0)
+    cnn = CharCNN(30, emb_size=6, kernels=7, out_dim=5, dropout=0.0)
+    words = [[random.Random(i).randrange(1, 30) for _ in range(1 + i % 9)] for i in range(40)]
+    words += [[5] * 8, []]
+    chars = torch.zeros(len(words), 9, dtype=torch.long)
+    for i, w in enumerate(words):
+        chars[i, :len(w)] = torch.tensor(w, dtype=torch.long)
+    ref = cnn.embed_types_conv(chars)
+    out = cnn.embed_types(chars)
+    assert torch.allclose(out, ref, atol=1e-5)
+    grads = []
+    for fn in (cnn.embed_types_conv, cnn.embed_types):
+        cnn.zero_grad()
+        fn(chars[:-2]).pow(2).sum().backward()   # ties split their gradient differently
+        grads.append([p.grad.clone() for p in cnn.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-4)
+    assert cnn.emb.weight.grad[0].abs().sum() == 0   # padding row: no gradient
+
+
 def test_bilstm_and_cnn_independent_of_padding():
     torch.manual_seed(0)
     lstm = BiLSTMEncoder(4, 6, 2, dropout=0.0).eval()

@@ -16,6 +16,13 @@ CharCNN, k=1, lowercased words, batch 16), runs ``--warmup`` iterations, then
 - dev evaluation time (one full pass over the source dev sets).
 
 ``--json`` prints the numbers as one JSON object instead of tables.
+
+``--against REV`` measures a git revision too, in the same invocation: it checks
+REV out into a temporary worktree, runs this script there (same options, this
+copy of the script) and prints the two side by side, before then after, so
+before/after numbers share the machine's state:
+
+    python bench/bench_step.py --against b9f936f~1 --arch man_moe --no-profile
 """
 from __future__ import annotations
 
@@ -26,7 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --code: the source tree to measure (an older revision's worktree, see --against)
+_code = sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(ROOT)
+sys.path.insert(0, _code)
 
 from mltl.runtime import configure_threads  # noqa: E402
 
@@ -103,7 +112,11 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="SECTION.KEY=JSON, e.g. training.k=2")
     ap.add_argument("--no-profile", action="store_true", help="time only (no profiler overhead)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--against", metavar="REV", help="also measure this git revision, side by side")
+    ap.add_argument("--code", type=Path, default=ROOT, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.against:
+        return compare(a)
 
     import torch
     from torch.profiler import ProfilerActivity, profile
@@ -173,6 +186,40 @@ def main() -> None:
         print("\ntop operators (self ms per iteration)")
         for k, v in res["top_ops_ms"].items():
             print(f"  {k:<50} {v:8.1f}")
+
+
+def compare(a) -> None:
+    """Run REV and the working tree one after the other; print both."""
+    import subprocess
+    import tempfile
+
+    argv = [x for x in sys.argv[1:]]
+    i = argv.index("--against")
+    del argv[i:i + 2]
+    argv = [x for x in argv if x != "--json"]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), a.against],
+                       check=True, capture_output=True)
+        try:
+            for label, code in ((a.against, tree), ("working tree", ROOT)):
+                r = subprocess.run([sys.executable, __file__, *argv, "--json", "--code", str(code)],
+                                   capture_output=True, text=True)
+                if r.returncode:
+                    sys.exit(f"{label}: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+                results[label] = json.loads(r.stdout[r.stdout.index("{"):])
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    if a.json:
+        print(json.dumps(results, indent=1))
+        return
+    (b_label, b), (n_label, n) = results.items()
+    print(f"{a.arch}, {a.sources} → {a.target}, batch {a.batch}, {a.threads} thread(s), {a.steps} steps")
+    print(f"{'':<22}{b_label:>14}{n_label:>14}{'ratio':>8}")
+    for key, name in (("s_per_step", "s / iteration"), ("labeled_tok_s", "labeled tok/s"), ("eval_s", "dev eval s")):
+        ratio = (b[key] / n[key]) if key != "labeled_tok_s" else (n[key] / b[key])
+        print(f"{name:<22}{b[key]:>14}{n[key]:>14}{ratio:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -220,6 +220,13 @@ def compare(a) -> None:
     for key, name in (("s_per_step", "s / iteration"), ("labeled_tok_s", "labeled tok/s"), ("eval_s", "dev eval s")):
         ratio = (b[key] / n[key]) if key != "labeled_tok_s" else (n[key] / b[key])
         print(f"{name:<22}{b[key]:>14}{n[key]:>14}{ratio:>7.2f}x")
+    if "phases_ms" in b and "phases_ms" in n:
+        print("\nms per iteration under the profiler (forward of each module, backward, optimizer, batches)")
+        for k in sorted(set(b["phases_ms"]) | set(n["phases_ms"]), key=lambda k: -b["phases_ms"].get(k, 0)):
+            print(f"  {k:<20}{b['phases_ms'].get(k, 0):>14}{n['phases_ms'].get(k, 0):>14}")
+        print("\ntop operators, self ms per iteration")
+        for k in sorted(set(b["top_ops_ms"]) | set(n["top_ops_ms"]), key=lambda k: -b["top_ops_ms"].get(k, 0))[:16]:
+            print(f"  {k:<34}{b['top_ops_ms'].get(k, '–'):>10}{n['top_ops_ms'].get(k, '–'):>10}")
 
 
 if __name__ == "__main__":

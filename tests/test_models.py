@@ -169,6 +169,17 @@ def test_bilstm_and_cnn_independent_of_padding():
     assert torch.allclose(pa, pb, atol=1e-6)
 
 
+def test_conv_token_encoder_independent_of_padding():
+    from mltl.models.encoders import ConvEncoder
+
+    torch.manual_seed(0)
+    enc = ConvEncoder(4, 6, 2, dropout=0.0).eval()
+    x = torch.randn(1, 3, 4)
+    a = enc(x, torch.tensor([3]))
+    b = enc(torch.cat([x, torch.randn(1, 5, 4)], 1), torch.tensor([3]))
+    assert a.shape == (1, 3, 6) and torch.allclose(a, b[:, :3], atol=1e-6) and (b[:, 3:] == 0).all()
+
+
 @pytest.mark.parametrize("padding", [0, 2, 4])
 def test_unfolded_conv_equals_conv1d(padding):
     # The CUDA path of CharCNN and D (conv as a matmul over windows): same values and
@@ -367,3 +378,58 @@ def test_get_spans_and_counts():
     r = span_prf([["B-PER", "O"]], [["B-PER", "B-LOC"]])
     assert (r["correct"], r["gold"], r["predicted"]) == (1, 1, 2)
     assert r["precision"] == 0.5 and r["recall"] == 1.0
+
+
+# ------------------------------------------------------------------ every registered component
+def _components():
+    from mltl.registry import load_plugins, names
+
+    load_plugins(report=False)   # built-ins and the installed plugins (the CI installs plugins/*)
+    return ([("task", n) for n in names("task")] + [("head", n) for n in names("head")]
+            + [("encoder", n) for n in names("encoder")])
+
+
+@pytest.mark.parametrize("kind,name", _components())
+def test_every_registered_component_builds_and_trains_a_step(kind, name):
+    # Issue 18: `mltl plugins` lists only what can be built. Each task with its head C,
+    # each head (with a task of its kind), and each encoder as Fs and Fp builds a
+    # MAN-MoE, runs a training forward, its loss and a backward pass, and an eval
+    # forward of the right shape.
+    from mltl.registry import names
+
+    if kind == "task":
+        task = get_task(name)
+    elif kind == "head":
+        own = [get_task(t) for t in names("task") if get_task(t).head == name]
+        task = own[0] if own else get_task("tagging" if get_head(name).token_level else "classification")
+    else:
+        task = get_task("tagging")
+    head_name = name if kind == "head" else task.head
+    head = get_head(head_name)
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    net = _net(task_head=head_name, encoder=name if kind == "encoder" else "bilstm", labels=labels, layers=2)
+    b = _batch()
+    n = b.words.shape[0]
+    if task.token_level:
+        ys = [[labels[(i + t) % 3] for t in range(int(b.lengths[i]))] for i in range(n)]
+    else:
+        multi = isinstance(task.read_label(["B-PER", "O"]), list)
+        ys = [[labels[i % 5], labels[(i + 1) % 5]] if multi else labels[i % 5] for i in range(n)]
+    gold = torch.as_tensor(task.encode_labels(ys, {l: i for i, l in enumerate(labels)}))
+    if task.token_level:
+        padded = torch.full(b.words.shape, -100, dtype=torch.long)
+        for i in range(n):
+            padded[i, :int(b.lengths[i])] = gold[i][:int(b.lengths[i])] if gold.ndim == 2 else \
+                gold[int(b.lengths[:i].sum()):int(b.lengths[:i + 1].sum())]
+        gold = padded
+    net.train()
+    out = net(b)
+    loss = net.head.loss(out.log_probs, gold, b.mask) - net.discriminate(out.fs, b.mask).logsumexp(-1).mean()
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in net.fs.parameters())
+    net.eval()
+    with torch.no_grad():
+        ev = net(b).log_probs
+    assert ev.shape[:1] == (n,) and ev.shape[-1] == len(labels)
+    assert head.token_level == task.token_level

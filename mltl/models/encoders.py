@@ -44,11 +44,41 @@ class BiLSTMEncoder(nn.Module):
 
 
 @register_encoder("cnn")
+class ConvEncoder(nn.Module):
+    """Token features from stacked convolutions: (B, T, in) → (B, T, hidden).
+
+    The encoder contract of Fs/Fp (``enc(in_dim, hidden, layers, dropout)``, see
+    docs/plugins.md): ``layers`` width-3 convolutions of ``hidden`` channels, each
+    followed by tanh (the range of the BiLSTM's features, which the MoE experts
+    match). Padding is zeroed before every layer, so a token's features do not
+    depend on its batch-mates. A faster, shorter-context alternative to the
+    BiLSTM (``--encoder cnn``); not in the paper.
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 2, dropout: float = 0.5,
+                 width: int = 3) -> None:
+        super().__init__()
+        self.out_dim = hidden
+        self.convs = nn.ModuleList(nn.Conv1d(in_dim if i == 0 else hidden, hidden, width, padding=width // 2)
+                                   for i in range(max(1, layers)))
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None])
+        mask = mask.unsqueeze(1).to(x.dtype)                                   # (B, 1, T)
+        h = x.transpose(1, 2)
+        for i, conv in enumerate(self.convs):
+            if i:
+                h = self.dropout(h)
+            h = torch.tanh(conv1d(h * mask, conv)) * mask
+        return h.transpose(1, 2)
+
+
 class CNNEncoder(nn.Module):
     """Kim (2014) CNN: convolutions of several widths, ReLU, max-pool over time.
 
-    (B, T, in) + mask (B, T) → (B, kernels · len(widths)). Used by D and available
-    as a sentence encoder.
+    (B, T, in) + mask (B, T) → (B, kernels · len(widths)): a sentence vector, D's
+    encoder (not a token encoder for Fs/Fp; that is :class:`ConvEncoder`).
     """
 
     def __init__(self, in_dim: int, kernels: int = 200, widths: tuple[int, ...] = (3, 4, 5),

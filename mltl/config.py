@@ -258,7 +258,7 @@ def merge(*layers: dict[str, Any]) -> TrainConfig:
         from mltl.registry import get_task
 
         # a plugin task (its own Appendix-B-like defaults, if any), or a clear error
-        task_defaults = getattr(get_task(task), "defaults", None) or {}
+        task_defaults = get_task(task).defaults
     base = TrainConfig(task=task).to_dict()
     _deep_update(base, json.loads(json.dumps(task_defaults)))
     _deep_update(base, merged)

@@ -63,7 +63,7 @@ def classification_report(gold: Sequence[str], pred: Sequence[str]) -> dict[str,
             "per_class": per, "labels": labels, "confusion": conf.tolist()}
 
 
-def gate_report(records: Sequence[dict[str, Any]], experts: Sequence[str], task: str) -> dict[str, Any]:
+def gate_report(records: Sequence[dict[str, Any]], experts: Sequence[str]) -> dict[str, Any]:
     """Average expert-gate weight of each source expert (paper, Appendix A).
 
     ``records`` carry ``gate_fp`` (per token) and ``gate_c`` (per token for tagging,
@@ -198,6 +198,10 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
     from mltl.files import check_input_file
     from mltl.predict import chunks, detect_format, read_items
 
+    from mltl.registry import get_task
+
+    task = get_task(model.task)
+    token_level = task.token_level
     gold_all: list = []
     pred_all: list = []
     gate_records: list[dict[str, Any]] = []
@@ -221,24 +225,18 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
                                  "`mltl prepare --label-map FROM=TO`)", path=path)
             preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=True)
             for g, p in zip(golds, preds):
-                if model.task == "tagging":
-                    gold_all.append(g)
-                    pred_all.append(p["tags"])
-                    groups: Any = token_groups(g)
-                else:
-                    gold_all.append(g)
-                    pred_all.append(p["label"])
-                    groups = g
+                gold_all.append(g)
+                pred_all.append(p[task.pred_key])
+                groups: Any = token_groups(g) if token_level else g
                 gate_records.append({"gate_fp": p.get("gate_fp"), "gate_c": p.get("gate_c"), "groups": groups})
     if not gold_all:
         raise InputError("no sentences to evaluate", path=files[0] if files else None)
-    report = tagging_report(gold_all, pred_all) if model.task == "tagging" else \
-        classification_report(gold_all, pred_all)
-    if model.task != "tagging":
+    report = tagging_report(gold_all, pred_all) if token_level else classification_report(gold_all, pred_all)
+    if not token_level:
         # per-token Fp gates of a document are averaged into one row, grouped by its class
         for r in gate_records:
             if r["gate_fp"] is not None:
                 r["gate_fp"] = np.asarray(r["gate_fp"]).mean(0).tolist()
     report["language"] = lang
-    report["gates"] = gate_report(gate_records, model.sources, model.task)
+    report["gates"] = gate_report(gate_records, model.sources)
     return report

@@ -151,7 +151,7 @@ def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[s
     return out
 
 
-def jsonl_record(item: Item, pred: dict[str, Any], task: str, scheme: str | None,
+def jsonl_record(item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None,
                  sources: Sequence[str]) -> dict[str, Any]:
     rec: dict[str, Any] = dict(item.meta)
     if item.text is not None:
@@ -160,7 +160,7 @@ def jsonl_record(item: Item, pred: dict[str, Any], task: str, scheme: str | None
         rec["tokens"] = [{"text": t, "start": s, "end": e} for t, (s, e) in zip(item.tokens, item.offsets)]
     else:
         rec["tokens"] = item.tokens
-    if task == "tagging" or "tags" in pred:
+    if token_level:
         rec["tags"] = pred["tags"]
         rec["entities"] = entities(item, pred["tags"], scheme)
     else:
@@ -197,12 +197,15 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
     """Predict every item and write it to ``out`` in input order; returns counts."""
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
+    from mltl.registry import get_task
+
+    token_level = get_task(model.task).token_level
     n_items = n_tokens = 0
     for chunk in chunks(items):
         preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates)
         for it, p in zip(chunk, preds):
             if fmt == "jsonl":
-                out.write(json.dumps(jsonl_record(it, p, model.task, model.scheme, model.sources),
+                out.write(json.dumps(jsonl_record(it, p, token_level, model.scheme, model.sources),
                                      ensure_ascii=False))
                 out.write("\n")
             else:

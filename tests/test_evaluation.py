@@ -59,7 +59,7 @@ def test_classification_report():
 def test_gate_report_averages_by_entity_type():
     recs = [{"gate_fp": [[0.8, 0.2], [0.4, 0.6]], "gate_c": [[1.0, 0.0], [0.0, 1.0]],
              "groups": token_groups(["B-PER", "O"])}]
-    r = gate_report(recs, ["en", "es"], "tagging")
+    r = gate_report(recs, ["en", "es"])
     assert r["fp"]["all"] == pytest.approx([0.6, 0.4])
     assert r["fp"]["by"] == {"PER": pytest.approx([0.8, 0.2])}
     assert r["c"]["all"] == pytest.approx([0.5, 0.5])

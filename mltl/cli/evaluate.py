@@ -98,7 +98,10 @@ def register(app: typer.Typer) -> None:
             m = load_model(model, device=resolve_device(device))
             language = lang or m.config.data.target
             m._check_lang(language)
-            tok = get_tokenizer(language) if m.task == "classification" else None
+            from mltl.registry import get_task
+
+            # raw-text documents are tokenised here; token-level gold comes pre-tokenised
+            tok = None if get_task(m.task).token_level else get_tokenizer(language)
             report = evaluation.evaluate_model(m, files, language, input_format=input_format, tokenizer=tok,
                                                batch_size=batch_size, encoding=encoding)
             if plot:

@@ -191,7 +191,9 @@ class Model:
         keep = [i for i, s in enumerate(sentences) if len(s)]
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
         res = self.predict_corpus(corpus, batch_size, gates) if keep else []
-        empty = {"tags": []} if self.task == "tagging" else {"label": None, "probs": {}}
+        from mltl.registry import get_task
+
+        empty = get_task(self.task).empty_prediction()
         out: list[dict[str, Any]] = [dict(empty) for _ in sentences]
         for i, r in zip(keep, res):
             out[i] = r
@@ -376,5 +378,5 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
     net.eval()
     from mltl.registry import get_task
 
-    model_cls = getattr(get_task(cfg.task), "model_class", None) or Model  # a task may post-process predictions
+    model_cls = get_task(cfg.task).model_class or Model  # a task may post-process predictions
     return model_cls(cfg, net, feat, list(lab["labels"]), lab.get("scheme"), vectors)

@@ -63,7 +63,7 @@ def split_path(cfg: TrainConfig, lang: str, split: str) -> Path | None:
 def read_split(path: Path, task, labeled: bool, limit: int | None = None) -> tuple[list[list[str]], list[Any]]:
     from mltl.data.jsonl import read_jsonl
 
-    own = task.read_split(path, labeled, limit) if hasattr(task, "read_split") else None
+    own = task.read_split(path, labeled, limit)
     if own is not None:  # a plugin task with its own reader
         return own
 

@@ -9,7 +9,7 @@ nor one class per sentence (see ``plugins/mltl-multilabel``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -21,12 +21,41 @@ MLTL_API_VERSION = API_VERSION
 
 @dataclass(frozen=True)
 class Task:
+    """Everything that differs between tasks; code asks the Task, never its name.
+
+    Hooks a plugin task may override: the label hooks below, ``read_split``,
+    ``check_record``, ``tune`` (e.g. thresholds chosen on dev), ``defaults`` (its
+    Appendix-B-like training settings) and ``model_class`` (a :class:`Model`
+    subclass that post-processes predictions).
+    """
+
     name: str
     head: str               # registry name of the predictor C
     label_key: str          # field of a dataset line holding the gold labels
     token_level: bool       # one label per token (tagging) or per sentence
     metric_name: str
     score: Callable[[Sequence[Any], Sequence[Any], str | None], float]
+    # class-level hooks (not constructor fields): overridden by subclasses
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    model_class: ClassVar[type | None] = None   # None = mltl.models.model.Model
+
+    @property
+    def unit(self) -> str:
+        """What one labeled example is: a sentence (token labels) or a document."""
+        return "sentences" if self.token_level else "documents"
+
+    def empty_prediction(self) -> dict[str, Any]:
+        """The prediction of an empty input line."""
+        if self.token_level:
+            return {self.pred_key: []}
+        empty: dict[str, Any] = {"label": None, "probs": {}}
+        if self.pred_key != "label":   # e.g. multi-label "labels"
+            empty[self.pred_key] = []
+        return empty
+
+    def tune(self, model: Any, gold: Sequence[Any], preds: list[dict[str, Any]]) -> None:
+        """Adjust ``model`` (and ``preds``) on the dev sets used for selection; nothing by default."""
+        return None
 
     @property
     def pred_key(self) -> str:

@@ -108,7 +108,7 @@ class Trainer:
         for lang, mat in data.vectors.items():
             net.embeddings.set_language(lang, mat)
         self.net = net.to(self.device)
-        model_cls = getattr(self.task, "model_class", None) or Model  # a task may post-process predictions
+        model_cls = self.task.model_class or Model  # a task may post-process predictions
         self.model = model_cls(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)
         # On CUDA one fused kernel per step instead of Adam's multi-tensor loop: the
         # GPU step is bound by kernel launches, not by arithmetic.
@@ -283,12 +283,10 @@ class Trainer:
         model = model or self.model
         preds = {key: model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
                  for key, corpus in self.data.dev.items()}
-        tune = getattr(self.task, "tune", None)
-        if tune is not None:
-            # e.g. per-label decision thresholds, chosen on the dev sets used for model
-            # selection; the task updates the model and the predictions in place.
-            keys = ["target"] if "target" in preds else list(self.cfg.data.sources)
-            tune(model, [g for k in keys for g in self.data.dev_gold[k]], [p for k in keys for p in preds[k]])
+        # e.g. per-label decision thresholds, chosen on the dev sets used for model
+        # selection; the task updates the model and the predictions in place.
+        keys = ["target"] if "target" in preds else list(self.cfg.data.sources)
+        self.task.tune(model, [g for k in keys for g in self.data.dev_gold[k]], [p for k in keys for p in preds[k]])
         field_ = self.task.pred_key
         return {key: self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
                 for key, pred in preds.items()}

@@ -211,3 +211,11 @@ def test_language_probe_runs(toy):
              for lang in ("en", "es", "de")}
     acc = language_probe(res.model, texts, steps=30)
     assert 0.0 <= acc <= 1.0
+
+
+def test_threads_option_is_restored_after_training(toy):
+    # A notebook user's torch thread setting survives `train(..., threads=1)`.
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    train(cfg_for(toy, training={"max_steps": 1, "threads": want}), None)
+    assert torch.get_num_threads() == before

@@ -99,6 +99,8 @@ class Trainer:
         self.on_step = on_step
         self.task = get_task(cfg.task)
         t = cfg.training
+        # --threads applies while this trainer trains; fit() restores the caller's setting
+        self._threads_before = torch.get_num_threads()
         if t.threads > 0:
             torch.set_num_threads(t.threads)
         self.device = pick_device(t.device)
@@ -405,8 +407,13 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         """Train until max steps / epochs / patience; saves model-best and model-last."""
-        with deterministic_on_cpu(self.device):
-            return self._fit()
+        import torch
+
+        try:
+            with deterministic_on_cpu(self.device):
+                return self._fit()
+        finally:
+            torch.set_num_threads(self._threads_before)
 
     def _fit(self) -> TrainResult:
         import torch

@@ -165,8 +165,10 @@ def test_unsupervised_recovers_rotation_of_real_vectors(real_vectors):
     """No dictionary, no shared strings: the target words are renamed."""
     v = real_vectors.subset(2500)
     tgt, R = _rotated_copy(v, seed=11, noise=0.002, prefix="t_")
-    cfg = AlignConfig(unsup_vocab=1500, stochastic_vocab=2000, refine_vocab=2500, stochastic_patience=2)
+    cfg = AlignConfig(unsup_vocab=1500, stochastic_vocab=2000, refine_vocab=2500, stochastic_patience=2,
+                      method="supervised")
     out, rep = align({"xx": v, "en": tgt}, hub="en", method="unsupervised", config=cfg)
+    assert cfg.method == "supervised"   # the caller's config is not changed
     pr = rep["pairs"][0]
     assert pr["method"] == "unsupervised" and pr["seed_pairs"] > 0
     assert len(pr["objective"]) == pr["iterations"] == len(pr["dictionary_sizes"])

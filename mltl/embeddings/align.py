@@ -26,6 +26,8 @@ The hub's vectors are only normalised; the others are normalised and rotated.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -278,8 +280,8 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
     ``report["mappings"]``, the dim x dim numpy matrix ``W`` of each language
     (``normalize(X) @ W`` is in the hub's space).
     """
-    cfg = config or AlignConfig()
-    cfg.method = method
+    # a copy: the caller's config is not changed by the method given here
+    cfg = dataclasses.replace(config or AlignConfig(), method=method)
     cfg.check()
     if hub not in vectors_by_lang:
         raise InputError(f"hub language {hub!r} is not among the inputs ({', '.join(vectors_by_lang)}); "

@@ -227,25 +227,5 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def add_language(model, lang: str, vectors_path: str | Path) -> None:
-    """Zero-shot to a language unseen at training: add its (aligned) vectors to ``model``.
-
-    The vectors must live in the model's shared space (``mltl align`` with the model's hub).
-    """
-    import numpy as np
-
-    from mltl.embeddings.vectors import load_vectors
-    from mltl.models.featurize import PAD_WORD, UNK_WORD
-
-    vecs = load_vectors(vectors_path)
-    dim = next(iter(model.vectors.values())).shape[1]
-    if vecs.dim != dim:
-        raise InputError(f"vectors have dimension {vecs.dim}, the model's have {dim}", path=vectors_path)
-    words = [PAD_WORD, UNK_WORD] + [w for w in vecs.words if w not in (PAD_WORD, UNK_WORD)]
-    mat = np.zeros((len(words), dim), dtype=np.float32)
-    keep = [i for i, w in enumerate(vecs.words) if w not in (PAD_WORD, UNK_WORD)]
-    mat[2:] = np.asarray(vecs.matrix, dtype=np.float32)[keep]
-    model.featurizer.vocabs[lang] = words
-    model.featurizer.index[lang] = {w: i for i, w in enumerate(words)}
-    model.vectors[lang] = mat
-    model.net.embeddings.set_language(lang, mat)
-    model.net.to(model.device)
+    """Old spelling of :meth:`mltl.models.model.Model.add_language`."""
+    model.add_language(lang, vectors_path)

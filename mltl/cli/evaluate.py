@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
 
             m = load_model(model, device=resolve_device(device))
             language = lang or m.config.data.target
-            m._check_lang(language)
+            m.check_lang(language)
             from mltl.registry import get_task
 
             # raw-text documents are tokenised here; token-level gold comes pre-tokenised

@@ -85,10 +85,8 @@ def register(app: typer.Typer) -> None:
         if vectors is not None:
             if lang is None:
                 raise InputError("--vectors needs --lang (the language of those vectors)")
-            from mltl.predict import add_language
-
-            add_language(model, language, vectors)
-        model._check_lang(language)
+            model.add_language(language, vectors)
+        model.check_lang(language)
         # Built at the first text to split: JSONL rows may carry their own "tokens", and
         # pre-tokenized input then needs no spaCy at all.
         tok = _LazyTokenizer(language, tokenizer, sp_model)

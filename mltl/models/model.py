@@ -73,10 +73,36 @@ class Model:
     def device(self):
         return next(self.net.parameters()).device
 
-    def _check_lang(self, lang: str) -> None:
+    def check_lang(self, lang: str) -> None:
+        """Raise :class:`InputError` unless the model has vectors for ``lang``."""
         if lang not in self.featurizer.vocabs:
             raise InputError(f"this model has no vectors for language {lang!r}; it knows "
                              f"{', '.join(self.languages)}")
+
+    _check_lang = check_lang   # old name
+
+    def add_language(self, lang: str, vectors_path: str | Path) -> None:
+        """Zero-shot to a language unseen at training: add its (aligned) vectors.
+
+        The vectors must live in the model's shared space (``mltl align`` with the
+        model's hub). The model then predicts ``lang`` like its own target.
+        """
+        from mltl.embeddings.vectors import load_vectors
+        from mltl.models.featurize import PAD_WORD, UNK_WORD
+
+        vecs = load_vectors(vectors_path)
+        dim = next(iter(self.vectors.values())).shape[1]
+        if vecs.dim != dim:
+            raise InputError(f"vectors have dimension {vecs.dim}, the model's have {dim}", path=vectors_path)
+        words = [PAD_WORD, UNK_WORD] + [w for w in vecs.words if w not in (PAD_WORD, UNK_WORD)]
+        mat = np.zeros((len(words), dim), dtype=np.float32)
+        keep = [i for i, w in enumerate(vecs.words) if w not in (PAD_WORD, UNK_WORD)]
+        mat[2:] = np.asarray(vecs.matrix, dtype=np.float32)[keep]
+        self.featurizer.vocabs[lang] = words
+        self.featurizer.index[lang] = {w: i for i, w in enumerate(words)}
+        self.vectors[lang] = mat
+        self.net.embeddings.set_language(lang, mat)
+        self.net.to(self.device)
 
     def run(self, corpus, batch_size: int = 256):
         """Yield (sentence indices, Output) over an encoded corpus, in eval mode.
@@ -187,7 +213,7 @@ class Model:
         ``gates=True`` adds the expert gate weights (``gate_fp``, ``gate_c``), one
         weight per source language in the order of :attr:`sources`.
         """
-        self._check_lang(lang)
+        self.check_lang(lang)
         keep = [i for i, s in enumerate(sentences) if len(s)]
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
         res = self.predict_corpus(corpus, batch_size, gates) if keep else []

@@ -150,13 +150,15 @@ def register(app: typer.Typer) -> None:
         if resume is not None:
             if output is not None and Path(output).resolve() != Path(resume).resolve():
                 raise InputError("give either --resume DIR or -o DIR, not two different directories")
-            allowed = {"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"}
+            from mltl.training.trainer import RESUMABLE
+
             extra = [f"{s}.{k_}" for s, v in cli.items() if isinstance(v, dict) for k_ in v
-                     if not (s == "training" and k_ in allowed)] + [s for s, v in cli.items() if not isinstance(v, dict)]
+                     if not (s == "training" and k_ in RESUMABLE)] + \
+                [s for s, v in cli.items() if not isinstance(v, dict)]
             if extra or config or set_:
-                raise InputError("--resume continues a run exactly as configured; only --max-epochs, --max-steps, "
-                                 f"--patience, --device, --threads, --checkpoint-every may change (got: "
-                                 f"{', '.join(extra) or '--config/--set'})")
+                flags = ", ".join("--" + k_.replace("_", "-") for k_ in sorted(RESUMABLE))
+                raise InputError(f"--resume continues a run exactly as configured; only {flags} may change "
+                                 f"(got: {', '.join(extra) or '--config/--set'})")
             if dry_run:
                 typer.echo((Path(resume) / "config.json").read_text(encoding="utf-8"), nl=False)
                 return

@@ -609,6 +609,10 @@ def _start(tr: Trainer) -> TrainResult:
     return tr.fit()
 
 
+# [training] keys a --resume may change: how long and where it runs, not what it trains
+RESUMABLE = frozenset({"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"})
+
+
 def resume(out_dir: str | Path, overrides: dict[str, Any] | None = None, *,
            on_step: Callable | None = None) -> TrainResult:
     """Continue a run from ``out_dir/checkpoint``; same seed on CPU = same final weights.
@@ -623,9 +627,8 @@ def resume(out_dir: str | Path, overrides: dict[str, Any] | None = None, *,
     cp = out / "config.json"
     if not cp.is_file():
         raise InputError("not a training directory (config.json missing)", path=cp)
-    allowed = {"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"}
     over = {k: v for k, v in (overrides or {}).items() if v is not None}
-    bad = set(over) - allowed
+    bad = set(over) - RESUMABLE
     if bad:
         raise InputError(f"--resume continues a run as configured; cannot change {', '.join(sorted(bad))}")
     with run_lock(out):

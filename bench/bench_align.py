@@ -53,7 +53,8 @@ def _make_pair(n: int, dim: int, seed: int = 0):
     R = random_rotation(dim, seed + 1)
     for s in range(0, n, 20000):
         m = min(20000, n - s)
-        block = rng.standard_normal((m, rank)).astype(np.float32) @ basis + rng.standard_normal((m, dim)).astype(np.float32)
+        block = (rng.standard_normal((m, rank)).astype(np.float32) @ basis
+                 + rng.standard_normal((m, dim)).astype(np.float32))
         X[s:s + m] = block
         Z[s:s + m] = block @ R + 0.3 * rng.standard_normal((m, dim)).astype(np.float32)
     words = [f"w{i}" for i in range(n)]

@@ -28,7 +28,6 @@ import collections
 import gzip
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -188,7 +187,8 @@ def parse_fonts(text: str) -> tuple[str, list[tuple[int, int, str]]]:
 
 
 _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻА-ЯЁ\"“„«»(\[])|(?<=[。！？])")
-_ABBR = re.compile(r"(?i)(\b(z|d|u|e|i|bzw|ggf|vgl|etc|usw|ca|bspw|resp|dh|zb|p\.ej|vs|cf|ex|bijv|np|tzn|т\.е|т\.д)\.)$")
+_ABBR = re.compile(r"(?i)(\b(z|d|u|e|i|bzw|ggf|vgl|etc|usw|ca|bspw|resp|dh|zb|p\.ej|vs|cf|ex|bijv|np|tzn"
+                   r"|т\.е|т\.д)\.)$")
 _FINAL = tuple(".!?:;。！？：")
 
 

@@ -295,7 +295,8 @@ def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str
         out.append(f"| {s} | " + " | ".join(cells) + f" | {mean} |")
         paper = PAPER.get(table, {}).get(s)
         if paper:
-            out.append(f"| {s}, {PAPER_LABEL[table]} | " + " | ".join(f"{paper[t]:.1f}" if t in paper else "–" for t in targets)
+            out.append(f"| {s}, {PAPER_LABEL[table]} | "
+                       + " | ".join(f"{paper[t]:.1f}" if t in paper else "–" for t in targets)
                        + " | |")
     return "\n".join(out)
 

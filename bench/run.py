@@ -270,7 +270,8 @@ def spacy_fr_bli(a, work: Path, res: dict) -> None:
 def train_args(a, key: str) -> list[str]:
     common = ["--hidden-size", str(a.hidden), "--private-hidden-size", str(a.hidden),
               "--expert-hidden", str(a.hidden), "--max-steps", str(a.steps), "--steps-per-epoch",
-              str(a.steps_per_epoch), "--patience", "0", "--batch-size", str(a.batch), "--threads", str(a.threads), "--checkpoint-every", "100000"]
+              str(a.steps_per_epoch), "--patience", "0", "--batch-size", str(a.batch), "--threads", str(a.threads),
+              "--checkpoint-every", "100000"]
     if key == "cls":
         common += ["--no-char-cnn"]
     elif a.no_char_cnn_tag:
@@ -569,7 +570,8 @@ def report(a, res: dict) -> str:
                      f"{statistics.mean(d):.2f} | {statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |"
                      if d else f"| {names[k]} → {t} | {system} | {fmt([r['source_dev'] for r in rs])} | – | "
                      f"{statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |")
-    L += ["", "Mean gate weight per source expert on the target test set (MAN-MoE, seed 1, `mltl evaluate --json`):", ""]
+    L += ["", "Mean gate weight per source expert on the target test set (MAN-MoE, seed 1, "
+               "`mltl evaluate --json`):", ""]
     for name, ev in res["gates"].items():
         g = ev.get("gates") or ev.get("gate") or {}
         L.append(f"- {name}: `{json.dumps(_gate_summary(g), ensure_ascii=False)}`")
@@ -600,12 +602,14 @@ def report(a, res: dict) -> str:
     if "S4" in sp:
         x = sp["S4"]
         L.append(f"| S4 `mltl prepare --unlabeled`, {x['mb']} MB of German prose, median of {x['repeat']} | "
-                 f"{x['mltl_tokens_per_s']:,} tokens/s | `spacy.blank('de').pipe` {x['floor_tokens_per_s']:,} tokens/s | "
+                 f"{x['mltl_tokens_per_s']:,} tokens/s | "
+                 f"`spacy.blank('de').pipe` {x['floor_tokens_per_s']:,} tokens/s | "
                  f"{x['ratio']:.2f}× slower (target ≤ 1.5×) |")
     if "S4 embed" in sp:
         x = sp["S4 embed"]
         L.append(f"| S4 `mltl embed`, {x['mb']} MB of German prose ({x['tokens']:,} tokens), skipgram dim {x['dim']}, "
-                 f"{x['threads']} threads, median of {x['repeat']} | {x['mltl_s']:.1f} s (tokenize {x['mltl_tokenize_s']:.1f}, fastText "
+                 f"{x['threads']} threads, median of {x['repeat']} | {x['mltl_s']:.1f} s "
+                 f"(tokenize {x['mltl_tokenize_s']:.1f}, fastText "
                  f"{x['mltl_train_s']:.1f}) | fastText alone (same arguments, raw text) {x['fasttext_s']:.1f} s | "
                  f"{x['ratio']:.2f}× slower |")
     if "S5" in sp:

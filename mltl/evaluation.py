@@ -197,7 +197,6 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
     from mltl.errors import InputError
     from mltl.files import check_input_file
     from mltl.predict import chunks, detect_format, read_items
-
     from mltl.registry import get_task
 
     task = get_task(model.task)

@@ -56,8 +56,14 @@ def progress(**kwargs: Any):
 
     Plain log lines for non-TTY runs are the caller's job (see :func:`info`).
     """
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     disable = _state["quiet"] or not sys.stderr.isatty()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

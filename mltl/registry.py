@@ -209,8 +209,9 @@ def load_plugins(report: bool = True) -> list[Plugin]:
         plugins.append(p)
     _state["plugins"] = plugins
     if report:
-        from mltl import log
         from rich.markup import escape
+
+        from mltl import log
 
         for p in plugins:
             if p.status != "ok":

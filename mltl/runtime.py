@@ -58,7 +58,8 @@ class ThreadPlan:
         return asdict(self)
 
 
-def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup", proc_cgroup: str | Path = "/proc/self/cgroup") -> float | None:
+def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup",
+                     proc_cgroup: str | Path = "/proc/self/cgroup") -> float | None:
     """The CPU quota of this process's cgroup in CPUs (e.g. 1.5), or None when unlimited.
 
     cgroup v2: ``cpu.max`` ("QUOTA PERIOD" or "max PERIOD") of the process's cgroup and

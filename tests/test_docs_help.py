@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli, wait_for_file
+
 from mltl.runtime import THREAD_ENV_VARS
 
 

@@ -150,7 +150,8 @@ def test_align_identical_then_evaluate_bli(pair, tmp_path):
     assert len(p["objective"]) == len(p["dictionary_sizes"]) == p["iterations"]
     assert rep["bli"]["de"]["csls"]["p@1"] > 95
     assert (out / "mappings" / "de-en.npy").exists()
-    proc = mltl("evaluate", "bli", "--src", "de", "--tgt", "en", out / "de.vec", out / "en.vec", "--dict", dic, "--json")
+    proc = mltl("evaluate", "bli", "--src", "de", "--tgt", "en", out / "de.vec", out / "en.vec", "--dict", dic,
+                "--json")
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["queries"] == 300 and res["coverage"] == 100.0

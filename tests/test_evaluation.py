@@ -1,6 +1,7 @@
 """Evaluation equals seqeval (the oracle) on hand-made edge cases."""
 import pytest
-from seqeval.metrics import accuracy_score, classification_report as seq_report, f1_score, precision_score, recall_score
+from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
+from seqeval.metrics import classification_report as seq_report
 
 from mltl.evaluation import classification_report, gate_report, tagging_report, token_groups
 

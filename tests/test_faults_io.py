@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli, wait_for_file
+
 from mltl.runtime import THREAD_ENV_VARS
 
 DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"   # CoNLL columns in a .txt file

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_MODEL, assert_one_line_error, run_cli
+
 from mltl.runtime import THREAD_ENV_VARS
 
 torch = pytest.importorskip("torch")

@@ -12,8 +12,7 @@ from mltl.errors import InputError  # noqa: E402
 from mltl.models.charcnn import CharCNN  # noqa: E402
 from mltl.models.encoders import BiLSTMEncoder, CNNEncoder  # noqa: E402
 from mltl.models.man_moe import Batch, ManMoE, count_parameters  # noqa: E402
-from mltl.models.moe import (MixtureOfExperts, gate_nll, gate_weights, mix_expert_log_probs,  # noqa: E402
-                             mix_experts)
+from mltl.models.moe import MixtureOfExperts, gate_nll, gate_weights, mix_expert_log_probs, mix_experts  # noqa: E402
 from mltl.registry import get_encoder, get_head, get_task, register_head  # noqa: E402
 from mltl.training.metrics import get_spans, span_f1, span_prf  # noqa: E402
 

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, TINY_MODEL, run_cli
 
 pytest.importorskip("mltl_crf", reason="pip install -e plugins/mltl-crf (done by .ci/run)")

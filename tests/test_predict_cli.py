@@ -5,9 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from seqeval.metrics import f1_score
-
 from conftest import EXAMPLES, assert_one_line_error, run_cli
+from seqeval.metrics import f1_score
 
 DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"
 RAW = "Angela Merkel besuchte gestern Paris.\n\n  Die Siemens AG sitzt in München und Berlin.\n"
@@ -26,7 +25,8 @@ def test_predictions_equal_the_models_own_forward_pass(model):
     from mltl.data.conll import read_conll
     from mltl.models.model import load_model
 
-    out = run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", check=True).stdout
+    out = run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll",
+                  check=True).stdout
     sents = conll_sentences(out)
     gold = list(read_conll(DE_TEST))
     assert [[row[0] for row in s] for s in sents] == [g.tokens for g in gold]
@@ -37,7 +37,8 @@ def test_predictions_equal_the_models_own_forward_pass(model):
 
 def test_evaluate_equals_seqeval_on_the_predicted_file(model, tmp_path):
     pred = tmp_path / "pred.conll"
-    run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", "-o", pred, check=True)
+    run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", "-o", pred,
+            check=True)
     rows = conll_sentences(pred.read_text())
     gold, guess = [[r[1] for r in s] for s in rows], [[r[2] for r in s] for s in rows]
     report = json.loads(run_cli("evaluate", "--model", model, DE_TEST, "--input-format", "conll", "--json",

@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, assert_one_line_error, run_cli
 
 TRAIN = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n. O\n\nPeter B-PER\nBlackburn I-PER\n\n"

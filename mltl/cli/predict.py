@@ -48,12 +48,11 @@ def register(app: typer.Typer) -> None:
         """
         import contextlib
 
+        from mltl.device import check_device
         from mltl.errors import InputError
         from mltl.files import STDIO, atomic_file, check_input_file
         from mltl.models.model import load_model
         from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items, resolve_device
-
-        from mltl.device import check_device
 
         check_device(device)   # before any file is read (the GPU itself is checked with the model)
         inputs = list(files) if files else [STDIO]

@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
                        tokenizer=tokenizer, sp_model=sp_model, sp_vocab_size=sp_vocab_size, scheme=scheme,
                        repair=repair, split=split, seed=seed, token_col=token_col, tag_col=tag_col,
                        tag_field=tag_field, text_field=text_field, label_field=label_field,
-                       header=header, label_map=label_map, token_prefix=token_prefix, encoding=encoding, force=force, on_progress=on_progress)
+                       header=header, label_map=label_map, token_prefix=token_prefix, encoding=encoding,
+                       force=force, on_progress=on_progress)
         if not log.is_quiet():
             print_summary(meta, output)
 

@@ -7,7 +7,6 @@ the functions that need them. The public API::
     from mltl.embeddings.align import align, AlignConfig
     from mltl.embeddings.bli import evaluate_bli, run_bli
 """
-from mltl.embeddings.vectors import (Vectors, center, load_vectors, normalize, save_vectors,
-                                     unit_length)
+from mltl.embeddings.vectors import Vectors, center, load_vectors, normalize, save_vectors, unit_length
 
 __all__ = ["Vectors", "load_vectors", "save_vectors", "normalize", "unit_length", "center"]

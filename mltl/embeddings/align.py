@@ -27,7 +27,6 @@ The hub's vectors are only normalised; the others are normalised and rotated.
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any

@@ -5,7 +5,6 @@ import itertools
 
 import pytest
 import torch
-
 from mltl_crf import CRFHead, LinearChainCRF, allowed_transitions
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]

@@ -9,7 +9,6 @@ jsonl``: ``labels`` (every label whose probability reaches its threshold), ``pro
 sigmoid probability per label) and ``label`` (the most probable one).
 """
 from mltl.registry import register_head, register_task
-
 from mltl_multilabel.task import MultiLabelHead, MultiLabelModel, MultiLabelTask, f1_scores, read_file  # noqa: F401
 
 MLTL_API_VERSION = 1

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from mltl.errors import InputError
 from mltl_multilabel import MultiLabelHead, MultiLabelTask, f1_scores, read_file
 from mltl_multilabel.task import best_threshold
+
+from mltl.errors import InputError
 
 
 def test_readers(tmp_path):

@@ -8,15 +8,15 @@ embedding", shared by all languages.
 Its output depends only on the word, so callers pass the *distinct* words of a
 batch (U, L) plus an index (B, T) into them: each word type is computed once.
 
-How it is computed (issue 25: it was 35 % of a gold-CoNLL training step). A
-convolution over character *embeddings* is linear in a table lookup: window
+How it is computed (issue 25). A convolution over character *embeddings* is
+linear in a table lookup: window
 (c_1 … c_w) gives b + Σ_j W_j·E[c_j], and W_j·E[c] can be computed for every
 character once per step — a (V × C)·(C × w·K) product, V ≈ 300 characters.
 Every window of every word is then a sum of w rows of that table
 (``embedding_bag``), only real windows are computed (no padding), and the max
 over each word's windows is a segment max whose gradient goes to the maximal
-window(s) only. Same values as ``nn.Conv1d`` + masked max-pool (tested), a
-third of the time forward and backward.
+window(s) only. Same values as ``nn.Conv1d`` + masked max-pool (tested); on a
+gold-CoNLL MAN-MoE step its forward went from 242 to 29 ms (docs/benchmarks.md).
 
 One consequence for training: dropout on character embeddings now masks the
 embedding *table* once per step (every occurrence of a character in the step

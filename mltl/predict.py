@@ -224,8 +224,3 @@ def resolve_device(device: str = "auto") -> str:
     from mltl.device import pick_device
 
     return str(pick_device(device))
-
-
-def add_language(model, lang: str, vectors_path: str | Path) -> None:
-    """Old spelling of :meth:`mltl.models.model.Model.add_language`."""
-    model.add_language(lang, vectors_path)

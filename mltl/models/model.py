@@ -79,8 +79,6 @@ class Model:
             raise InputError(f"this model has no vectors for language {lang!r}; it knows "
                              f"{', '.join(self.languages)}")
 
-    _check_lang = check_lang   # old name
-
     def add_language(self, lang: str, vectors_path: str | Path) -> None:
         """Zero-shot to a language unseen at training: add its (aligned) vectors.
 

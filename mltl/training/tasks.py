@@ -39,11 +39,6 @@ class Task:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}
     model_class: ClassVar[type | None] = None   # None = mltl.models.model.Model
 
-    @property
-    def unit(self) -> str:
-        """What one labeled example is: a sentence (token labels) or a document."""
-        return "sentences" if self.token_level else "documents"
-
     def empty_prediction(self) -> dict[str, Any]:
         """The prediction of an empty input line."""
         if self.token_level:

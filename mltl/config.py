@@ -33,13 +33,15 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mltl.device import check_device
+from mltl.device import DEFAULT_DEVICE, DEVICES, check_device
 from mltl.errors import InputError
+from mltl.setting import setting
 
 ARCHS = ("man_moe", "man", "bwe")
 EXPERT_ACTIVATIONS = ("tanh", "relu", "none")   # mltl.models.moe._ACTIVATIONS
 D_TEXTS = ("train", "unlabeled", "both")
 TASKS = ("tagging", "classification")
+_DATA, _MODEL, _TRAIN = "Data", "Model", "Training"   # --help panels
 
 # Appendix B, Table 6 (λ1, λ2, k) + batch sizes; CharCNN for NER, not for Amazon.
 TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -52,74 +54,100 @@ TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 
 @dataclass
 class DataConfig:
-    data: str | None = None               # DIR with <lang>/{train,dev,test,unlabeled}.jsonl
-    vectors: str | None = None            # DIR with <lang>.vec (aligned, one shared space)
-    sources: list[str] = field(default_factory=list)
-    target: str | None = None
-    unlabeled: list[str] = field(default_factory=list)   # extra languages for D only
-    files: dict[str, dict[str, str]] = field(default_factory=dict)  # per-language path overrides
-    lowercase: list[str] = field(default_factory=list)   # lowercase words before the vector lookup
-    target_dev: str | None = None         # labeled target dev: selection is then NOT zero-resource
-    d_text: str = "unlabeled"             # which text feeds D: train | unlabeled | both
-    max_unlabeled: int = 50000            # sentences of unlabeled text read per language
-    keep_vectors: int = 20000             # top-N frequent vectors kept per language (+ all seen words)
-    float16: bool = False                 # store the model's vectors as float16
-    strict_labels: bool = False           # refuse sources whose label sets differ
-    max_word_len: int = 20                # characters per word seen by the CharCNN
+    data: str | None = setting(None, help="Directory of `mltl prepare` outputs: DATA/<lang>/.", panel=_DATA,
+                               metavar="<dir>")
+    vectors: str | None = setting(None, help="Directory of aligned vectors: DIR/<lang>.vec (.bin, .npy).",
+                                  panel=_DATA, metavar="<dir>")
+    sources: list[str] = setting(factory=list, help="Comma-separated labeled source languages.", panel=_DATA,
+                                 metavar="<langs>")
+    target: str | None = setting(None, help="Target language (unlabeled text only).", panel=_DATA,
+                                  metavar="<lang>")
+    unlabeled: list[str] = setting(factory=list, help="Extra comma-separated languages whose unlabeled text "
+                                                      "feeds D.", panel=_DATA, metavar="<langs>",
+                                   default_help="none")
+    # per-language path overrides ([data.files.<lang>] in TOML)
+    files: dict[str, dict[str, str]] = setting(factory=dict, cli=False)
+    lowercase: list[str] = setting(factory=list, help="Comma-separated languages looked up lowercased in their "
+                                                      "vectors.", panel=_DATA, metavar="<langs>",
+                                   default_help="none")
+    target_dev: str | None = setting(None, help="Labeled target dev JSONL for model selection (metrics are then "
+                                                "marked NOT zero-resource).", panel=_DATA,
+                                 metavar="<file>")
+    d_text: str = setting("unlabeled", help="Text that feeds D: train | unlabeled | both.", panel=_DATA)
+    max_unlabeled: int = setting(50000, help="Unlabeled sentences read per language.", panel=_DATA)
+    keep_vectors: int = setting(20000, help="Top-N frequent vectors kept per language besides the words seen in "
+                                            "the data.", panel=_DATA)
+    float16: bool = setting(False, help="Store the model's vectors as float16.", flags="--float16/--float32",
+                            default_help="float32", panel=_DATA)
+    strict_labels: bool = setting(False, help="Refuse sources whose label sets differ.", flags="--strict/--no-strict",
+                                  default_help="union + warning", panel=_DATA)
+    max_word_len: int = setting(20, help="Characters per word seen by the CharCNN.", cli=False)
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "man_moe"                 # man_moe | man (no MoE) | bwe (no MoE, no D)
-    c_moe: bool = True                    # MoE in the predictor C
-    fp_moe: bool = True                   # private extractor Fp (BiLSTM + MoE)
-    adversary: bool = True                # language discriminator D (MAN)
-    char_cnn: bool = True                 # task default: on for tagging, off for classification
-    char_emb_size: int = 50               # not given in the paper
-    char_kernels: int = 200
-    char_widths: list[int] = field(default_factory=lambda: [3, 4, 5])
-    char_out: int = 128
-    lowercase_chars: bool = False         # e.g. German capitalises all nouns
-    encoder: str = "bilstm"               # registry name of Fs/Fp's base (plugins may add encoders)
-    head: str = ""                        # registry name of C; "" = the task's head
-    hidden_size: int = 128                # Fs BiLSTM (both directions)
-    private_hidden_size: int = 128        # Fp BiLSTM and its experts' output
-    layers: int = 2
-    expert_hidden: int = 128
-    expert_activation: str = "tanh"       # Appendix B: tanh to match the LSTM features
-    d_kernels: int = 200
-    d_widths: list[int] = field(default_factory=lambda: [3, 4, 5])
-    d_hidden: int = 128
-    dropout: float = 0.5
-    word_dropout: float = 0.0
-    detach_gate: bool = False
+    arch: str = setting("man_moe", help="man_moe | man (no MoE) | bwe (shared tagger, no MoE, no D).",
+                        panel=_MODEL)
+    c_moe: bool = setting(True, help="MoE in the predictor C.", panel=_MODEL)
+    fp_moe: bool = setting(True, help="Private extractor Fp (BiLSTM + MoE).", panel=_MODEL)
+    adversary: bool = setting(True, help="Language discriminator D (MAN).", panel=_MODEL)
+    char_cnn: bool = setting(True, help="CharCNN word features.", panel=_MODEL)   # the task sets it
+    char_emb_size: int = setting(50, help="Character embedding size (not given in the paper).", panel=_MODEL)
+    char_kernels: int = setting(200, cli=False)
+    char_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
+    char_out: int = setting(128, cli=False)
+    lowercase_chars: bool = setting(False, help="Lowercase before the CharCNN (e.g. German capitalises all "
+                                                "nouns).", panel=_MODEL)
+    encoder: str = setting("bilstm", help="Fs/Fp feature extractor by registry name (plugins may add encoders).",
+                           panel=_MODEL)
+    head: str = setting("", help="Predictor C by registry name, e.g. crf from the mltl-crf plugin.",
+                        default_help="the task's", panel=_MODEL)
+    hidden_size: int = setting(128, help="Fs BiLSTM size (both directions).", panel=_MODEL)
+    private_hidden_size: int = setting(128, help="Fp BiLSTM / expert output size.", panel=_MODEL)
+    layers: int = setting(2, help="BiLSTM layers.", panel=_MODEL)
+    expert_hidden: int = setting(128, help="Experts' hidden layer.", panel=_MODEL)
+    expert_activation: str = setting("tanh", help="Last activation of Fp's experts: tanh | relu | none "
+                                                  "(Appendix B: tanh, to match the LSTM features).", panel=_MODEL)
+    d_kernels: int = setting(200, cli=False)
+    d_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
+    d_hidden: int = setting(128, cli=False)
+    dropout: float = setting(0.5, help="Dropout.", panel=_MODEL)
+    word_dropout: float = setting(0.0, help="Replace words by <unk> in training.", panel=_MODEL)
+    detach_gate: bool = setting(False, help="Gates read detached features.", panel=_MODEL)
 
 
 @dataclass
 class TrainingConfig:
-    lambda1: float = 1e-4                 # task default (Appendix B, Table 6)
-    lambda2: float = 0.01
-    k: int = 1                            # D steps per F/C step
-    share_d_batches: bool = True          # last D step reuses the main step's unlabeled batches
-    batch_size: int = 16
-    lr: float = 1e-3
-    d_lr: float = 1e-3
-    weight_decay: float = 1e-8
-    max_epochs: int = 30
-    max_steps: int = 0                    # 0 = no limit
-    steps_per_epoch: int = 0              # 0 = one pass over the largest source
-    patience: int = 5                     # epochs without dev improvement; 0 = off
-    checkpoint_every: int = 500           # iterations; 0 = only at epoch ends
-    seed: int = 1
-    device: str = "auto"                  # auto | cpu | cuda | cuda:N
-    amp: bool = False                     # mixed precision on CUDA
-    threads: int = 0                      # torch CPU threads; 0 = torch's default
-    eval_batch_size: int = 256
+    lambda1: float = setting(1e-4, help="λ1, weight of −J_D (Appendix B, Table 6).", panel=_TRAIN)
+    lambda2: float = setting(0.01, help="λ2, weight of the gate losses.", panel=_TRAIN)
+    k: int = setting(1, help="D steps per F/C step.", panel=_TRAIN)
+    share_d_batches: bool = setting(
+        True, flags="--share-d-batches/--fresh-d-batches", default_help="share", panel=_TRAIN,
+        help="The last D step reuses the unlabeled batches of the main step's −λ1·J_D term (Fs runs once on them); "
+             "--fresh-d-batches samples separately as Algorithm 1 is written.")
+    batch_size: int = setting(16, help="Sentences per language and step.", panel=_TRAIN)
+    lr: float = setting(1e-3, help="Adam learning rate (Fs, Fp, C).", panel=_TRAIN)
+    d_lr: float = setting(1e-3, help="Adam learning rate of D.", panel=_TRAIN)
+    weight_decay: float = setting(1e-8, help="Adam weight decay.", panel=_TRAIN)
+    max_epochs: int = setting(30, flags=("--max-epochs", "--epochs"), help="Evaluations (epochs) at most.",
+                              panel=_TRAIN)
+    max_steps: int = setting(0, help="Stop after N iterations; 0 = none.", panel=_TRAIN)
+    steps_per_epoch: int = setting(0, help="Iterations between evaluations; 0 = one pass over the largest source.",
+                                   panel=_TRAIN)
+    patience: int = setting(5, help="Early stop after N evaluations without improvement; 0 = off.", panel=_TRAIN)
+    checkpoint_every: int = setting(500, help="Checkpoint every N iterations (and every epoch); 0 = epochs only.",
+                                    panel=_TRAIN)
+    seed: int = setting(1, help="Random seed (the same seed gives the same model on CPU).", panel=_TRAIN)
+    device: str = setting(DEFAULT_DEVICE, help=f"{DEVICES}.", panel=_TRAIN)
+    amp: bool = setting(False, help="bfloat16 autocast on CUDA.", panel=_TRAIN)
+    threads: int = setting(0, help="CPU threads for torch; 0 = torch's default.", default_help="torch's",
+                           panel=_TRAIN)
+    eval_batch_size: int = setting(256, help="Sentences per batch in dev evaluation.", cli=False)
 
 
 @dataclass
 class TrainConfig:
-    task: str = "tagging"
+    task: str = setting("tagging", help="tagging | classification | a plugin's task (see `mltl plugins`).")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)

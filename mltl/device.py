@@ -1,4 +1,4 @@
-"""``--device`` of train, predict and evaluate: one check, one wording."""
+"""``--device`` of train, predict and evaluate: one check, one resolver, one default."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,8 @@ import re
 from mltl.errors import InputError
 
 DEVICES = "auto, cpu, cuda, cuda:N"
+# train, predict, evaluate and load_model: the first GPU when one is visible, else the CPU
+DEFAULT_DEVICE = "auto"
 _FORM = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 

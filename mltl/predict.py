@@ -217,10 +217,3 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
             on_chunk(n_items, n_tokens)
     return {"items": n_items, "tokens": n_tokens}
 
-
-def resolve_device(device: str = "auto") -> str:
-    """``--device`` of predict and evaluate, checked as train checks it (:func:`mltl.device.pick_device`):
-    ``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``."""
-    from mltl.device import pick_device
-
-    return str(pick_device(device))

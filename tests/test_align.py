@@ -26,11 +26,11 @@ def real_vectors(tmp_path_factory) -> Vectors:
     pytest.importorskip("fasttext")
     if len(MAN_EN) < 80:
         pytest.skip("English man pages (Debian 'manpages') not installed")
-    from mltl.embeddings.train import EmbedConfig, train_embeddings
+    from mltl.embeddings.train import EmbedConfig, TextInput, train_embeddings
 
     out = tmp_path_factory.mktemp("vec") / "en"
     cfg = EmbedConfig(dim=40, min_count=3, epoch=5, bucket=20000, threads=1)
-    train_embeddings(MAN_EN[:120], out, "en", cfg, tokenizer="whitespace", fmt="roff", write_vec=False)
+    train_embeddings(MAN_EN[:120], out, "en", cfg, TextInput(tokenizer="whitespace", fmt="roff"), write_vec=False)
     from mltl.embeddings import load_vectors
 
     v = load_vectors(str(out) + ".bin")

@@ -127,13 +127,13 @@ def test_normalisations():
 
 def test_fasttext_bin_gives_subword_vectors_for_oov(tmp_path):
     pytest.importorskip("fasttext")
-    from mltl.embeddings.train import EmbedConfig, train_embeddings
+    from mltl.embeddings.train import EmbedConfig, TextInput, train_embeddings
 
     text = "/usr/share/common-licenses/GPL-3"   # real English prose shipped by Debian
     if not os.path.exists(text):
         pytest.skip("no /usr/share/common-licenses/GPL-3")
     cfg = EmbedConfig(dim=16, min_count=2, epoch=3, bucket=50000, threads=1)
-    train_embeddings([text], tmp_path / "en", "en", cfg, tokenizer="whitespace", lowercase=True)
+    train_embeddings([text], tmp_path / "en", "en", cfg, TextInput(tokenizer="whitespace", lowercase=True))
     v = load_vectors(tmp_path / "en.bin")
     t = load_vectors(tmp_path / "en.vec")
     assert v.words == t.words and "license" in v

@@ -1,46 +1,27 @@
 """`mltl align`: map several languages' vectors into the hub language's space."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, List
 
 import typer
+
+from mltl.cli.options import given, with_settings
+from mltl.embeddings.align_config import AlignConfig, AlignJob
+
+SECTIONS = [("job", AlignJob), ("config", AlignConfig)]   # flags, help and defaults: mltl.embeddings.align
 
 
 def register(app: typer.Typer) -> None:
     @app.command("align")
+    @with_settings(*SECTIONS)
     def align(
         files: List[str] = typer.Argument(..., help="Vector files (.vec, .bin, .npy or compact directory), "
                                                     "one per language, hub included."),
         output: str = typer.Option(..., "--output", "-o", help="Output directory: LANG.vec (or --out-format) "
                                    "per language + alignment.json."),
-        hub: str = typer.Option("en", "--hub", help="Language whose space the others are mapped into."),
-        langs: Optional[str] = typer.Option(None, "--langs", help="Comma-separated language of each file "
-                                            "(default: each file's stem, de.vec -> de)."),
-        method: str = typer.Option("unsupervised", "--method", "-m",
-                                   help="supervised (needs --dict) | identical | unsupervised."),
-        dict_spec: Optional[str] = typer.Option(None, "--dict", help="Training dictionary (MUSE format "
-                                                "'src tgt' per line): a file (one non-hub language) or a "
-                                                "directory with LANG-HUB*.txt files."),
-        eval_dict: Optional[str] = typer.Option(None, "--eval-dict", help="Test dictionary file or "
-                                                "directory: report BLI after alignment."),
-        max_vocab: Optional[int] = typer.Option(200000, "--max-vocab", help="Keep the N most frequent words "
-                                                "of each language."),
-        normalize: str = typer.Option("unit,center,unit", "--normalize", help="unit | center | "
-                                      "unit,center,unit | none (applied before mapping, kept in the output)."),
-        refine_vocab: int = typer.Option(20000, "--refine-vocab", help="Words per language used to induce "
-                                         "dictionaries during self-learning."),
-        max_iters: int = typer.Option(10, "--max-iters", help="Max iterations of the final refinement "
-                                      "(Procrustes + CSLS dictionary, every method; it stops earlier once the "
-                                      "objective stops improving). Not the stochastic dictionary induction "
-                                      "that --method unsupervised runs before it: that one ends by itself "
-                                      "(at most 100 iterations)."),
-        csls_k: int = typer.Option(10, "--csls-k", help="Neighbourhood size of CSLS."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (unsupervised mode)."),
-        out_format: str = typer.Option("vec", "--out-format", help="vec | npy | dir (compact binary loads "
-                                       "in milliseconds)."),
-        dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 for npy/dir output."),
         force: bool = typer.Option(False, "--force", help="Replace an existing output directory."),
         json_out: bool = typer.Option(False, "--json", help="Print alignment.json to stdout too."),
+        **settings: Any,
     ) -> None:
         """Map every language's vectors into the hub's space with orthogonal maps
         (Procrustes + CSLS self-learning; fully unsupervised by default).
@@ -55,10 +36,9 @@ def register(app: typer.Typer) -> None:
 
         from mltl.embeddings.align import run_align
 
-        report = run_align(files, output, hub=hub, langs=langs, method=method, dict_spec=dict_spec,
-                           eval_dict=eval_dict, max_vocab=max_vocab, normalize=normalize,
-                           refine_vocab=refine_vocab, max_iters=max_iters, csls_k=csls_k, seed=seed,
-                           out_format=out_format, dtype=dtype, force=force)
+        opts = given(settings, SECTIONS)
+        report = run_align(files, output, AlignJob(**opts.get("job", {})), AlignConfig(**opts.get("config", {})),
+                           force=force)
         if json_out:
             typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
             return

@@ -5,6 +5,8 @@ from typing import List, Optional
 
 import typer
 
+from mltl.device import DEFAULT_DEVICE, DEVICES
+
 
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
@@ -34,7 +36,7 @@ def register(app: typer.Typer) -> None:
         plot: Optional[str] = typer.Option(None, "--plot", help="Model evaluation: bar chart of the average "
                                            "expert-gate weights (PNG/PDF/SVG)."),
         batch_size: int = typer.Option(256, "--batch-size", help="Model evaluation: sentences per batch."),
-        device: str = typer.Option("cpu", "--device", help="Model evaluation: cpu | cuda | cuda:N | auto."),
+        device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"Model evaluation: {DEVICES}."),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
     ) -> None:
         """Score a model on labeled test files (entity F1 / accuracy + expert-gate analysis),
@@ -92,10 +94,9 @@ def register(app: typer.Typer) -> None:
             if plot:
                 evaluation.plot_format(plot)   # a bad --plot name fails now, not after the evaluation
             from mltl.models.model import load_model
-            from mltl.predict import resolve_device
             from mltl.text.tokenize import get_tokenizer
 
-            m = load_model(model, device=resolve_device(device))
+            m = load_model(model, device=device)
             language = lang or m.config.data.target
             m.check_lang(language)
             from mltl.registry import get_task

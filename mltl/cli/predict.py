@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from mltl import log
+from mltl.device import DEFAULT_DEVICE, DEVICES
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
         tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, "
                                       "misc:KEY."),
         batch_size: int = typer.Option(256, "--batch-size", help="Sentences per forward pass."),
-        device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto."),
+        device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"{DEVICES}."),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
     ) -> None:
         """Predict tags or labels for every input, in input order.
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
         from mltl.errors import InputError
         from mltl.files import STDIO, atomic_file, check_input_file
         from mltl.models.model import load_model
-        from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items, resolve_device
+        from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items
 
         check_device(device)   # before any file is read (the GPU itself is checked with the model)
         inputs = list(files) if files else [STDIO]
@@ -79,7 +80,7 @@ def register(app: typer.Typer) -> None:
                 if other != f:
                     raise InputError(f"{other} and {f} would both be written to {output / out_name(f)}; "
                                      "predict them in separate runs or give files with different names")
-        model = load_model(model_dir, device=resolve_device(device))
+        model = load_model(model_dir, device=device)
         language = lang or model.config.data.target
         if vectors is not None:
             if lang is None:

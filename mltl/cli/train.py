@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
-# Task-dependent defaults (Appendix B, Table 6) shown in --help; the values live in mltl.config.
-_TD = "\\[default: tagging {t}, classification {c}]"
+from mltl.cli.options import given, with_settings
+from mltl.config import TASK_DEFAULTS, DataConfig, ModelConfig, TrainConfig, TrainingConfig
 
 _HELP = """Train a tagger or classifier on labeled SOURCE languages for a TARGET language
 that has unlabeled text only (MAN-MoE, Chen et al. 2019, Algorithm 1).
@@ -20,28 +20,14 @@ Example: mltl train --task tagging --sources en,es,zh --target de --data data/ -
 """
 
 
-def _langs(value: Optional[str]) -> Optional[list[str]]:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
+# Every setting's flag, help and default come from the config dataclasses (mltl.config).
+SECTIONS = [(None, TrainConfig), ("data", DataConfig), ("model", ModelConfig), ("training", TrainingConfig)]
 
 
 def register(app: typer.Typer) -> None:
     @app.command("train", help=_HELP)
+    @with_settings(*SECTIONS, task_defaults=TASK_DEFAULTS)
     def train(
-        task: Optional[str] = typer.Option(None, "--task", help="tagging | classification | a plugin's task (see "
-                                                                "`mltl plugins`) \\[default: tagging]"),
-        head: Optional[str] = typer.Option(None, "--head", help="Predictor C by registry name, e.g. crf from the "
-                                                                "mltl-crf plugin \\[default: the task's]"),
-        encoder: Optional[str] = typer.Option(None, "--encoder", help="Fs/Fp feature extractor by registry name "
-                                                                      "\\[default: bilstm]"),
-        sources: Optional[str] = typer.Option(None, "--sources", help="Comma-separated labeled source languages."),
-        target: Optional[str] = typer.Option(None, "--target", help="Target language (unlabeled text only)."),
-        unlabeled: Optional[str] = typer.Option(None, "--unlabeled",
-                                                help="Extra comma-separated languages whose unlabeled text feeds D."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Directory of `mltl prepare` outputs: DATA/<lang>/."),
-        vectors: Optional[Path] = typer.Option(None, "--vectors",
-                                               help="Directory of aligned vectors: DIR/<lang>.vec (.bin, .npy)."),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output directory of the run."),
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config (see docs/training.md)."),
         set_: List[str] = typer.Option([], "--set", help="Dotted override, e.g. training.batch_size=32 (repeatable)."),
@@ -49,105 +35,12 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Overwrite an existing output directory."),
         resume: Optional[Path] = typer.Option(None, "--resume",
                                               help="Continue the run in this directory from its checkpoint."),
-        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N \\[default: auto]"),
-        amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast on CUDA \\[default: off]"),
-        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch \\[default: torch's]"),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed \\[default: 1]"),
-        max_epochs: Optional[int] = typer.Option(None, "--max-epochs", "--epochs", help="\\[default: 30]"),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after N iterations; 0 = none "
-                                                                          "\\[default: 0]"),
-        steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch",
-                                                      help="Iterations between evaluations; 0 = one pass over the "
-                                                           "largest source \\[default: 0]"),
-        patience: Optional[int] = typer.Option(None, "--patience",
-                                               help="Early stop after N evaluations without improvement; 0 = off "
-                                                    "\\[default: 5]"),
-        checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every",
-                                                       help="Checkpoint every N iterations (and every epoch) "
-                                                            "\\[default: 500]"),
-        arch: Optional[str] = typer.Option(None, "--arch", help="man_moe | man (no MoE) | bwe (shared tagger, no MoE, "
-                                                                "no D) \\[default: man_moe]"),
-        c_moe: Optional[bool] = typer.Option(None, "--c-moe/--no-c-moe", help="MoE in the predictor C \\[default: on]"),
-        fp_moe: Optional[bool] = typer.Option(None, "--fp-moe/--no-fp-moe",
-                                              help="Private extractor Fp (BiLSTM + MoE) \\[default: on]"),
-        adversary: Optional[bool] = typer.Option(None, "--adversary/--no-adversary",
-                                                 help="Language discriminator D (MAN) \\[default: on]"),
-        char_cnn: Optional[bool] = typer.Option(None, "--char-cnn/--no-char-cnn",
-                                                help="CharCNN word features " + _TD.format(t="on", c="off")),
-        lambda1: Optional[float] = typer.Option(None, "--lambda1", help="λ1, weight of −J_D " +
-                                                _TD.format(t="1e-4", c="0.002")),
-        lambda2: Optional[float] = typer.Option(None, "--lambda2", help="λ2, weight of the gate losses " +
-                                                _TD.format(t="0.01", c="0.1")),
-        k: Optional[int] = typer.Option(None, "--k", help="D steps per F/C step " + _TD.format(t="1", c="1")),
-        share_d_batches: Optional[bool] = typer.Option(
-            None, "--share-d-batches/--fresh-d-batches",
-            help="The last D step reuses the unlabeled batches of the main step's −λ1·J_D term (Fs runs once on "
-                 "them); --fresh-d-batches samples separately as Algorithm 1 is written \\[default: share]"),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Per language " +
-                                                 _TD.format(t="16", c="16")),
-        lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (Fs, Fp, C) \\[default: 0.001]"),
-        d_lr: Optional[float] = typer.Option(None, "--d-lr", help="Adam learning rate of D \\[default: 0.001]"),
-        weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="\\[default: 1e-8]"),
-        dropout: Optional[float] = typer.Option(None, "--dropout", help="\\[default: 0.5]"),
-        word_dropout: Optional[float] = typer.Option(None, "--word-dropout",
-                                                     help="Replace words by <unk> in training \\[default: 0]"),
-        hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help="Fs BiLSTM size \\[default: 128]"),
-        private_hidden_size: Optional[int] = typer.Option(None, "--private-hidden-size",
-                                                          help="Fp BiLSTM / expert output size \\[default: 128]"),
-        expert_hidden: Optional[int] = typer.Option(None, "--expert-hidden", help="Experts' hidden layer "
-                                                                                  "\\[default: 128]"),
-        layers: Optional[int] = typer.Option(None, "--layers", help="BiLSTM layers \\[default: 2]"),
-        char_emb_size: Optional[int] = typer.Option(None, "--char-emb-size", help="\\[default: 50]"),
-        expert_activation: Optional[str] = typer.Option(None, "--expert-activation",
-                                                        help="Last activation of Fp's experts: tanh | relu | none "
-                                                             "\\[default: tanh]"),
-        detach_gate: Optional[bool] = typer.Option(None, "--detach-gate/--no-detach-gate",
-                                                   help="Gates read detached features \\[default: off]"),
-        lowercase_chars: Optional[bool] = typer.Option(None, "--lowercase-chars/--no-lowercase-chars",
-                                                       help="Lowercase before the CharCNN \\[default: off]"),
-        lowercase: Optional[str] = typer.Option(None, "--lowercase",
-                                                help="Comma-separated languages looked up lowercased in their "
-                                                     "vectors \\[default: none]"),
-        d_text: Optional[str] = typer.Option(None, "--d-text", help="Text that feeds D: train | unlabeled | both "
-                                                                    "\\[default: unlabeled]"),
-        target_dev: Optional[Path] = typer.Option(None, "--target-dev",
-                                                  help="Labeled target dev JSONL for model selection (metrics are "
-                                                       "then marked NOT zero-resource)."),
-        keep_vectors: Optional[int] = typer.Option(None, "--keep-vectors",
-                                                   help="Top-N frequent vectors kept per language besides the words "
-                                                        "seen in the data \\[default: 20000]"),
-        float16: Optional[bool] = typer.Option(None, "--float16/--float32",
-                                               help="Store the model's vectors as float16 \\[default: float32]"),
-        strict: Optional[bool] = typer.Option(None, "--strict/--no-strict",
-                                              help="Refuse sources whose label sets differ \\[default: union + "
-                                                   "warning]"),
-        max_unlabeled: Optional[int] = typer.Option(None, "--max-unlabeled",
-                                                    help="Unlabeled sentences read per language \\[default: 50000]"),
+        **settings: Any,
     ) -> None:
         from mltl import config as C
         from mltl.errors import InputError
 
-        cli = {
-            "task": task,
-            "data": {"sources": _langs(sources), "target": target, "unlabeled": _langs(unlabeled),
-                     "data": str(data) if data else None, "vectors": str(vectors) if vectors else None,
-                     "lowercase": _langs(lowercase), "d_text": d_text,
-                     "target_dev": str(target_dev) if target_dev else None, "keep_vectors": keep_vectors,
-                     "float16": float16, "strict_labels": strict, "max_unlabeled": max_unlabeled},
-            "model": {"head": head, "encoder": encoder, "arch": arch, "c_moe": c_moe, "fp_moe": fp_moe,
-                      "adversary": adversary, "char_cnn": char_cnn,
-                      "char_emb_size": char_emb_size, "hidden_size": hidden_size,
-                      "private_hidden_size": private_hidden_size, "expert_hidden": expert_hidden, "layers": layers,
-                      "expert_activation": expert_activation, "detach_gate": detach_gate,
-                      "lowercase_chars": lowercase_chars, "dropout": dropout, "word_dropout": word_dropout},
-            "training": {"lambda1": lambda1, "lambda2": lambda2, "k": k, "share_d_batches": share_d_batches,
-                         "batch_size": batch_size, "lr": lr,
-                         "d_lr": d_lr, "weight_decay": weight_decay, "max_epochs": max_epochs,
-                         "max_steps": max_steps, "steps_per_epoch": steps_per_epoch, "patience": patience,
-                         "checkpoint_every": checkpoint_every, "seed": seed, "device": device, "amp": amp,
-                         "threads": threads},
-        }
-        cli = _drop_none(cli)
+        cli = given(settings, SECTIONS)
 
         if resume is not None:
             if output is not None and Path(output).resolve() != Path(resume).resolve():
@@ -186,18 +79,6 @@ def register(app: typer.Typer) -> None:
 
         result = do_train(cfg, output, force=force)
         _finish(result, output)
-
-
-def _drop_none(d: dict) -> dict:
-    out = {}
-    for key, v in d.items():
-        if isinstance(v, dict):
-            v = _drop_none(v)
-            if v:
-                out[key] = v
-        elif v is not None:
-            out[key] = v
-    return out
 
 
 def _finish(result, out: Path) -> None:

@@ -34,45 +34,11 @@ from typing import Any
 import numpy as np
 
 from mltl import log
+from mltl.embeddings.align_config import AlignConfig, AlignJob
 from mltl.embeddings.dictionary import identical_seed, to_indices
 from mltl.embeddings.mapping import orthogonality_error, procrustes
 from mltl.embeddings.vectors import Vectors, check_same_dim, normalize
 from mltl.errors import InputError
-
-METHODS = ("supervised", "identical", "unsupervised")
-
-
-@dataclass
-class AlignConfig:
-    """Knobs of the alignment; the defaults are the ones the benchmarks use."""
-
-    method: str = "unsupervised"
-    normalize: str = "unit,center,unit"
-    csls_k: int = 10
-    refine_vocab: int = 20000       # dictionary induction over the top K words of each side
-    refine_direction: str = "mutual"
-    max_refine_iters: int = 10
-    min_improvement: float = 1e-4   # objective gain that counts as "still improving"
-    # Unsupervised initialisation (similarity distributions over the top words).
-    unsup_vocab: int = 4000
-    # Stochastic dictionary induction.
-    stochastic_vocab: int = 10000
-    stochastic_initial: float = 0.1
-    stochastic_multiplier: float = 2.0
-    stochastic_patience: int = 3    # iterations without improvement before p grows
-    stochastic_max_iters: int = 100
-    seed: int = 0
-    # Keep the seed pairs in every refined dictionary (None: only for supervised).
-    # With weak vectors (small corpora), self-learning from induced pairs alone drifts
-    # away from a good gold dictionary; adding the gold pairs back anchors it.
-    keep_seed: bool | None = None
-    numerals_only: bool = False     # identical method: numerals instead of all identical strings
-
-    def check(self) -> None:
-        if self.method not in METHODS:
-            raise InputError(f"unknown alignment method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.refine_direction not in ("mutual", "union", "forward"):
-            raise InputError(f"unknown dictionary direction {self.refine_direction!r}")
 
 
 @dataclass
@@ -267,7 +233,7 @@ def align_pair(src_vecs: Vectors, tgt_vecs: Vectors, cfg: AlignConfig, *, src: s
     return W, report
 
 
-def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "unsupervised",
+def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str | None = None,
           dicts: dict[str, list[tuple[str, str]]] | None = None,
           dict_paths: dict[str, str] | None = None,
           config: AlignConfig | None = None) -> tuple[dict[str, Vectors], dict[str, Any]]:
@@ -279,8 +245,8 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
     ``report["mappings"]``, the dim x dim numpy matrix ``W`` of each language
     (``normalize(X) @ W`` is in the hub's space).
     """
-    # a copy: the caller's config is not changed by the method given here
-    cfg = dataclasses.replace(config or AlignConfig(), method=method)
+    # a copy: the caller's config is not changed by the method given here (None: the config's)
+    cfg = dataclasses.replace(config or AlignConfig(), method=method or (config or AlignConfig()).method)
     cfg.check()
     if hub not in vectors_by_lang:
         raise InputError(f"hub language {hub!r} is not among the inputs ({', '.join(vectors_by_lang)}); "
@@ -307,7 +273,7 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
         out[lang] = vecs.with_matrix(X_np @ W)
         mappings[lang] = W
         reports.append(asdict(rep))
-    report = {"hub": hub, "method": method, "config": asdict(cfg), "device": str(dev),
+    report = {"hub": hub, "method": cfg.method, "config": asdict(cfg), "device": str(dev),
               "languages": {lang: {"path": v.path, "words": len(v), "dim": v.dim}
                             for lang, v in vectors_by_lang.items()},
               "pairs": reports, "seconds": round(time.perf_counter() - t0, 3),
@@ -315,11 +281,8 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str = "u
     return out, report
 
 
-def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | None = None,
-              method: str = "unsupervised", dict_spec: str | None = None, eval_dict: str | None = None,
-              max_vocab: int | None = 200000, normalize: str = "unit,center,unit", refine_vocab: int = 20000,
-              max_iters: int = 10, csls_k: int = 10, seed: int = 0, out_format: str = "vec",
-              dtype: str = "float32", force: bool = False) -> dict[str, Any]:
+def run_align(files: list[str], output: str, job: AlignJob | None = None, config: AlignConfig | None = None, *,
+              force: bool = False) -> dict[str, Any]:
     """What ``mltl align`` does: load, align, optionally evaluate, write atomically.
 
     Every check that can fail cheaply (languages, hub, method, dictionaries,
@@ -335,10 +298,13 @@ def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | No
     from mltl.files import atomic_dir
 
     t0 = time.perf_counter()
-    if method not in METHODS:
-        raise InputError(f"unknown alignment method {method!r}; choose one of {', '.join(METHODS)}")
-    if normalize not in NORMALIZATIONS:
-        raise InputError(f"unknown --normalize {normalize!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    job = job or AlignJob()
+    cfg = config or AlignConfig()
+    hub, langs, dict_spec, eval_dict = job.hub, job.langs, job.dict_spec, job.eval_dict
+    method, out_format = cfg.method, job.out_format
+    cfg.check()
+    if cfg.normalize not in NORMALIZATIONS:
+        raise InputError(f"unknown --normalize {cfg.normalize!r}; choose one of {', '.join(NORMALIZATIONS)}")
     if out_format not in ("vec", "npy", "dir"):
         raise InputError(f"unknown --out-format {out_format!r}; choose vec, npy or dir")
     codes = [c.strip() for c in langs.split(",")] if langs else [lang_of(f) for f in files]
@@ -373,16 +339,14 @@ def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | No
     eval_paths = {c: find_dictionary(eval_dict, c, hub, prefer="test") for c in others} if eval_dict else {}
     vectors = {}
     for c, f in zip(codes, files):
-        vectors[c] = load_vectors(f, max_vocab=max_vocab)
+        vectors[c] = load_vectors(f, max_vocab=job.max_vocab or None)
         log.info(f"{c}: {len(vectors[c]):,} x {vectors[c].dim} from {f}")
-    cfg = AlignConfig(method=method, normalize=normalize, csls_k=csls_k, refine_vocab=refine_vocab,
-                      max_refine_iters=max_iters, seed=seed)
-    mapped, report = align(vectors, hub=hub, method=method, dicts=dicts, dict_paths=dict_paths, config=cfg)
+    mapped, report = align(vectors, hub=hub, dicts=dicts, dict_paths=dict_paths, config=cfg)
     mappings = report.pop("mappings")
     if eval_paths:
         report["bli"] = {}
         for c, path in eval_paths.items():
-            res = evaluate_bli(mapped[c], mapped[hub], read_dictionary(path), dict_path=path, csls_k=csls_k)
+            res = evaluate_bli(mapped[c], mapped[hub], read_dictionary(path), dict_path=path, csls_k=cfg.csls_k)
             report["bli"][c] = {"dictionary": str(path), **res}
             log.info(f"{c}->{hub} BLI: P@1 nn {res['nn']['p@1']:.2f}, csls {res['csls']['p@1']:.2f} "
                      f"({res['queries']} queries, coverage {res['coverage']:.1f}%)")
@@ -391,7 +355,7 @@ def run_align(files: list[str], output: str, *, hub: str = "en", langs: str | No
     report["seconds"] = round(time.perf_counter() - t0, 3)
     with atomic_dir(out, force=force) as tmp:
         for c in codes:
-            save_vectors(mapped[c], tmp / f"{c}{suffix}", format=out_format, dtype=dtype)
+            save_vectors(mapped[c], tmp / f"{c}{suffix}", format=out_format, dtype=job.dtype)
         (tmp / "mappings").mkdir()
         for c, W in mappings.items():
             np.save(tmp / "mappings" / f"{c}-{hub}.npy", W)

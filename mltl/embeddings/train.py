@@ -13,15 +13,14 @@ import os
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from mltl import log
+from mltl.embeddings.embed_config import INPUT_FORMATS, EmbedConfig, TextInput
 from mltl.errors import InputError
 from mltl.files import STDIO, check_nonempty, iter_lines
-
-INPUT_FORMATS = ("auto", "text", "roff", "jsonl")
 
 # n-gram hash buckets when --bucket is not given: BUCKETS_PER_WORD per word of the vocabulary
 # (words with count >= --min-count), within [MIN_BUCKET, MAX_BUCKET]. A word has about 10
@@ -37,35 +36,6 @@ MAX_BUCKET = 2_000_000
 def auto_bucket(words: int) -> int:
     """``--bucket`` sized to a vocabulary of ``words`` words (see :data:`BUCKETS_PER_WORD`)."""
     return min(MAX_BUCKET, max(MIN_BUCKET, BUCKETS_PER_WORD * words))
-
-
-@dataclass
-class EmbedConfig:
-    """fastText hyper-parameters (names as in fastText, defaults of ``mltl embed``)."""
-
-    model: str = "skipgram"
-    dim: int = 300
-    min_count: int = 5
-    epoch: int = 5
-    lr: float = 0.05
-    ws: int = 5
-    neg: int = 5
-    minn: int = 3
-    maxn: int = 6
-    bucket: int | None = None       # None: auto_bucket(words with count >= min_count)
-    # 1 by default: fastText's threads update the vectors without locks (Hogwild), so
-    # only one thread gives the same vectors twice for a seed; 0 = all cores.
-    threads: int = 1
-    seed: int = 0
-
-    def check(self) -> None:
-        if self.model not in ("skipgram", "cbow"):
-            raise InputError(f"unknown fastText model {self.model!r}; choose skipgram or cbow")
-        for name in ("dim", "min_count", "epoch"):
-            if getattr(self, name) <= 0:
-                raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.bucket is not None and self.bucket < 0:
-            raise InputError(f"--bucket must be 0 or more, got {self.bucket}")
 
 
 def _format_of(path: str, fmt: str) -> str:
@@ -133,10 +103,8 @@ def write_corpus(sentences: Iterable[list[str]], out, lowercase: bool = False) -
     return n, counts
 
 
-def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: EmbedConfig | None = None, *,
-                     lowercase: bool = False, tokenizer: str = "spacy", fmt: str = "auto",
-                     sp_model: str | Path | None = None, write_vec: bool = True,
-                     encoding: str = "utf-8") -> dict[str, Any]:
+def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: EmbedConfig | None = None,
+                     text: TextInput | None = None, *, write_vec: bool = True) -> dict[str, Any]:
     """Tokenize ``paths``, train fastText, write ``<out>.bin`` and ``<out>.vec``.
 
     Both files appear only when everything succeeded (temp files renamed at the
@@ -144,6 +112,9 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
     """
     cfg = cfg or EmbedConfig()
     cfg.check()
+    text = text or TextInput()
+    lowercase, tokenizer, fmt, encoding = text.lowercase, text.tokenizer, text.fmt, text.encoding
+    sp_model: str | Path | None = text.sp_model
     if not paths:
         raise InputError("no input files (give FILE... or - for stdin)")
     if sum(1 for p in paths if str(p) == STDIO) > 1:

@@ -12,10 +12,12 @@ Importing this package does not import torch; the submodules do.
 """
 from __future__ import annotations
 
+from mltl.device import DEFAULT_DEVICE
+
 __all__ = ["load_model"]
 
 
-def load_model(path, device: str = "cpu"):  # noqa: ANN001 - lazy re-export
+def load_model(path, device: str = DEFAULT_DEVICE):  # noqa: ANN001 - lazy re-export
     """Load a model directory written by ``mltl train`` (see :mod:`mltl.models.model`)."""
     from mltl.models.model import load_model as _load
 

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mltl import __version__
+from mltl.device import DEFAULT_DEVICE, pick_device
 from mltl.errors import InputError
 from mltl.files import atomic_dir
 
@@ -338,8 +339,10 @@ def check_model_languages(langs: Any, path: Path) -> list[str]:
     return langs
 
 
-def load_model(path: str | Path, device: str = "cpu") -> Model:
+def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
     """Load a model directory (``model-best/``, ``model-last/``) written by ``mltl train``.
+
+    ``device``: ``auto`` (a GPU when one is visible, else the CPU), ``cpu``, ``cuda``, ``cuda:N``.
 
     Missing or truncated files and models of another mltl version raise
     :class:`InputError` naming the file.
@@ -347,6 +350,7 @@ def load_model(path: str | Path, device: str = "cpu") -> Model:
     from mltl.config import config_from_json
     from mltl.models.featurize import Featurizer
 
+    device = str(pick_device(device))
     d = Path(path)
     if not d.is_dir():
         raise InputError("no such model directory", path=d)

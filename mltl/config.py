@@ -40,7 +40,6 @@ from mltl.setting import setting
 ARCHS = ("man_moe", "man", "bwe")
 EXPERT_ACTIVATIONS = ("tanh", "relu", "none")   # mltl.models.moe._ACTIVATIONS
 D_TEXTS = ("train", "unlabeled", "both")
-TASKS = ("tagging", "classification")
 _DATA, _MODEL, _TRAIN = "Data", "Model", "Training"   # --help panels
 
 # Appendix B, Table 6 (λ1, λ2, k) + batch sizes; CharCNN for NER, not for Amazon.

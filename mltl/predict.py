@@ -49,11 +49,9 @@ def detect_format(path: str, given: str | None = None, encoding: str = "utf-8") 
         if name.endswith(ext):
             return fmt
     if looks_like_conll(path, encoding):
-        from rich.markup import escape
-
         from mltl import log
 
-        log.info(f"{escape(path)}: read as CoNLL (token and tag columns; --input-format text for raw text)")
+        log.info(f"{path}: read as CoNLL (token and tag columns; --input-format text for raw text)")
         return "conll"
     return "text"
 

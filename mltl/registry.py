@@ -209,15 +209,13 @@ def load_plugins(report: bool = True) -> list[Plugin]:
         plugins.append(p)
     _state["plugins"] = plugins
     if report:
-        from rich.markup import escape
-
         from mltl import log
 
         for p in plugins:
             if p.status != "ok":
-                log.info(f"[yellow]warning:[/yellow] plugin {escape(p.name)!r} ({escape(p.origin)}) "
-                         f"{'is for another API version' if p.status == 'api-mismatch' else 'failed to load'}"
-                         f" and is ignored: {escape(p.reason or '')}")
+                log.warning(f"plugin {p.name!r} ({p.origin}) "
+                            f"{'is for another API version' if p.status == 'api-mismatch' else 'failed to load'}"
+                            f" and is ignored: {p.reason or ''}")
     return plugins
 
 

@@ -9,12 +9,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from reference import csls_dense  # noqa: E402
+
 from mltl.embeddings import Vectors, normalize  # noqa: E402
 from mltl.embeddings.align import AlignConfig, align, unsupervised_seed  # noqa: E402
 from mltl.embeddings.bli import evaluate_bli  # noqa: E402
 from mltl.embeddings.dictionary import identical_seed, read_dictionary, to_indices  # noqa: E402
 from mltl.embeddings.mapping import orthogonality_error, procrustes, random_rotation  # noqa: E402
-from mltl.embeddings.similarity import csls_dense, induce, induce_exact, pairs_from, search, topk_mean  # noqa: E402
+from mltl.embeddings.similarity import induce, induce_exact, pairs_from, search, topk_mean  # noqa: E402
 from mltl.errors import InputError  # noqa: E402
 
 MAN_EN = sorted(glob.glob("/usr/share/man/man1/*.1.gz"))

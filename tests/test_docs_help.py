@@ -72,7 +72,7 @@ def test_a_gpu_that_is_not_there_is_named_as_train_names_it(cmd, tmp_path):
 # --- g. SIGTERM during train: the trainer's message names SIGTERM -------------------------------------
 
 def test_sigterm_during_train_is_named_sigterm(tmp_path):
-    from mltl.training.synthetic import make_toy_data
+    from toydata import make_toy_data
 
     data, vec = make_toy_data(tmp_path / "toy", ["en", "es", "de"], unlabeled_only=("de",), n_concepts=30,
                               n_train=160, n_dev=40, n_unlabeled=80)

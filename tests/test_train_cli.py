@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from mltl.training.synthetic import make_toy_data  # noqa: E402
+from toydata import make_toy_data  # noqa: E402
 
 TINY = ["--hidden-size", "16", "--private-hidden-size", "16", "--expert-hidden", "16", "--layers", "1",
         "--char-emb-size", "8", "--set", "model.char_kernels=8", "--set", "model.char_out=8",
@@ -73,8 +73,8 @@ def test_cli_dry_run_and_help(toy):
     assert cfg["training"]["lambda1"] == 0.002 and cfg["training"]["k"] == 3
     assert cfg["model"]["c_moe"] is False and cfg["model"]["fp_moe"] is False and cfg["model"]["adversary"] is True
     h = mltl("train", "--help").stdout
-    for s in ("--no-c-moe", "--no-fp-moe", "--no-adversary", "--lambda1", "1e-4", "0.002", "--resume",
-              "--target-dev", "--d-text", "--word-dropout", "--detach-gate", "tanh", "--float16"):
+    for s in ("--no-c-moe", "--no-fp-moe", "--no-adversary", "--lambda1", "tagging 0.0001", "classification 0.002",
+              "--resume", "--target-dev", "--d-text", "--word-dropout", "--detach-gate", "tanh", "--float16"):
         assert s in h, s
 
 

@@ -12,12 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from toydata import make_toy_data  # noqa: E402
+
 from mltl import log  # noqa: E402
 from mltl.config import merge  # noqa: E402
 from mltl.errors import InputError  # noqa: E402
 from mltl.models import load_model  # noqa: E402
 from mltl.training import resume, train  # noqa: E402
-from mltl.training.synthetic import make_toy_data  # noqa: E402
 
 TINY = {"char_kernels": 8, "char_out": 8, "char_emb_size": 8, "hidden_size": 16, "private_hidden_size": 16,
         "expert_hidden": 16, "d_kernels": 8, "d_hidden": 8, "layers": 1, "dropout": 0.1}
@@ -201,16 +202,6 @@ def test_classification_end_to_end(toy_cls, tmp_path):
     out = model.predict_batch("de", [["de" + "x", "y"]], gates=True)
     assert out[0]["label"] in ("neg", "pos") and abs(sum(out[0]["probs"].values()) - 1) < 1e-5
     assert len(out[0]["gate_c"]) == 2
-
-
-def test_language_probe_runs(toy):
-    from mltl.training.probe import language_probe
-
-    res = train(cfg_for(toy, model={"adversary": False}, training={"max_steps": 4}), None)
-    texts = {lang: [json.loads(x)["tokens"] for x in (toy[0] / lang / "unlabeled.jsonl").read_text().splitlines()]
-             for lang in ("en", "es", "de")}
-    acc = language_probe(res.model, texts, steps=30)
-    assert 0.0 <= acc <= 1.0
 
 
 def test_threads_option_is_restored_after_training(toy):

@@ -123,7 +123,8 @@ def print_report(report: dict) -> None:
     from mltl.log import stdout_console
 
     con = stdout_console()
-    if report["task"] == "tagging":
+    token_level = "per_type" in report   # entity scores; a classification report has a confusion matrix
+    if token_level:
         t = Table(title=f"entity scores ({report['sentences']:,} sentences, {report['tokens']:,} tokens)")
         for c in ("type", "precision", "recall", "F1", "support"):
             t.add_column(c, justify="left" if c == "type" else "right")
@@ -149,7 +150,7 @@ def print_report(report: dict) -> None:
         if key not in gates:
             continue
         t = Table(title=f"average expert gate weights, {name}")
-        t.add_column("tokens" if report["task"] == "tagging" else "documents")
+        t.add_column("tokens" if token_level else "documents")
         for e in gates["experts"]:
             t.add_column(e, justify="right")
         t.add_row("all", *(f"{w:.3f}" for w in gates[key]["all"]))

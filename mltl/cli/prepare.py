@@ -89,11 +89,13 @@ def register(app: typer.Typer) -> None:
 def print_summary(meta: dict, output: Path) -> None:
     from rich.table import Table
 
+    from mltl.data.prepare import KINDS
     from mltl.log import stdout_console
 
-    unit = "documents" if meta["task"] == "classification" else "sentences"
-    what = {"tagging": "entity types" if meta.get("scheme") == "bio" else "tags",
-            "classification": "labels"}.get(meta["task"], "")
+    kind = KINDS[meta["task"]]
+    unit = kind.unit
+    what = "" if not kind.labeled else "labels" if not kind.token_level else \
+        "entity types" if meta.get("scheme") == "bio" else "tags"
     table = Table(title=f"{output} ({meta['language']}, {meta['task']})")
     table.add_column("file")
     table.add_column(unit, justify="right")
@@ -111,7 +113,7 @@ def print_summary(meta: dict, output: Path) -> None:
     notes = []
     if meta.get("source_scheme") and meta["source_scheme"] not in ("bio", "plain"):
         notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
-    if meta["task"] == "tagging":
+    if kind.token_level:
         notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
     if meta.get("label_map"):
         notes.append(f"label map applied ({len(meta['label_map'])} labels)"

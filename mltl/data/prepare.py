@@ -30,10 +30,29 @@ from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_fil
 from mltl.langs import check_lang
 from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
 
-TASKS = ("tagging", "classification", "unlabeled")
 TAGGING_FORMATS = (*CONLL_FORMATS, "conllu")
 TEXT_FORMATS = ("text", "roff")
 ROLES = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class DataKind:
+    """What ``prepare --task`` reads: labeled per token, labeled per document, or raw text."""
+
+    name: str
+    labeled: bool
+    token_level: bool
+    default_format: str
+    formats: tuple[str, ...]
+    unit: str           # what one record is, in summaries
+
+
+KINDS = {k.name: k for k in (
+    DataKind("tagging", True, True, "conll2002", TAGGING_FORMATS, "sentences"),
+    DataKind("classification", True, False, "tsv", CLS_FORMATS, "documents"),
+    DataKind("unlabeled", False, False, "text", TEXT_FORMATS, "sentences"),
+)}
+TASKS = tuple(KINDS)
 
 
 @dataclass
@@ -203,28 +222,28 @@ def prepare(
     stripped from CoNLL tokens (WikiANN's ``de:``).
     """
     t0 = time.perf_counter()
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    if task not in KINDS:
+        raise InputError(f"unknown task {task!r}; choose one of: {', '.join(KINDS)}")
+    kind = KINDS[task]
     lang = check_lang(lang)
     if tokenizer not in TOKENIZERS:
         raise InputError(f"unknown tokenizer {tokenizer!r}; choose one of: {', '.join(TOKENIZERS)}")
     if not inputs:
         raise InputError("no input files given")
-    raw_files = list(inputs) if task == "unlabeled" else list(unlabeled)
-    labeled_files = [] if task == "unlabeled" else list(inputs)
-    if fmt is None:
-        fmt = {"tagging": "conll2002", "classification": "tsv", "unlabeled": "text"}[task]
-    valid = {"tagging": TAGGING_FORMATS, "classification": CLS_FORMATS, "unlabeled": TEXT_FORMATS}[task]
+    raw_files = list(unlabeled) if kind.labeled else list(inputs)
+    labeled_files = list(inputs) if kind.labeled else []
+    fmt = fmt or kind.default_format
+    valid = kind.formats
     if fmt not in valid:
         raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
-    if split and task == "unlabeled":
+    if split and not kind.labeled:
         raise InputError("--split divides labeled data into train/dev/test; raw text (--unlabeled) all goes "
                          "to unlabeled.jsonl: drop --split")
     split_t = parse_split(split) if split else None
     lmap = parse_label_map(label_map)
-    if lmap and task == "unlabeled":
+    if lmap and not kind.labeled:
         raise InputError("--label-map needs labeled input (raw text has no labels)")
-    if task == "tagging":
+    if kind.token_level:
         check_tag_map(lmap)
     if labeled_files and split_t is None and len(labeled_files) > 3:
         raise InputError(f"{len(labeled_files)} labeled files: give train, dev, test (at most 3) or use --split")
@@ -242,7 +261,7 @@ def prepare(
     out_records: dict[str, list[dict]] = {}
     stats: dict[str, SplitStats] = {}
     problems = 0
-    if task == "tagging":
+    if kind.token_level:
         files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix)
                  for p in labeled_files]
         for p, f in zip(labeled_files, files):
@@ -276,7 +295,7 @@ def prepare(
         meta["labels"] = tagset
         if meta["scheme"] == "bio":
             meta["entity_types"] = sorted(schemes.entity_types(tagset))
-    elif task == "classification":
+    elif kind.labeled:
         files_docs: list[list[Document]] = []
         dropped = 0
         for p in labeled_files:
@@ -321,7 +340,7 @@ def prepare(
         if raw_files:
             if tokenizer == "sentencepiece" and sp_model is None:
                 sp_model = str(train_sentencepiece(
-                    (ln for p in raw_files for ln in _text_lines(p, fmt if task == "unlabeled" else "text", encoding)),
+                    (ln for p in raw_files for ln in _text_lines(p, "text" if kind.labeled else fmt, encoding)),
                     tmp / "sp", vocab_size=sp_vocab_size))
                 meta["tokenizer"]["sp_model"] = "sp.model"
             tok = get_tokenizer(lang, tokenizer, sp_model=sp_model)
@@ -334,7 +353,7 @@ def prepare(
                 if on_progress:
                     on_progress(done, total)
 
-            st = _write_unlabeled(raw_files, fmt if task == "unlabeled" else "text", tok,
+            st = _write_unlabeled(raw_files, "text" if kind.labeled else fmt, tok,
                                   tmp / "unlabeled.jsonl", encoding, progress)
             if st.items == 0:
                 raise InputError("no text found", path=raw_files[0])

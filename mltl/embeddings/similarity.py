@@ -152,15 +152,6 @@ def search(Q: Any, T: Any, k: int = 10, method: str = "nn", r_T: Any = None,
     return scores, idx
 
 
-def csls_dense(X: np.ndarray, Z: np.ndarray, k: int = 10) -> np.ndarray:
-    """Reference CSLS matrix computed densely in numpy (for tests on small sizes)."""
-    sims = X @ Z.T
-    kx, kz = min(k, Z.shape[0]), min(k, X.shape[0])
-    r_x = -np.sort(-sims, axis=1)[:, :kx].mean(axis=1)
-    r_z = -np.sort(-sims, axis=0)[:kz, :].mean(axis=0)
-    return 2 * sims - r_x[:, None] - r_z[None, :]
-
-
 def _direction(Q: Any, T: Any, *, csls_k: int, r_T: Any, keep_prob: float, generator: Any,
                budget: int) -> tuple[Any, Any, Any]:
     """Best row of ``T`` for each row of ``Q`` (CSLS with ``r_T``, or cosine if None).

@@ -588,7 +588,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
     cfg.plugins = provenance(components(cfg))
     data = load_run_data(cfg)
     for w in data.warnings:
-        log.info(f"[yellow]warning:[/yellow] {w}")
+        log.warning(w)
     out = Path(out_dir) if out_dir is not None else None
     # The network and its device are built before anything is written: a device that is
     # not here or an option the model rejects leaves no half-made run directory behind.

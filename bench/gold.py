@@ -165,7 +165,7 @@ def embed(a, work: Path, langs: list[str], text: Path) -> dict:
             # The corpus is already tokenized: prepare it as whitespace-tokenized unlabeled text.
             ds = work / "text-ds" / lang
             if not (ds / "meta.json").exists():
-                sh(MLTL + ["-q", "prepare", "--unlabeled", "--lang", lang, "--tokenizer", "whitespace",
+                sh(MLTL + ["-q", "prepare", "--task", "unlabeled", "--lang", lang, "--tokenizer", "whitespace",
                            text / f"{lang}.all.txt", "--force", "-o", ds])
             sh(MLTL + ["-q", "embed", "--lang", lang, ds / "unlabeled.jsonl", "--dim", str(a.dim), "--min-count",
                        str(a.min_count), "--epoch", str(a.epoch), "--seed", "1", "-o", out],

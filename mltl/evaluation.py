@@ -197,9 +197,7 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
     from mltl.errors import InputError
     from mltl.files import check_input_file
     from mltl.predict import chunks, detect_format, read_items
-    from mltl.registry import get_task
-
-    task = get_task(model.task)
+    task = model.task
     token_level = task.token_level
     gold_all: list = []
     pred_all: list = []

@@ -195,9 +195,7 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
     """Predict every item and write it to ``out`` in input order; returns counts."""
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
-    from mltl.registry import get_task
-
-    token_level = get_task(model.task).token_level
+    token_level = model.task.token_level
     n_items = n_tokens = 0
     for chunk in chunks(items):
         preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates)

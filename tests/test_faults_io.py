@@ -76,7 +76,7 @@ def big_text(tmp_path_factory) -> Path:
 ], ids=["sigterm", "sigint", "double-sigint"])
 def test_signal_during_prepare_cleans_up_and_says_so(big_text, tmp_path, sigs, code, name):
     out = tmp_path / "data"
-    proc = start_cli("-q", "prepare", "--unlabeled", "--lang", "en", big_text, "-o", out,
+    proc = start_cli("-q", "prepare", "--task", "unlabeled", "--lang", "en", big_text, "-o", out,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while not list(tmp_path.glob(".data.*.tmp")):   # the output is under way, in its temp directory
@@ -190,9 +190,9 @@ def test_gold_and_pred_with_other_tokens_are_refused(tmp_path):
 
 def test_split_with_unlabeled_is_refused(tmp_path):
     (tmp_path / "raw.txt").write_text("One sentence here.\nAnother one there.\n")
-    p = run_cli("prepare", "--unlabeled", "--lang", "en", "--tokenizer", "whitespace", "--split", "80/20",
+    p = run_cli("prepare", "--task", "unlabeled", "--lang", "en", "--tokenizer", "whitespace", "--split", "80/20",
                 tmp_path / "raw.txt", "-o", tmp_path / "out")
-    assert_one_line_error(p, "--split", "--unlabeled", "drop --split")
+    assert_one_line_error(p, "--split", "--task unlabeled", "drop --split")
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
 

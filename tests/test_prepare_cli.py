@@ -77,7 +77,7 @@ def test_conllu_misc_ner(tmp_path):
 
 
 def test_unlabeled_from_stdin_and_chinese_words(tmp_path):
-    run_cli("prepare", "--unlabeled", "--lang", "zh", "-", "-o", "zh", cwd=tmp_path, check=True,
+    run_cli("prepare", "--task", "unlabeled", "--lang", "zh", "-", "-o", "zh", cwd=tmp_path, check=True,
             input="我爱北京天安门。今天天气很好！\n")
     sents = [r["tokens"] for r in lines(tmp_path / "zh" / "unlabeled.jsonl")]
     assert sents[0] == ["我", "爱", "北京", "天安门", "。"] and len(sents) == 2
@@ -87,7 +87,7 @@ def test_unlabeled_japanese_with_trained_sentencepiece(tmp_path):
     text = "\n".join(["東京は日本の首都です。大阪は大きな都市です。", "私は毎日電車で会社に行きます。",
                       "京都には古い寺がたくさんあります。"] * 30)
     (tmp_path / "ja.txt").write_text(text + "\n", encoding="utf-8")
-    run_cli("prepare", "--unlabeled", "--lang", "ja", "--tokenizer", "sentencepiece", "--sp-vocab-size", "200",
+    run_cli("prepare", "--task", "unlabeled", "--lang", "ja", "--tokenizer", "sentencepiece", "--sp-vocab-size", "200",
             "ja.txt", "-o", "ja", cwd=tmp_path, check=True)
     meta = json.loads((tmp_path / "ja" / "meta.json").read_text())
     assert meta["tokenizer"] == {"kind": "sentencepiece", "sp_model": "sp.model"}
@@ -98,7 +98,7 @@ def test_unlabeled_japanese_with_trained_sentencepiece(tmp_path):
 
 def test_japanese_spacy_without_sudachi_says_what_to_install(tmp_path):
     (tmp_path / "ja.txt").write_text("東京は日本の首都です。\n")
-    proc = run_cli("prepare", "--unlabeled", "--lang", "ja", "ja.txt", "-o", "ja", cwd=tmp_path)
+    proc = run_cli("prepare", "--task", "unlabeled", "--lang", "ja", "ja.txt", "-o", "ja", cwd=tmp_path)
     try:
         import sudachipy  # noqa: F401
     except ImportError:
@@ -127,7 +127,7 @@ Copyright \(co 2024 Free Software Foundation.
 
 def test_roff_man_page_to_unlabeled(tmp_path):
     (tmp_path / "ls.1").write_text(MAN_PAGE, encoding="utf-8")
-    run_cli("prepare", "--unlabeled", "--lang", "de", "--format", "roff", "ls.1", "-o", "de",
+    run_cli("prepare", "--task", "unlabeled", "--lang", "de", "--format", "roff", "ls.1", "-o", "de",
             cwd=tmp_path, check=True)
     text = [" ".join(r["tokens"]) for r in lines(tmp_path / "de" / "unlabeled.jsonl")]
     assert text[0] == "ls - Verzeichnisinhalte auflisten"
@@ -178,4 +178,5 @@ def test_every_shipped_example_prepares(tmp_path):
         run_cli("prepare", "--task", "classification", "--lang", tsv.stem, tsv, "--split", "80/10/10",
                 "-o", tmp_path / "cls" / tsv.stem, check=True)
     for raw in sorted((EXAMPLES / "unlabeled").glob("*.txt")):
-        run_cli("prepare", "--unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem, check=True)
+        run_cli("prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem,
+                check=True)

@@ -120,6 +120,30 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
     return flags + [a for a in argv[:end] if a not in GLOBAL_FLAGS] + argv[end:]
 
 
+# Old spellings that still work, with one warning line: (command, flag) -> replacement tokens.
+DEPRECATED_FLAGS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("prepare", "--unlabeled"): ("--task", "unlabeled"),   # --unlabeled names languages in train
+    ("align", "-m"): ("--method",),                         # -m is --model in predict and evaluate
+}
+
+
+def rewrite_deprecated(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Replace deprecated flags (:data:`DEPRECATED_FLAGS`) in ``argv``; returns (argv, warnings)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    command = next((a for a in argv[:end] if not a.startswith("-")), None)
+    out: list[str] = []
+    notes: list[str] = []
+    for i, a in enumerate(argv):
+        new = DEPRECATED_FLAGS.get((command, a)) if i < end else None
+        if new is None:
+            out.append(a)
+            continue
+        out.extend(new)
+        notes.append(f"`mltl {command} {a}` is deprecated: use `{' '.join(new)}`{' VALUE' if len(new) == 1 else ''}"
+                     " (the old spelling goes away in mltl 0.3)")
+    return out, notes
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map errors to one line + exit code.
 
@@ -135,7 +159,11 @@ def main(argv: list[str] | None = None) -> None:
     signals.install()
     try:
         try:
-            app(args=hoist_global_flags(sys.argv[1:] if argv is None else list(argv)), prog_name="mltl")
+            args, notes = rewrite_deprecated(hoist_global_flags(sys.argv[1:] if argv is None else list(argv)))
+            if notes and not set(args) & {"-q", "--quiet"}:
+                for note in notes:
+                    log.stderr_console().print(f"[yellow]warning:[/yellow] {note}", markup=True, soft_wrap=True)
+            app(args=args, prog_name="mltl")
         except _PassThrough as exc:
             raise exc.exc from None
         finally:

@@ -1,119 +1,188 @@
-"""`mltl evaluate`: BLI of aligned vectors (`mltl evaluate bli ...`); model evaluation to come."""
+"""`mltl evaluate`: a model on labeled test files, predicted files against gold ones, or aligned
+vectors by bilingual lexicon induction, as three subcommands (``model``, ``predictions``,
+``bli``). ``mltl evaluate --model M FILE…`` (the short form in every example) means
+``mltl evaluate model --model M FILE…``."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
+from typer.core import TyperGroup
 
+from mltl import log
 from mltl.device import DEFAULT_DEVICE, DEVICES
+
+_HELP = """Score a model on labeled test files (entity F1 / accuracy + expert-gate analysis), a predicted
+CoNLL file against a gold one, or aligned vectors by bilingual lexicon induction.
+
+Examples:
+
+  mltl evaluate --model models/de/model-best test.conll --plot gates.png   (= mltl evaluate model …)
+
+  mltl evaluate predictions --gold gold.conll --pred pred.conll --json
+
+  mltl evaluate bli --src de --tgt en aligned/de.vec aligned/en.vec --dict de-en.test.txt
+"""
+
+
+class _EvaluateGroup(TyperGroup):
+    """Routes the subcommand-less spellings: ``evaluate --model M FILE`` to ``model`` (the short form
+    the docs use), ``evaluate --gold G --pred P`` to ``predictions`` with a deprecation line."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        from mltl.cli import _flags_without_type
+
+        return _flags_without_type(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            if "--model" not in args and ("--gold" in args or "--pred" in args):
+                log.warning("`mltl evaluate --gold G --pred P` is now `mltl evaluate predictions --gold G --pred P`; "
+                            "the old spelling will be removed in mltl 0.3")
+                args = ["predictions", *args]
+            else:
+                args = ["model", *args]
+        return super().parse_args(ctx, args)
+
+
+def _json_flag() -> Any:
+    return typer.Option(False, "--json", help="Print one JSON object.")
+
+
+def _encoding() -> Any:
+    return typer.Option("utf-8", "--encoding", help="Input encoding.")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate")
-    def evaluate(
-        files: List[str] = typer.Argument(None, help="`bli SRC_VECTORS TGT_VECTORS` for word translation; "
-                                                    "otherwise test files for --model."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model directory (model evaluation)."),
-        gold: Optional[str] = typer.Option(None, "--gold", help="Gold file (model evaluation)."),
-        src: Optional[str] = typer.Option(None, "--src", help="BLI: source language code."),
-        tgt: Optional[str] = typer.Option(None, "--tgt", help="BLI: target language code."),
-        dictionary: Optional[str] = typer.Option(None, "--dict", help="BLI: test dictionary (MUSE format "
-                                                 "'src tgt' per line), or a directory with SRC-TGT*.txt."),
-        max_vocab: Optional[int] = typer.Option(200000, "--max-vocab", help="BLI: keep the N most frequent "
-                                                "words of each side."),
-        csls_k: int = typer.Option(10, "--csls-k", help="BLI: CSLS neighbourhood size."),
-        csls_pool: int = typer.Option(10000, "--csls-pool", help="BLI: source words measuring target "
-                                      "hubness (0 = all: exact, slow on big vocabularies)."),
-        csls_candidates: int = typer.Option(50, "--csls-candidates", help="BLI: cosine candidates CSLS "
-                                            "re-ranks per query (0 = all targets)."),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-        pred: Optional[str] = typer.Option(None, "--pred", help="Predicted CoNLL file to score against "
-                                           "--gold (no model needed)."),
-        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Model evaluation: language of the "
-                                           "test files (default: the model's target)."),
-        input_format: Optional[str] = typer.Option(None, "--input-format", help="Model evaluation: conll | "
-                                                   "conllu | jsonl (default: from the extension)."),
-        plot: Optional[str] = typer.Option(None, "--plot", help="Model evaluation: bar chart of the average "
-                                           "expert-gate weights (PNG/PDF/SVG)."),
-        batch_size: int = typer.Option(256, "--batch-size", help="Model evaluation: sentences per batch."),
-        device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"Model evaluation: {DEVICES}."),
-        encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
+    from mltl.cli import _Command  # the root's command class: boolean flags shown without a type
+
+    ev = typer.Typer(cls=_EvaluateGroup, help=_HELP, no_args_is_help=True, rich_markup_mode="rich",
+                     context_settings={"help_option_names": ["-h", "--help"]})
+    app.add_typer(ev, name="evaluate")
+
+    @ev.command("model", cls=_Command)
+    def evaluate_model(
+        files: List[str] = typer.Argument(None, help="Labeled test files (CoNLL, CoNLL-U or JSONL; classification: "
+                                                     "TSV/JSONL)."),
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (e.g. models/de/model-best)."),
+        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the test files (default: the "
+                                           "model's target)."),
+        input_format: Optional[str] = typer.Option(None, "--input-format", help="conll | conllu | jsonl (default: "
+                                                   "from the extension)."),
+        plot: Optional[str] = typer.Option(None, "--plot", help="Bar chart of the average expert-gate weights "
+                                           "(PNG/PDF/SVG)."),
+        batch_size: int = typer.Option(256, "--batch-size", help="Sentences per batch."),
+        device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"{DEVICES}."),
+        encoding: str = _encoding(),
+        json_out: bool = _json_flag(),
     ) -> None:
-        """Score a model on labeled test files (entity F1 / accuracy + expert-gate analysis),
-        a predicted CoNLL file against a gold one, or aligned vectors by bilingual lexicon induction.
+        """Score a model on labeled test files (the default: `mltl evaluate --model M FILE`).
 
-        Examples:
+        Tagging: entity F1 per type; classification: accuracy, macro-F1, confusion matrix; both: the
+        average expert-gate weights.
 
-          mltl evaluate --model models/de/model-best test.conll --plot gates.png
+        Example: mltl evaluate model --model models/de/model-best test.conll --plot gates.png
+        """
+        from mltl import evaluation
+        from mltl.device import check_device
+        from mltl.errors import InputError
 
-          mltl evaluate --gold gold.conll --pred pred.conll --json
+        if model is None:
+            raise InputError("give the model to evaluate: --model DIR (and its labeled test files)")
+        check_device(device)   # before any file is read (the GPU itself is checked with the model)
+        if not files:
+            raise InputError("give the labeled test file(s) to evaluate --model on")
+        if plot:
+            evaluation.plot_format(plot)   # a bad --plot name fails now, not after the evaluation
+        from mltl.models.model import load_model
+        from mltl.text.tokenize import get_tokenizer
 
-          mltl evaluate bli --src de --tgt en aligned/de.vec aligned/en.vec --dict de-en.test.txt
+        m = load_model(model, device=device)
+        language = lang or m.config.data.target
+        m.check_lang(language)
+        # raw-text documents are tokenised here; token-level gold comes pre-tokenised
+        tok = None if m.task.token_level else get_tokenizer(language)
+        report = evaluation.evaluate_model(m, files, language, input_format=input_format, tokenizer=tok,
+                                           batch_size=batch_size, encoding=encoding)
+        if plot:
+            evaluation.plot_gates(report["gates"], plot, title=f"{language}: average expert gate weights")
+        _show(report, json_out)
 
-          mltl evaluate bli aligned/de.vec aligned/en.vec --dict de-en.test.txt --json
+    @ev.command("predictions", cls=_Command)
+    def evaluate_predictions(
+        files: List[str] = typer.Argument(None, hidden=True),
+        gold: Optional[str] = typer.Option(None, "--gold", help="Gold CoNLL file."),
+        pred: Optional[str] = typer.Option(None, "--pred", help="Predicted CoNLL file (e.g. `mltl predict --format "
+                                           "conll`), same tokens as --gold."),
+        plot: Optional[str] = typer.Option(None, "--plot", hidden=True),
+        encoding: str = _encoding(),
+        json_out: bool = _json_flag(),
+    ) -> None:
+        """Score a predicted CoNLL file against a gold one (no model needed): entity F1 per type.
+
+        Example: mltl evaluate predictions --gold gold.conll --pred pred.conll --json
+        """
+        from mltl import evaluation
+        from mltl.errors import InputError
+
+        if plot:
+            raise InputError("--plot draws the model's expert gates: it needs --model DIR and test files")
+        if gold is None or pred is None or files:
+            raise InputError("give both --gold FILE and --pred FILE (and no other files)")
+        _show(evaluation.evaluate_files(gold, pred, encoding), json_out)
+
+    @ev.command("bli", cls=_Command)
+    def evaluate_bli(
+        files: List[str] = typer.Argument(None, help="SRC_VECTORS TGT_VECTORS (aligned, one shared space)."),
+        src: Optional[str] = typer.Option(None, "--src", help="Source language code (default: from the file "
+                                          "name)."),
+        tgt: Optional[str] = typer.Option(None, "--tgt", help="Target language code (default: from the file "
+                                          "name)."),
+        dictionary: Optional[str] = typer.Option(None, "--dict", help="Test dictionary (MUSE format 'src tgt' per "
+                                                 "line), or a directory with SRC-TGT*.txt."),
+        max_vocab: Optional[int] = typer.Option(200000, "--max-vocab", help="Keep the N most frequent words of each "
+                                                "side."),
+        csls_k: int = typer.Option(10, "--csls-k", help="CSLS neighbourhood size."),
+        csls_pool: int = typer.Option(10000, "--csls-pool", help="Source words measuring target hubness (0 = all: "
+                                      "exact, slow on big vocabularies)."),
+        csls_candidates: int = typer.Option(50, "--csls-candidates", help="Cosine candidates CSLS re-ranks per "
+                                            "query (0 = all targets)."),
+        json_out: bool = _json_flag(),
+    ) -> None:
+        """Word translation (bilingual lexicon induction) of aligned vectors: P@1/5/10, NN and CSLS.
+
+        Example: mltl evaluate bli aligned/de.vec aligned/en.vec --dict de-en.test.txt --json
         """
         import json
 
         from mltl.errors import InputError
 
-        if model is not None:
-            from mltl.device import check_device
+        if len(files or []) != 2:
+            raise InputError("usage: mltl evaluate bli SRC_VECTORS TGT_VECTORS --dict FILE")
+        if dictionary is None:
+            raise InputError("mltl evaluate bli needs --dict (a MUSE-format test dictionary)")
+        from mltl.embeddings.bli import run_bli
+        from mltl.embeddings.dictionary import find_dictionary
+        from mltl.embeddings.vectors import lang_of
 
-            check_device(device)   # before any file is read (the GPU itself is checked with the model)
-        if plot and model is None:
-            raise InputError("--plot draws the model's expert gates: it needs --model DIR and test files")
-        if files and files[0] == "bli":
-            if len(files) != 3:
-                raise InputError("usage: mltl evaluate bli SRC_VECTORS TGT_VECTORS --dict FILE")
-            if dictionary is None:
-                raise InputError("mltl evaluate bli needs --dict (a MUSE-format test dictionary)")
-            from mltl.embeddings.bli import run_bli
-            from mltl.embeddings.dictionary import find_dictionary
-            from mltl.embeddings.vectors import lang_of
-
-            s = src or lang_of(files[1])
-            t = tgt or lang_of(files[2])
-            result = run_bli(files[1], files[2], find_dictionary(dictionary, s, t, prefer="test"),
-                             src_lang=s, tgt_lang=t, max_vocab=max_vocab, csls_k=csls_k,
-                             csls_pool=csls_pool or None, csls_candidates=csls_candidates or None)
-            if json_out:
-                typer.echo(json.dumps(result, ensure_ascii=False))
-            else:
-                print_bli(result)
-            return
-        from mltl import evaluation
-
-        files = files or []
-        if gold is not None or pred is not None:
-            if gold is None or pred is None or files:
-                raise InputError("give both --gold FILE and --pred FILE (and no other files)")
-            report = evaluation.evaluate_files(gold, pred, encoding)
-        elif model is not None:
-            if not files:
-                raise InputError("give the labeled test file(s) to evaluate --model on")
-            if plot:
-                evaluation.plot_format(plot)   # a bad --plot name fails now, not after the evaluation
-            from mltl.models.model import load_model
-            from mltl.text.tokenize import get_tokenizer
-
-            m = load_model(model, device=device)
-            language = lang or m.config.data.target
-            m.check_lang(language)
-            from mltl.registry import get_task
-
-            # raw-text documents are tokenised here; token-level gold comes pre-tokenised
-            tok = None if get_task(m.task).token_level else get_tokenizer(language)
-            report = evaluation.evaluate_model(m, files, language, input_format=input_format, tokenizer=tok,
-                                               batch_size=batch_size, encoding=encoding)
-            if plot:
-                evaluation.plot_gates(report["gates"], plot, title=f"{language}: average expert gate weights")
-        else:
-            raise InputError("give test files with --model DIR, --gold/--pred files, "
-                             "or `bli SRC TGT --dict FILE` to evaluate vectors")
+        s = src or lang_of(files[0])
+        t = tgt or lang_of(files[1])
+        result = run_bli(files[0], files[1], find_dictionary(dictionary, s, t, prefer="test"),
+                         src_lang=s, tgt_lang=t, max_vocab=max_vocab, csls_k=csls_k,
+                         csls_pool=csls_pool or None, csls_candidates=csls_candidates or None)
         if json_out:
-            typer.echo(json.dumps(report, ensure_ascii=False))
+            typer.echo(json.dumps(result, ensure_ascii=False))
         else:
-            print_report(report)
+            print_bli(result)
+
+
+def _show(report: dict, json_out: bool) -> None:
+    import json
+
+    if json_out:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        print_report(report)
 
 
 def print_report(report: dict) -> None:

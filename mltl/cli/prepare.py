@@ -13,12 +13,11 @@ def register(app: typer.Typer) -> None:
     @app.command("prepare")
     def prepare(
         files: List[str] = typer.Argument(..., help="Input files: train \\[dev \\[test]] (or any number with "
-                                                    "--split); raw text with --unlabeled. '-' reads stdin."),
+                                                    "--split); raw text with --task unlabeled. '-' reads stdin."),
         output: Path = typer.Option(..., "--output", "-o", help="Output dataset directory."),
         lang: str = typer.Option(..., "--lang", "-l", help="ISO language code, e.g. de, es, zh."),
-        task: str = typer.Option("tagging", "--task", "-t", help="tagging | classification."),
-        unlabeled: bool = typer.Option(False, "--unlabeled", help="Inputs are raw text (one sentence or "
-                                                                  "document per line) -> unlabeled.jsonl."),
+        task: str = typer.Option("tagging", "--task", "-t", help="tagging | classification | unlabeled (inputs "
+                                 "are raw text, one sentence or document per line -> unlabeled.jsonl)."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", help="tagging: conll2002 (default), conll2003, "
                                           "conll, conllu; classification: tsv (default), csv, jsonl; "
                                           "raw text: text (default), roff (man pages)."),
@@ -65,18 +64,17 @@ def register(app: typer.Typer) -> None:
 
           mltl prepare --task classification --lang fr reviews.tsv --split 80/10/10 --seed 1 -o data/fr
 
-          mltl prepare --unlabeled --lang ja --tokenizer sentencepiece corpus.txt -o data/ja
+          mltl prepare --task unlabeled --lang ja --tokenizer sentencepiece corpus.txt -o data/ja
         """
         from mltl.data.prepare import prepare as run
 
-        t = "unlabeled" if unlabeled else task
         with log.progress() as prog:
             bar = prog.add_task(f"prepare {lang}", total=None)
 
             def on_progress(done: int, total: int) -> None:
                 prog.update(bar, completed=done, total=total or None)
 
-            meta = run(files, output, task=t, lang=lang, fmt=fmt, unlabeled=unlabeled_text,
+            meta = run(files, output, task=task, lang=lang, fmt=fmt, unlabeled=unlabeled_text,
                        tokenizer=tokenizer, sp_model=sp_model, sp_vocab_size=sp_vocab_size, scheme=scheme,
                        repair=repair, split=split, seed=seed, token_col=token_col, tag_col=tag_col,
                        tag_field=tag_field, text_field=text_field, label_field=label_field,

@@ -237,7 +237,7 @@ def prepare(
     if fmt not in valid:
         raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
     if split and not kind.labeled:
-        raise InputError("--split divides labeled data into train/dev/test; raw text (--unlabeled) all goes "
+        raise InputError("--split divides labeled data into train/dev/test; raw text (--task unlabeled) all goes "
                          "to unlabeled.jsonl: drop --split")
     split_t = parse_split(split) if split else None
     lmap = parse_label_map(label_map)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from mltl import __version__
 from mltl.device import DEFAULT_DEVICE, pick_device
 from mltl.errors import InputError
 from mltl.files import atomic_dir
+
+if TYPE_CHECKING:
+    from mltl.training.tasks import Task
 
 FORMAT = 1
 MARKER = "mltl-model.json"
@@ -59,8 +62,11 @@ class Model:
         self.vectors = vectors  # the pruned tables (as stored), for saving
 
     @property
-    def task(self) -> str:
-        return self.config.task
+    def task(self) -> Task:
+        """The registered :class:`~mltl.training.tasks.Task` this model was trained for."""
+        from mltl.registry import get_task
+
+        return get_task(self.config.task)
 
     @property
     def languages(self) -> list[str]:
@@ -112,9 +118,7 @@ class Model:
         """
         import torch
 
-        from mltl.registry import get_task
-
-        token_level = get_task(self.task).token_level
+        token_level = self.task.token_level
         order = np.argsort(corpus.lengths, kind="stable")
         was_training = self.net.training
         self.net.eval()
@@ -178,9 +182,7 @@ class Model:
         """Predictions for every sentence of an encoded corpus, in corpus order."""
         import torch
 
-        from mltl.registry import get_task
-
-        token_level = get_task(self.task).token_level
+        token_level = self.task.token_level
         results: list[dict[str, Any] | None] = [None] * len(corpus)
         for idx, out in self.run(corpus, batch_size):
             lp = out.log_probs.float()
@@ -216,9 +218,7 @@ class Model:
         keep = [i for i, s in enumerate(sentences) if len(s)]
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
         res = self.predict_corpus(corpus, batch_size, gates) if keep else []
-        from mltl.registry import get_task
-
-        empty = get_task(self.task).empty_prediction()
+        empty = self.task.empty_prediction()
         out: list[dict[str, Any]] = [dict(empty) for _ in sentences]
         for i, r in zip(keep, res):
             out[i] = r

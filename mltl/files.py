@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Generator, Iterator, TypeGuard
 
 from mltl import signals
 from mltl.errors import InputError
@@ -47,7 +47,7 @@ def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encodi
     )
 
 
-def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def iter_lines(path: str | Path, encoding: str = "utf-8") -> Generator[tuple[int, str], None, None]:
     """Yield ``(line_number, line)`` of a text file or ``-`` (stdin), streaming.
 
     Lines are returned without their line ending (LF or CRLF). Invalid bytes raise
@@ -55,7 +55,7 @@ def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
     or silent replacement characters. ``.gz`` files are decompressed on the fly.
     """
     if str(path) == STDIO:
-        raw: IO[bytes] = sys.stdin.buffer
+        raw: IO[bytes] | gzip.GzipFile = sys.stdin.buffer
         name = "<stdin>"
     else:
         p = Path(path)
@@ -138,11 +138,11 @@ def output_error(exc: OSError, path: str | Path) -> InputError:
 def os_reason(exc: OSError) -> str:
     """The system's words for an OSError, with a hint for the less obvious ones."""
     reason = exc.strerror or str(exc)
-    hint = _HINTS.get(exc.errno)
+    hint = _HINTS.get(exc.errno) if exc.errno is not None else None
     return f"{reason} ({hint})" if hint else reason
 
 
-def _is_output_error(exc: BaseException, *places: Path) -> bool:
+def _is_output_error(exc: BaseException, *places: Path) -> TypeGuard[OSError]:
     """An OSError from writing under ``places`` (or a plain write failure with no file name)."""
     if not isinstance(exc, OSError):
         return False

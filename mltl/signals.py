@@ -20,7 +20,7 @@ import signal
 from typing import Iterator
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
-NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 _state: dict = {"received": None, "shield": 0, "pending": None, "installed": False}
 

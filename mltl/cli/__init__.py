@@ -134,7 +134,7 @@ def rewrite_deprecated(argv: list[str]) -> tuple[list[str], list[str]]:
     out: list[str] = []
     notes: list[str] = []
     for i, a in enumerate(argv):
-        new = DEPRECATED_FLAGS.get((command, a)) if i < end else None
+        new = DEPRECATED_FLAGS.get((command, a)) if i < end and command is not None else None
         if new is None:
             out.append(a)
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import typing
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import typer
 
@@ -70,7 +70,7 @@ def _default_text(f: dataclasses.Field, section: str | None,
     return "" if value is None or value == [] else _render(value)   # nothing to show for "not given"
 
 
-def settings_params(sections: list[Section], task_defaults: Mapping | None = None) -> list[inspect.Parameter]:
+def settings_params(sections: Sequence[Section], task_defaults: Mapping | None = None) -> list[inspect.Parameter]:
     """The generated options of ``sections``, in field order, as ``inspect.Parameter`` s."""
     params = []
     for section, cls in sections:
@@ -106,7 +106,7 @@ def with_settings(*sections: Section, task_defaults: Mapping | None = None) -> C
     return deco
 
 
-def given(settings: Mapping[str, Any], sections: list[Section]) -> dict[str, Any]:
+def given(settings: Mapping[str, Any], sections: Sequence[Section]) -> dict[str, Any]:
     """The options the user gave, nested by section: ``{"training": {"seed": 3}, "task": "…"}``.
 
     Comma-separated values of list fields become lists.

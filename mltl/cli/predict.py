@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from mltl import log
 from mltl.device import DEFAULT_DEVICE, DEVICES
+
+if TYPE_CHECKING:
+    from mltl.text.tokenize import Tokenizer
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +74,7 @@ def register(app: typer.Typer) -> None:
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
         if to_dir:
+            assert output is not None  # to_dir implies -o
             if output.exists() and not output.is_dir():
                 raise InputError(f"-o names a file, but {len(inputs)} inputs need a directory (one output "
                                  "each); give a directory path", path=output)
@@ -110,9 +114,11 @@ def register(app: typer.Typer) -> None:
                     prog.update(bar, description=f"predict {name}", completed=done["tokens"] + t)
 
                 if to_dir:
+                    assert output is not None  # to_dir implies -o
                     with atomic_file(output / out_name(f)) as o:
                         counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk)
                 else:
+                    assert shared is not None  # opened above whenever not to_dir
                     counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk)
                 done["items"] += counts["items"]
                 done["tokens"] += counts["tokens"]
@@ -125,7 +131,8 @@ class _LazyTokenizer:
     """Stands in for ``get_tokenizer(lang, kind, sp_model)`` and builds it on first use."""
 
     def __init__(self, lang: str, kind: str, sp_model) -> None:
-        self._args, self._tok = (lang, kind, sp_model), None
+        self._args = (lang, kind, sp_model)
+        self._tok: Tokenizer | None = None
 
     def tokenize_with_offsets(self, text: str):
         if self._tok is None:

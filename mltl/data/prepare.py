@@ -335,8 +335,8 @@ def prepare(
 
     with atomic_dir(out, force=force) as tmp:
         for role, recs in out_records.items():
-            with open(tmp / f"{role}.jsonl", "w", encoding="utf-8") as f:
-                write_jsonl(recs, f)
+            with open(tmp / f"{role}.jsonl", "w", encoding="utf-8") as fh:
+                write_jsonl(recs, fh)
         if raw_files:
             if tokenizer == "sentencepiece" and sp_model is None:
                 sp_model = str(train_sentencepiece(

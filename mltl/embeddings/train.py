@@ -144,9 +144,10 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
                              path=where)
         t_tok = time.perf_counter() - t0
         if cfg.bucket is None:
-            cfg = replace(cfg, bucket=auto_bucket(kept))
-            log.info(f"{cfg.bucket:,} n-gram buckets for {kept:,} words (--bucket): a .bin of about "
-                     f"{_mb((kept + cfg.bucket) * cfg.dim * 4)}")
+            bucket = auto_bucket(kept)
+            cfg = replace(cfg, bucket=bucket)
+            log.info(f"{bucket:,} n-gram buckets for {kept:,} words (--bucket): a .bin of about "
+                     f"{_mb((kept + bucket) * cfg.dim * 4)}")
         log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
                  f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
         tmp_bin = Path(tmp) / "model.bin"

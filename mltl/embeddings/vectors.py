@@ -237,6 +237,7 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
         nonlocal pending
         if not pending:
             return
+        assert dim is not None  # set by the first row, before any row is pending
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a short parse is detected by the size check below

@@ -25,6 +25,8 @@ nothing changes. ``embed_types_conv`` keeps the convolution form as the referenc
 """
 from __future__ import annotations
 
+from typing import Iterable, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,7 +86,7 @@ class CharCNN(nn.Module):
         table = dropout(F.pad(self.emb.weight[1:], (0, 0, 1, 0)), self.dropout.p, self.training)
         v, c = table.shape
         pooled = []
-        for w, conv in zip(self.widths, self.convs):
+        for w, conv in zip(self.widths, cast("Iterable[nn.Conv1d]", self.convs)):
             k = conv.out_channels
             # lookup[j·V + v] = W_j · E[v]: the contribution of character v at offset j
             lookup = (table @ conv.weight.permute(1, 2, 0).reshape(c, w * k)).view(v, w, k)
@@ -106,7 +108,7 @@ class CharCNN(nn.Module):
         mask = chars != 0  # (U, L)
         x = self.dropout(self.emb(chars)).transpose(1, 2)  # (U, C, L)
         pooled = []
-        for w, conv in zip(self.widths, self.convs):
+        for w, conv in zip(self.widths, cast("Iterable[nn.Conv1d]", self.convs)):
             h = conv1d(x, conv)  # (U, K, L + w - 1) thanks to padding=w-1
             # A window is valid when it overlaps at least one real character.
             valid = F.pad(mask, (w - 1, w - 1)).unfold(1, w, 1).any(-1)

@@ -9,6 +9,8 @@ convolution is faster than the unfolded copy and is used as it is.
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,7 +25,8 @@ def conv1d(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
 
 def conv1d_unfolded(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     """The same convolution as one matrix product over the unfolded windows (any device)."""
-    width, pad = conv.kernel_size[0], conv.padding[0]
+    # padding may be a str ('same') in general; the convs here are all built with an int
+    width, pad = conv.kernel_size[0], cast(int, conv.padding[0])
     k = conv.out_channels
     xl = x.transpose(1, 2)                              # (N, L, C)
     if pad:

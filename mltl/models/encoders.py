@@ -6,6 +6,8 @@ module". Encoders are registered by name so a plugin can add one.
 """
 from __future__ import annotations
 
+from typing import Iterable, cast
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -67,7 +69,7 @@ class ConvEncoder(nn.Module):
         mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None])
         mask = mask.unsqueeze(1).to(x.dtype)                                   # (B, 1, T)
         h = x.transpose(1, 2)
-        for i, conv in enumerate(self.convs):
+        for i, conv in enumerate(cast("Iterable[nn.Conv1d]", self.convs)):
             if i:
                 h = self.dropout(h)
             h = torch.tanh(conv1d(h * mask, conv)) * mask
@@ -99,7 +101,7 @@ class CNNEncoder(nn.Module):
         mask = nn.functional.pad(mask, (0, extra))
         xt = x.transpose(1, 2)  # (B, in, T + extra)
         pooled = []
-        for w, conv in zip(self.widths, self.convs):
+        for w, conv in zip(self.widths, cast("Iterable[nn.Conv1d]", self.convs)):
             h = conv1d(xt, conv)  # (B, K, T + extra - w + 1)
             valid = mask[:, : h.shape[2]].unsqueeze(1)  # windows starting on a real token
             # max_t relu(h_t) = relu(max_t h_t): ReLU after the pool touches B·K values,

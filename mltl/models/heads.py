@@ -62,7 +62,9 @@ class MoEOrMLP(nn.Module):
         only the selected positions are computed (the others are 0)."""
         if self.moe is not None:
             return self.moe.forward_log_probs(x, mask)
-        return on_positions(lambda f: (torch.log_softmax(self.mlp(f), dim=-1),), x, mask)[0], None
+        mlp = self.mlp
+        assert mlp is not None  # built whenever moe is not
+        return on_positions(lambda f: (torch.log_softmax(mlp(f), dim=-1),), x, mask)[0], None
 
 
 @register_head("tagging")
@@ -110,4 +112,3 @@ class ClassificationHead(Head):
         return self.pred(self.dropout(pooled))
 
 
-_MoEOrMLP = MoEOrMLP  # old name

@@ -61,8 +61,9 @@ class Batch:
             return None if t is None else t.to(device, non_blocking=True)
 
         # lengths stay on the CPU: pack_padded_sequence wants them there.
-        return Batch(self.lang, mv(self.words), self.lengths, mv(self.mask), mv(self.chars),
-                     mv(self.char_index), mv(self.labels), self.segments)
+        return Batch(self.lang, self.words.to(device, non_blocking=True), self.lengths,
+                     self.mask.to(device, non_blocking=True), mv(self.chars), mv(self.char_index), mv(self.labels),
+                     self.segments)
 
 
 def cat_batches(batches: list[Batch]) -> Batch:
@@ -85,22 +86,26 @@ def cat_batches(batches: list[Batch]) -> Batch:
         segs.extend(b.segments or [(b.lang, b.words.shape[0])])
     chars = char_index = None
     if batches[0].chars is not None:
-        width = max(b.chars.shape[1] for b in batches)
-        chars = torch.cat([F.pad(b.chars, (0, width - b.chars.shape[1])) for b in batches])
+        # one model's batches all have chars and char_index, or none has
+        char_ids = [b.chars for b in batches if b.chars is not None]
+        indices = [b.char_index for b in batches if b.char_index is not None]
+        assert len(char_ids) == len(indices) == len(batches)
+        width = max(c.shape[1] for c in char_ids)
+        chars = torch.cat([F.pad(c, (0, width - c.shape[1])) for c in char_ids])
         offsets = [0]
-        for b in batches[:-1]:
-            offsets.append(offsets[-1] + b.chars.shape[0])
-        char_index = torch.cat([pad(b.char_index + o, 0) for b, o in zip(batches, offsets)])
+        for c in char_ids[:-1]:
+            offsets.append(offsets[-1] + c.shape[0])
+        char_index = torch.cat([pad(i + o, 0) for i, o in zip(indices, offsets)])
         # The batches share many word types (a language's labeled and unlabeled
         # batches; digits, punctuation and names across languages): convolve each
         # distinct spelling once. CharCNN(word) depends on the characters only.
         chars, inverse = torch.unique(chars, dim=0, return_inverse=True)
         char_index = inverse[char_index]
     labels = None
-    if all(b.labels is not None for b in batches):
+    gold = [b.labels for b in batches if b.labels is not None]
+    if len(gold) == len(batches):
         # (B, T) tag ids are padded to T; class ids (B,) and float targets (B, L), e.g. multi-hot, are not
-        labels = torch.cat([pad(b.labels, -100) if b.labels.ndim == 2 and not b.labels.is_floating_point()
-                            else b.labels for b in batches])
+        labels = torch.cat([pad(g, -100) if g.ndim == 2 and not g.is_floating_point() else g for g in gold])
     return Batch("+".join(dict.fromkeys(l for l, _ in segs)), torch.cat([pad(b.words, 0) for b in batches]),
                  torch.cat([b.lengths for b in batches]), torch.cat([pad(b.mask, False) for b in batches]),
                  chars, char_index, labels, segs)
@@ -160,9 +165,9 @@ class ManMoE(nn.Module):
         self.fs = enc(in_dim, shared_hidden, layers, dropout)                      # Fs
         if fp_moe:
             self.fp = enc(in_dim, private_hidden, layers, dropout)                 # Fp's BiLSTM
-            self.fp_moe = MixtureOfExperts(private_hidden, expert_hidden, private_hidden, len(self.sources),
-                                           last_activation=expert_activation, dropout=dropout,
-                                           detach_gate=detach_gate)                # Fp's MoE + G1
+            self.fp_moe: MixtureOfExperts | None = MixtureOfExperts(
+                private_hidden, expert_hidden, private_hidden, len(self.sources),
+                last_activation=expert_activation, dropout=dropout, detach_gate=detach_gate)  # Fp's MoE + G1
         else:
             self.fp = None
             self.fp_moe = None
@@ -221,6 +226,7 @@ class ManMoE(nn.Module):
         """Fp and C given the word representation x and the shared features fs = Fs(x)."""
         gate1 = None
         if self.fp is not None:
+            assert self.fp_moe is not None  # built together with Fp
             fp, gate1 = self.fp_moe(self.fp(x, lengths), mask)  # fp, g1 = Fp(x)
             feats = torch.cat([fs, fp], dim=-1)
         else:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 from mltl.errors import InputError
 from mltl.langs import check_lang
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 TOKENIZERS = ("spacy", "whitespace", "sentencepiece")
 Span = tuple[str, int, int]  # token text, start char, end char (exclusive)
@@ -45,7 +48,7 @@ class SpacyTokenizer:
     def __init__(self, lang: str) -> None:
         self.lang = lang
         self._nlp = _blank(lang)
-        self._sent_nlp = None
+        self._sent_nlp: Language | None = None
 
     def tokenize(self, text: str) -> list[str]:
         return [t.text for t in self._nlp.tokenizer(text) if not t.is_space]

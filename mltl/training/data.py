@@ -232,6 +232,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
 
     task = get_task(cfg.task)
     check_languages(cfg)
+    target = cfg.data.target
+    assert target is not None  # check_languages raised otherwise
     langs, warnings = read_languages(cfg)
     labels, scheme = collect_labels(cfg, langs, warnings)
     label_id = {lab: i for i, lab in enumerate(labels)}
@@ -248,9 +250,9 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
             raise InputError(f"labels not seen in any source: {', '.join(sorted(unknown))}", path=p)
     target_eval_raw: dict[str, tuple[list[list[str]], list[Any]]] = {}
     for split in ("dev", "test"):
-        p = split_path(cfg, cfg.data.target, split)
-        if p is not None and p.is_file():
-            s, y = read_split(p, task, True)
+        path = split_path(cfg, target, split)
+        if path is not None and path.is_file():
+            s, y = read_split(path, task, True)
             ok = all(task.label_set(yy) <= set(labels) for yy in y)
             if s and ok:
                 target_eval_raw[split] = (s, y)
@@ -265,8 +267,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         needed: set[str] = set()
         ld = langs[lang]
         for sents in (ld.train, ld.dev, ld.unlabeled):
-            for s in sents:
-                needed.update(s)
+            for sent in sents:
+                needed.update(sent)
         if lang == cfg.data.target:
             for s, _ in target_eval_raw.values():
                 for x in s:
@@ -300,7 +302,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     dev = {lang: encode(lang, langs[lang].dev, None) for lang in cfg.data.sources}
     dev_gold = {lang: langs[lang].dev_labels for lang in cfg.data.sources}
     if tdev:
-        dev["target"] = encode(cfg.data.target, tdev[0], None)
+        dev["target"] = encode(target, tdev[0], None)
         dev_gold["target"] = tdev[1]
     d_text: dict[str, EncodedCorpus] = {}
     if cfg.model.adversary:
@@ -311,5 +313,5 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
             else:
                 sents = ld.unlabeled
             d_text[lang] = encode(lang, sents, None)
-    target_eval = {split: (encode(cfg.data.target, s, None), y) for split, (s, y) in target_eval_raw.items()}
+    target_eval = {split: (encode(target, s, None), y) for split, (s, y) in target_eval_raw.items()}
     return RunData(labels, scheme, feat, vectors, train, dev, dev_gold, d_text, target_eval, warnings)

@@ -7,7 +7,7 @@ position), so a resumed run regenerates exactly the same batches.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -19,7 +19,7 @@ class BucketSampler:
         self.bucket = bucket
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self.passes = 0
-        self._start_state: dict[str, Any] = {}
+        self._start_state: Mapping[str, Any] = {}
         self._batches: list[np.ndarray] = []
         self._pos = 0
         self._new_pass()

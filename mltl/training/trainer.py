@@ -186,6 +186,7 @@ class Trainer:
             self._d_update(l_d, correct, total, stats)
 
     def _d_update(self, l_d, correct: int, total: int, stats: dict[str, float]) -> None:
+        assert self.d_opt is not None  # D steps run only with a discriminator (see iteration)
         self.d_opt.zero_grad(set_to_none=True)
         l_d.backward()
         self.d_opt.step()
@@ -209,6 +210,7 @@ class Trainer:
 
     def main_iteration(self, stats: dict[str, float], shared_d: bool = False) -> None:
         """Lines 11-22: update Fs, Fp, C on every source (+ confuse D on every language)."""
+        import torch
         import torch.nn.functional as F
 
         from mltl.models.man_moe import cat_batches
@@ -228,7 +230,7 @@ class Trainer:
             t_lab = int(big.lengths[:n_lab].max())    # labeled rows cut to their own longest
             out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab],
                                    big.mask[:n_lab, :t_lab])
-        loss = 0.0
+        loss: torch.Tensor | float = 0.0
         lp_all = out.log_probs.float()
         parts = zip(lab, lp_all.split(lab_rows), big.mask[:n_lab, :t_lab].split(lab_rows),
                     *(g.float().split(lab_rows) if g is not None else [None] * len(lab)
@@ -239,7 +241,7 @@ class Trainer:
                 gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
             l_c = net.head.loss(lp, gold, mask)                           # L_C, the head's own (NLL, CRF, ...)
             e = net.expert_index(b.lang)
-            l_g = 0.0
+            l_g: torch.Tensor | float = 0.0
             if g1 is not None:
                 j1 = gate_nll(g1, e, mask)
                 l_g = l_g + j1
@@ -263,7 +265,8 @@ class Trainer:
             # D's update, so this equals a D step on freshly computed features).
             with self._autocast():
                 d_logits = net.discriminate(fs_unl.detach(), mask_unl, unl_rows).float()
-            self._d_update(*self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl]), stats)
+            l_d, correct, total = self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl])
+            self._d_update(l_d, correct, total, stats)
         if adversarial:
             for p in net.discriminator.parameters():  # D is not updated here: no grads for it
                 p.requires_grad_(False)
@@ -275,6 +278,7 @@ class Trainer:
             finally:
                 for p in net.discriminator.parameters():
                     p.requires_grad_(True)
+        assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -14,6 +14,7 @@
 
 Results go to stdout as JSON lines and a Markdown table; progress to stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ def peak_rss_mb() -> float:
 
 # ----------------------------------------------------------------------- S3
 
+
 def _make_pair(n: int, dim: int, seed: int = 0):
     import numpy as np
 
@@ -53,10 +55,11 @@ def _make_pair(n: int, dim: int, seed: int = 0):
     R = random_rotation(dim, seed + 1)
     for s in range(0, n, 20000):
         m = min(20000, n - s)
-        block = (rng.standard_normal((m, rank)).astype(np.float32) @ basis
-                 + rng.standard_normal((m, dim)).astype(np.float32))
-        X[s:s + m] = block
-        Z[s:s + m] = block @ R + 0.3 * rng.standard_normal((m, dim)).astype(np.float32)
+        block = rng.standard_normal((m, rank)).astype(np.float32) @ basis + rng.standard_normal((m, dim)).astype(
+            np.float32
+        )
+        X[s : s + m] = block
+        Z[s : s + m] = block @ R + 0.3 * rng.standard_normal((m, dim)).astype(np.float32)
     words = [f"w{i}" for i in range(n)]
     return Vectors(words, X), Vectors([f"t{i}" for i in range(n)], Z)
 
@@ -78,19 +81,25 @@ def _speed_one(task: str, n: int, dim: int) -> dict:
         from mltl.embeddings.mapping import random_rotation
 
         tgt = tgt.with_matrix(np.asarray(tgt.matrix) @ random_rotation(dim, 1).T)
-        pairs = [(f"w{i}", f"t{i}") for i in range(0, 30000, 20)]   # 1,500 queries
+        pairs = [(f"w{i}", f"t{i}") for i in range(0, 30000, 20)]  # 1,500 queries
         res = evaluate_bli(src, tgt, pairs)
         out = {"p@1_nn": res["nn"]["p@1"], "p@1_csls": res["csls"]["p@1"], "queries": res["queries"]}
     else:
         dicts = {"xx": [(f"w{i}", f"t{i}") for i in range(5000)]} if task == "supervised" else None
         mapped, rep = align({"en": tgt, "xx": src}, hub="en", method=task, dicts=dicts, config=AlignConfig())
         p = rep["pairs"][0]
-        acc = float(np.mean(np.argmax(mapped["xx"].matrix[:2000] @ mapped["en"].matrix[:50000].T, axis=1)
-                            == np.arange(2000)))
-        out = {"iterations": p["iterations"], "final_pairs": p["dictionary_sizes"][-1],
-               "top1_recovered": round(acc, 4)}
-    out.update(task=task, n=n, dim=dim, seconds=round(time.perf_counter() - t0, 2),
-               peak_rss_mb=round(peak_rss_mb()), input_rss_mb=round(base_rss))
+        acc = float(
+            np.mean(np.argmax(mapped["xx"].matrix[:2000] @ mapped["en"].matrix[:50000].T, axis=1) == np.arange(2000))
+        )
+        out = {"iterations": p["iterations"], "final_pairs": p["dictionary_sizes"][-1], "top1_recovered": round(acc, 4)}
+    out.update(
+        task=task,
+        n=n,
+        dim=dim,
+        seconds=round(time.perf_counter() - t0, 2),
+        peak_rss_mb=round(peak_rss_mb()),
+        input_rss_mb=round(base_rss),
+    )
     return out
 
 
@@ -99,27 +108,41 @@ def cmd_speed(args) -> None:
     for task in args.tasks.split(","):
         runs = []
         for r in range(args.repeat):
-            proc = subprocess.run([sys.executable, __file__, "_speed_one", task, str(args.n), str(args.dim)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "_speed_one", task, str(args.n), str(args.dim)],
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode != 0:
                 sys.exit(proc.stderr)
             res = json.loads(proc.stdout.strip().splitlines()[-1])
             print(json.dumps(res), flush=True)
             runs.append(res)
-        rows.append({"task": task, "median_s": statistics.median(r["seconds"] for r in runs),
-                     "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "runs": len(runs),
-                     **{k: runs[-1][k] for k in runs[-1] if k not in ("task", "seconds", "peak_rss_mb")}})
+        rows.append(
+            {
+                "task": task,
+                "median_s": statistics.median(r["seconds"] for r in runs),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                "runs": len(runs),
+                **{k: runs[-1][k] for k in runs[-1] if k not in ("task", "seconds", "peak_rss_mb")},
+            }
+        )
     print(f"\n| task | n x dim | median s ({args.repeat} runs) | peak RSS MB | detail |\n|---|---|---|---|---|")
     for r in rows:
-        detail = ", ".join(f"{k}={v}" for k, v in r.items()
-                           if k not in ("task", "median_s", "peak_rss_mb", "runs", "n", "dim"))
+        detail = ", ".join(
+            f"{k}={v}" for k, v in r.items() if k not in ("task", "median_s", "peak_rss_mb", "runs", "n", "dim")
+        )
         print(f"| {r['task']} | {args.n} x {args.dim} | {r['median_s']:.1f} | {r['peak_rss_mb']} | {detail} |")
 
 
 # ----------------------------------------------------------------------- Q2
 
-FREEDICT = {"de": ("freedict-deu-eng", False), "es": ("freedict-eng-spa", True),
-            "nl": ("freedict-eng-nld", True), "fr": ("freedict-eng-fra", True)}
+FREEDICT = {
+    "de": ("freedict-deu-eng", False),
+    "es": ("freedict-eng-spa", True),
+    "nl": ("freedict-eng-nld", True),
+    "fr": ("freedict-eng-fra", True),
+}
 
 
 def _man_files(lang: str, max_files: int, seed: int = 0) -> list[str]:
@@ -146,37 +169,95 @@ def cmd_quality(args) -> None:
         out = work / "vectors" / lang
         if not Path(str(out) + ".vec").exists():
             files = _man_files(lang, args.en_files if lang == "en" else 100000)
-            _run(mltl + ["embed", "--lang", lang, "--format", "roff", "--lowercase", "--dim", str(args.dim),
-                         "--min-count", "3", "--bucket", "200000", "-o", str(out), "--json"] + files)
+            _run(
+                mltl
+                + [
+                    "embed",
+                    "--lang",
+                    lang,
+                    "--format",
+                    "roff",
+                    "--lowercase",
+                    "--dim",
+                    str(args.dim),
+                    "--min-count",
+                    "3",
+                    "--bucket",
+                    "200000",
+                    "-o",
+                    str(out),
+                    "--json",
+                ]
+                + files
+            )
     dicts = work / "dicts"
     for lang in langs:
         name, invert = FREEDICT[lang]
         if not (dicts / f"{lang}-en.test.txt").exists():
-            cmd = [sys.executable, "-m", "mltl.embeddings.freedict", f"/usr/share/dictd/{name}.index",
-                   "-o", str(dicts), "--lowercase", "--test", "1500", "--train", "5000",
-                   "--src-vectors", str(work / "vectors" / f"{lang}.vec"),
-                   "--tgt-vectors", str(work / "vectors" / "en.vec"), "--max-vocab", str(args.max_vocab)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "mltl.embeddings.freedict",
+                f"/usr/share/dictd/{name}.index",
+                "-o",
+                str(dicts),
+                "--lowercase",
+                "--test",
+                "1500",
+                "--train",
+                "5000",
+                "--src-vectors",
+                str(work / "vectors" / f"{lang}.vec"),
+                "--tgt-vectors",
+                str(work / "vectors" / "en.vec"),
+                "--max-vocab",
+                str(args.max_vocab),
+            ]
             _run(cmd + (["--invert"] if invert else []))
     rows = []
     for method in args.methods.split(","):
         out = work / f"aligned-{method}"
-        cmd = mltl + ["align", "--hub", "en", str(work / "vectors" / "en.vec")] + \
-            [str(work / "vectors" / f"{lang}.vec") for lang in langs] + \
-            ["--method", method, "--eval-dict", str(dicts), "--max-vocab", str(args.max_vocab),
-             "-o", str(out), "--force", "--json"]
+        cmd = (
+            mltl
+            + ["align", "--hub", "en", str(work / "vectors" / "en.vec")]
+            + [str(work / "vectors" / f"{lang}.vec") for lang in langs]
+            + [
+                "--method",
+                method,
+                "--eval-dict",
+                str(dicts),
+                "--max-vocab",
+                str(args.max_vocab),
+                "-o",
+                str(out),
+                "--force",
+                "--json",
+            ]
+        )
         if method == "supervised":
             cmd += ["--dict", str(dicts)]
         rep = json.loads(_run(cmd))
         for p in rep["pairs"]:
             b = rep["bli"][p["src"]]
-            rows.append({"pair": f"{p['src']}-en", "method": method, "nn_p1": b["nn"]["p@1"],
-                         "csls_p1": b["csls"]["p@1"], "csls_p10": b["csls"]["p@10"], "queries": b["queries"],
-                         "seconds": p["seconds"], "iterations": p["iterations"]})
+            rows.append(
+                {
+                    "pair": f"{p['src']}-en",
+                    "method": method,
+                    "nn_p1": b["nn"]["p@1"],
+                    "csls_p1": b["csls"]["p@1"],
+                    "csls_p10": b["csls"]["p@10"],
+                    "queries": b["queries"],
+                    "seconds": p["seconds"],
+                    "iterations": p["iterations"],
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     print("\n| pair | method | P@1 NN | P@1 CSLS | P@10 CSLS | queries | align s |\n|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['pair']} | {r['method']} | {r['nn_p1']:.1f} | {r['csls_p1']:.1f} | {r['csls_p10']:.1f} "
-              f"| {r['queries']} | {r['seconds']:.0f} |")
+        print(
+            f"| {r['pair']} | {r['method']} | {r['nn_p1']:.1f} | {r['csls_p1']:.1f} | {r['csls_p10']:.1f} "
+            f"| {r['queries']} | {r['seconds']:.0f} |"
+        )
 
 
 def main() -> None:

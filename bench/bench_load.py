@@ -25,6 +25,7 @@ excluded), and input tokens / wall second (start-up included) for the others. Th
 table prints each loaded rate as a fraction of the same variant's idle rate, beside the
 goal of issue 16: at least a fair share, 1/(1 + competitors).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,14 @@ VARIANTS = {
     "1thread": ({"OMP_NUM_THREADS": "1"}, ["--threads", "1"]),
 }
 # Variables that decide threading: cleared so the caller's shell does not leak into a variant.
-THREAD_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-               "OPENBLAS_NUM_THREADS", "MLTL_THREADS")
+THREAD_VARS = (
+    "OMP_WAIT_POLICY",
+    "GOMP_SPINCOUNT",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MLTL_THREADS",
+)
 
 
 def say(msg: str) -> None:
@@ -70,14 +77,57 @@ def setup(work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     say(f"setting up {work} from {EX} (prepare, embed, align, a 40-step tagger) …")
     for lang in LANGS:
-        sh(MLTL + ["-q", "prepare", "--task", "tagging", "--lang", lang, "--force",
-                   *[EX / "ner" / lang / f"{s}.txt" for s in ("train", "dev", "test")],
-                   "--unlabeled-text", EX / "unlabeled" / f"{lang}.txt", "-o", work / "data" / lang])
-        sh(MLTL + ["-q", "embed", "--lang", lang, work / "data" / lang / "unlabeled.jsonl",
-                   work / "data" / lang / "train.jsonl", "--dim", "50", "--min-count", "1", "--epoch", "10",
-                   "-o", work / "vectors" / lang])
-    sh(MLTL + ["-q", "align", "--hub", "en", *[work / "vectors" / f"{l}.vec" for l in LANGS],
-               "--method", "identical", "--force", "-o", work / "aligned"])
+        sh(
+            MLTL
+            + [
+                "-q",
+                "prepare",
+                "--task",
+                "tagging",
+                "--lang",
+                lang,
+                "--force",
+                *[EX / "ner" / lang / f"{s}.txt" for s in ("train", "dev", "test")],
+                "--unlabeled-text",
+                EX / "unlabeled" / f"{lang}.txt",
+                "-o",
+                work / "data" / lang,
+            ]
+        )
+        sh(
+            MLTL
+            + [
+                "-q",
+                "embed",
+                "--lang",
+                lang,
+                work / "data" / lang / "unlabeled.jsonl",
+                work / "data" / lang / "train.jsonl",
+                "--dim",
+                "50",
+                "--min-count",
+                "1",
+                "--epoch",
+                "10",
+                "-o",
+                work / "vectors" / lang,
+            ]
+        )
+    sh(
+        MLTL
+        + [
+            "-q",
+            "align",
+            "--hub",
+            "en",
+            *[work / "vectors" / f"{l}.vec" for l in LANGS],
+            "--method",
+            "identical",
+            "--force",
+            "-o",
+            work / "aligned",
+        ]
+    )
     sh(MLTL + ["-q", *train_args(work, 40), "-o", work / "model"])
     # Prediction input: the German unlabeled text, 4 times (≈ 10 s of work).
     text = (EX / "unlabeled" / "de.txt").read_text(encoding="utf-8")
@@ -87,10 +137,35 @@ def setup(work: Path) -> None:
 
 def train_args(work: Path, steps: int) -> list:
     # The paper's NER configuration: batch 16 per language, CharCNN, k = 1.
-    return ["train", "--task", "tagging", "--sources", "en,es,nl", "--target", "de", "--data", work / "data",
-            "--vectors", work / "aligned", "--char-cnn", "--batch-size", "16", "--k", "1",
-            "--max-steps", str(steps), "--steps-per-epoch", str(steps), "--patience", "0",
-            "--checkpoint-every", "100000", "--seed", "1", "--force"]
+    return [
+        "train",
+        "--task",
+        "tagging",
+        "--sources",
+        "en,es,nl",
+        "--target",
+        "de",
+        "--data",
+        work / "data",
+        "--vectors",
+        work / "aligned",
+        "--char-cnn",
+        "--batch-size",
+        "16",
+        "--k",
+        "1",
+        "--max-steps",
+        str(steps),
+        "--steps-per-epoch",
+        str(steps),
+        "--patience",
+        "0",
+        "--checkpoint-every",
+        "100000",
+        "--seed",
+        "1",
+        "--force",
+    ]
 
 
 def workload(what: str, work: Path, steps: int, extra: list, tmp: Path) -> tuple[list, callable]:
@@ -101,25 +176,69 @@ def workload(what: str, work: Path, steps: int, extra: list, tmp: Path) -> tuple
         def rate(_secs: float) -> float:
             logs = [json.loads(ln) for ln in open(out / "train_log.jsonl") if ln.strip()]
             return logs[-1]["tokens_per_s"]
+
         return MLTL + ["-q", *train_args(work, steps), *extra, "-o", out], rate
     if what == "predict":
         text = work / "predict.txt"
         ntok = sum(len(ln.split()) for ln in open(text, encoding="utf-8"))
-        return (MLTL + ["-q", "predict", "--model", work / "model" / "model-best", text, "--lang", "de",
-                        "--format", "jsonl", "-o", tmp / "pred.jsonl"],
-                lambda secs: ntok / secs)
+        return (
+            MLTL
+            + [
+                "-q",
+                "predict",
+                "--model",
+                work / "model" / "model-best",
+                text,
+                "--lang",
+                "de",
+                "--format",
+                "jsonl",
+                "-o",
+                tmp / "pred.jsonl",
+            ],
+            lambda secs: ntok / secs,
+        )
     if what == "align":
         # unsupervised-free, identical-strings seed + refinement on the 4 example languages
         ntok = sum(int(open(work / "vectors" / f"{l}.vec", encoding="utf-8").readline().split()[0]) for l in LANGS)
-        return (MLTL + ["-q", "align", "--hub", "en", *[work / "vectors" / f"{l}.vec" for l in LANGS],
-                        "--method", "identical", "--force", "-o", tmp / "aligned"],
-                lambda secs: ntok / secs)   # words aligned per second
+        return (
+            MLTL
+            + [
+                "-q",
+                "align",
+                "--hub",
+                "en",
+                *[work / "vectors" / f"{l}.vec" for l in LANGS],
+                "--method",
+                "identical",
+                "--force",
+                "-o",
+                tmp / "aligned",
+            ],
+            lambda secs: ntok / secs,
+        )  # words aligned per second
     if what == "embed":
         src = work / "data" / "de" / "unlabeled.jsonl"
         ntok = sum(len(json.loads(ln)["tokens"]) for ln in open(src, encoding="utf-8"))
-        return (MLTL + ["-q", "embed", "--lang", "de", src, "--dim", "50", "--min-count", "1", "--epoch", "10",
-                        "-o", tmp / "vec" / "de"],
-                lambda secs: ntok * 10 / secs)   # tokens × epochs per second
+        return (
+            MLTL
+            + [
+                "-q",
+                "embed",
+                "--lang",
+                "de",
+                src,
+                "--dim",
+                "50",
+                "--min-count",
+                "1",
+                "--epoch",
+                "10",
+                "-o",
+                tmp / "vec" / "de",
+            ],
+            lambda secs: ntok * 10 / secs,
+        )  # tokens × epochs per second
     raise SystemExit(f"unknown workload {what}")
 
 
@@ -130,12 +249,12 @@ def competitors(n: int) -> list[subprocess.Popen]:
 
 
 def measure(what: str, variant: str, load: int, work: Path, steps: int) -> dict:
-    if variant.startswith("spin="):   # an ad-hoc spin count, for probing
+    if variant.startswith("spin="):  # an ad-hoc spin count, for probing
         env_add, extra = {"GOMP_SPINCOUNT": variant[5:]}, []
     else:
         env_add, extra = VARIANTS[variant]
     if what not in ("train",):
-        extra = []   # --threads is a train option; the others read OMP_NUM_THREADS
+        extra = []  # --threads is a train option; the others read OMP_NUM_THREADS
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     env.update(env_add)
     tmp = work / "tmp"
@@ -187,7 +306,7 @@ def main() -> None:
 
 def table(rows: list[dict], whats: list[str], variants: list[str], loads: list[int]) -> str:
     med = {}
-    for (w, v, l) in {(r["what"], r["variant"], r["load"]) for r in rows}:
+    for w, v, l in {(r["what"], r["variant"], r["load"]) for r in rows}:
         med[w, v, l] = statistics.median(r["rate"] for r in rows if (r["what"], r["variant"], r["load"]) == (w, v, l))
     head = "| workload | variant | " + " | ".join(f"+{l}" for l in loads) + " |"
     out = [head, "|" + "---|" * (2 + len(loads))]

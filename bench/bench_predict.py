@@ -8,6 +8,7 @@ up to each of --sizes-mb), and prints tokens/s and the peak RSS of each child
 process on its own (``wait4``): RSS must stay flat as the input grows. Output goes
 to a temporary file, counted line by line, so the benchmark itself stays small.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,25 @@ def run(model: str, text: Path, lang: str, threads: int, tmp: Path) -> tuple[flo
     out = tmp / "pred.jsonl"
     t = time.perf_counter()
     with open(out, "wb") as f:
-        p = subprocess.Popen([sys.executable, "-m", "mltl", "predict", "--model", model, str(text), "--lang", lang,
-                              "--format", "jsonl", "--quiet"], stdout=f, stderr=subprocess.PIPE, env=env)
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mltl",
+                "predict",
+                "--model",
+                model,
+                str(text),
+                "--lang",
+                lang,
+                "--format",
+                "jsonl",
+                "--quiet",
+            ],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
         err = p.stderr.read()
         _, status, usage = os.wait4(p.pid, 0)
     secs = time.perf_counter() - t
@@ -72,12 +90,25 @@ def main() -> None:
         for name, path in inputs:
             secs, tokens, rss = run(args.model, path, args.lang, args.threads, tmp)
             if args.json:
-                print(json.dumps({"input": name, "mb": round(path.stat().st_size / 1e6, 2), "tokens": tokens,
-                                  "seconds": round(secs, 2), "tokens_per_s": round(tokens / secs),
-                                  "rss_mb": round(rss)}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "input": name,
+                            "mb": round(path.stat().st_size / 1e6, 2),
+                            "tokens": tokens,
+                            "seconds": round(secs, 2),
+                            "tokens_per_s": round(tokens / secs),
+                            "rss_mb": round(rss),
+                        }
+                    ),
+                    flush=True,
+                )
                 continue
-            print(f"| {name} ({path.stat().st_size / 1e6:.1f} MB) | {tokens:,} tokens | {tokens / secs:,.0f} tokens/s "
-                  f"(incl. start-up) | peak RSS {rss:,.0f} MB |", flush=True)
+            print(
+                f"| {name} ({path.stat().st_size / 1e6:.1f} MB) | {tokens:,} tokens | {tokens / secs:,.0f} tokens/s "
+                f"(incl. start-up) | peak RSS {rss:,.0f} MB |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ then times both on the same text, side by side, median of --repeat runs.
 
     python bench/bench_prepare.py --lang de --repeat 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,9 +81,20 @@ def main() -> None:
             o_runs.append(n_ours / s)
         f, o = statistics.median(f_runs), statistics.median(o_runs)
         if args.json:
-            print(json.dumps({"lang": args.lang, "mb": round(text.stat().st_size / 1e6, 2), "paragraphs": paras,
-                              "tokens": n_ours, "repeat": args.repeat, "floor_tokens_per_s": round(f),
-                              "mltl_tokens_per_s": round(o), "ratio": round(f / o, 3)}))
+            print(
+                json.dumps(
+                    {
+                        "lang": args.lang,
+                        "mb": round(text.stat().st_size / 1e6, 2),
+                        "paragraphs": paras,
+                        "tokens": n_ours,
+                        "repeat": args.repeat,
+                        "floor_tokens_per_s": round(f),
+                        "mltl_tokens_per_s": round(o),
+                        "ratio": round(f / o, 3),
+                    }
+                )
+            )
             return
         print(f"text: {paras:,} paragraphs, {text.stat().st_size / 1e6:.1f} MB of {args.lang} man-page prose")
         print(f"| spacy.blank({args.lang!r}).pipe (floor) | {f:,.0f} tokens/s |")

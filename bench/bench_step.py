@@ -24,6 +24,7 @@ before/after numbers share the machine's state:
 
     python bench/bench_step.py --against b9f936f~1 --arch man_moe --no-profile
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,18 @@ def build_trainer(a):
     from mltl.training.trainer import Trainer
 
     langs = sorted(set(a.sources.split(",")) | {a.target})
-    layer = {"task": "tagging",
-             "data": {"data": str(a.data), "vectors": str(a.vectors), "sources": a.sources.split(","),
-                      "target": a.target, "lowercase": langs},
-             "model": {"char_cnn": True, "arch": a.arch},
-             "training": {"k": 1, "batch_size": a.batch, "threads": a.threads, "seed": 1, "patience": 0}}
+    layer = {
+        "task": "tagging",
+        "data": {
+            "data": str(a.data),
+            "vectors": str(a.vectors),
+            "sources": a.sources.split(","),
+            "target": a.target,
+            "lowercase": langs,
+        },
+        "model": {"char_cnn": True, "arch": a.arch},
+        "training": {"k": 1, "batch_size": a.batch, "threads": a.threads, "seed": 1, "patience": 0},
+    }
     for item in a.set:
         k, v = item.split("=", 1)
         sec, key = k.split(".")
@@ -66,8 +74,14 @@ def phase_hooks(net):
     """record_function scopes around the forward of each top-level module."""
     import torch
 
-    names = {"charcnn": "F CharCNN", "fs": "F Fs", "fp": "F Fp", "fp_moe": "F Fp-MoE", "head": "F C",
-             "discriminator": "F D"}
+    names = {
+        "charcnn": "F CharCNN",
+        "fs": "F Fs",
+        "fp": "F Fp",
+        "fp_moe": "F Fp-MoE",
+        "head": "F C",
+        "discriminator": "F D",
+    }
     handles = []
     for attr, label in names.items():
         mod = getattr(net, attr, None)
@@ -160,24 +174,36 @@ def main() -> None:
     scores = tr.evaluate()
     eval_s = time.perf_counter() - t1
     tr.net.train()
-    res = {"arch": a.arch, "threads": torch.get_num_threads(), "steps": a.steps,
-           "s_per_step": round(secs / a.steps, 4), "labeled_tok_s": round(stats["tokens"] / secs),
-           "eval_s": round(eval_s, 2), "dev": {k: round(v, 4) for k, v in scores.items()},
-           "dev_tokens": sum(int(c.lengths.sum()) for c in tr.data.dev.values()) if hasattr(tr.data, "dev") else None}
+    res = {
+        "arch": a.arch,
+        "threads": torch.get_num_threads(),
+        "steps": a.steps,
+        "s_per_step": round(secs / a.steps, 4),
+        "labeled_tok_s": round(stats["tokens"] / secs),
+        "eval_s": round(eval_s, 2),
+        "dev": {k: round(v, 4) for k, v in scores.items()},
+        "dev_tokens": sum(int(c.lengths.sum()) for c in tr.data.dev.values()) if hasattr(tr.data, "dev") else None,
+    }
     if prof is not None:
         ev = prof.key_averages()
-        phases = {e.key: e.cpu_time_total / 1e3 / a.steps for e in ev
-                  if e.key.startswith(("F ", "opt ", "backward", "batch making"))}
+        phases = {
+            e.key: e.cpu_time_total / 1e3 / a.steps
+            for e in ev
+            if e.key.startswith(("F ", "opt ", "backward", "batch making"))
+        }
         res["phases_ms"] = {k: round(v, 2) for k, v in sorted(phases.items(), key=lambda kv: -kv[1])}
-        ops = sorted((e for e in ev if not e.key.startswith(("F ", "opt ", "backward", "batch making",
-                                                             "ProfilerStep"))),
-                     key=lambda e: -e.self_cpu_time_total)[:a.top if hasattr(a, "top") else 20]
+        ops = sorted(
+            (e for e in ev if not e.key.startswith(("F ", "opt ", "backward", "batch making", "ProfilerStep"))),
+            key=lambda e: -e.self_cpu_time_total,
+        )[: a.top if hasattr(a, "top") else 20]
         res["top_ops_ms"] = {e.key: round(e.self_cpu_time_total / 1e3 / a.steps, 2) for e in ops}
     if a.json:
         print(json.dumps(res, indent=1))
         return
-    print(f"{a.arch}: {res['s_per_step'] * 1e3:.0f} ms/iteration, {res['labeled_tok_s']} labeled tok/s "
-          f"({res['threads']} thread(s), {a.steps} steps{'' if a.no_profile else ', under the profiler'})")
+    print(
+        f"{a.arch}: {res['s_per_step'] * 1e3:.0f} ms/iteration, {res['labeled_tok_s']} labeled tok/s "
+        f"({res['threads']} thread(s), {a.steps} steps{'' if a.no_profile else ', under the profiler'})"
+    )
     print(f"dev evaluation: {eval_s:.1f} s for {res['dev_tokens']} tokens; {res['dev']}")
     if prof is not None:
         print("\nphase (ms per iteration, inclusive; forward of each module)")
@@ -195,20 +221,24 @@ def compare(a) -> None:
 
     argv = [x for x in sys.argv[1:]]
     i = argv.index("--against")
-    del argv[i:i + 2]
+    del argv[i : i + 2]
     argv = [x for x in argv if x != "--json"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), a.against],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), a.against],
+            check=True,
+            capture_output=True,
+        )
         try:
             for label, code in ((a.against, tree), ("working tree", ROOT)):
-                r = subprocess.run([sys.executable, __file__, *argv, "--json", "--code", str(code)],
-                                   capture_output=True, text=True)
+                r = subprocess.run(
+                    [sys.executable, __file__, *argv, "--json", "--code", str(code)], capture_output=True, text=True
+                )
                 if r.returncode:
                     sys.exit(f"{label}: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
-                results[label] = json.loads(r.stdout[r.stdout.index("{"):])
+                results[label] = json.loads(r.stdout[r.stdout.index("{") :])
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
     if a.json:

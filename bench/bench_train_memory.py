@@ -8,6 +8,7 @@ memory, not quality, is measured), trains the paper's NER configuration for a fe
 steps on the real prepared data, and prints the child's peak RSS beside the size of
 the vector files. The goal is < 4 GB: a run loads only the rows it needs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,10 +62,40 @@ def main() -> None:
             size += path.stat().st_size
             del m
         out = Path(tmp) / "model"
-        cmd = [sys.executable, "-m", "mltl", "-q", "train", "--task", "tagging", "--sources", ",".join(langs[:-1]),
-               "--target", langs[-1], "--data", str(a.data), "--vectors", str(vec_dir), "--char-cnn",
-               "--batch-size", "16", "--k", "1", "--max-steps", str(a.steps), "--steps-per-epoch", str(a.steps),
-               "--patience", "0", "--threads", str(a.threads), "--seed", "1", "-o", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mltl",
+            "-q",
+            "train",
+            "--task",
+            "tagging",
+            "--sources",
+            ",".join(langs[:-1]),
+            "--target",
+            langs[-1],
+            "--data",
+            str(a.data),
+            "--vectors",
+            str(vec_dir),
+            "--char-cnn",
+            "--batch-size",
+            "16",
+            "--k",
+            "1",
+            "--max-steps",
+            str(a.steps),
+            "--steps-per-epoch",
+            str(a.steps),
+            "--patience",
+            "0",
+            "--threads",
+            str(a.threads),
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ]
         t = time.perf_counter()
         p = subprocess.Popen(cmd, stderr=subprocess.PIPE)
         err = p.stderr.read()
@@ -72,9 +103,11 @@ def main() -> None:
         if os.waitstatus_to_exitcode(status):
             sys.exit(err.decode("utf-8", "replace"))
         model_mb = sum(f.stat().st_size for f in (out / "model-best").rglob("*") if f.is_file()) / 1e6
-        print(f"| {len(langs)} languages × {a.vocab:,} × {a.dim} float32 ({size / 1e9:.2f} GB of vectors) | "
-              f"{a.steps} steps in {time.perf_counter() - t:.1f} s | peak RSS {usage.ru_maxrss / 1024:,.0f} MB | "
-              f"model dir {model_mb:,.0f} MB |")
+        print(
+            f"| {len(langs)} languages × {a.vocab:,} × {a.dim} float32 ({size / 1e9:.2f} GB of vectors) | "
+            f"{a.steps} steps in {time.perf_counter() - t:.1f} s | peak RSS {usage.ru_maxrss / 1024:,.0f} MB | "
+            f"model dir {model_mb:,.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ Splits are by **page name** (``ls`` for ``man1/ls.1.gz``): md5(name) decides tra
 dev (10%) or test (20%), the same for every language and both tasks, so a page (and
 its translations) never sits in train and test at once. Rules are in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,13 +41,34 @@ sys.path.insert(0, str(ROOT))
 from mltl.text.roff import _BOILERPLATE, roff_lines  # noqa: E402
 
 MAN = Path("/usr/share/man")
-LANG_DIRS = {"en": "", "de": "de", "es": "es", "fr": "fr", "nl": "nl", "pl": "pl", "ru": "ru",
-             "ja": "ja", "zh": "zh_CN"}
-PACKAGES = {"en": ["manpages", "manpages-dev"], "de": ["manpages-de"], "es": ["manpages-es"],
-            "fr": ["manpages-fr"], "nl": ["manpages-nl"], "pl": ["manpages-pl"], "ru": ["manpages-ru"],
-            "ja": ["manpages-ja"], "zh": ["manpages-zh"]}
-FREEDICT = {"de": ("freedict-eng-deu", True), "es": ("freedict-eng-spa", True),
-            "nl": ("freedict-eng-nld", True), "fr": ("freedict-eng-fra", True)}
+LANG_DIRS = {
+    "en": "",
+    "de": "de",
+    "es": "es",
+    "fr": "fr",
+    "nl": "nl",
+    "pl": "pl",
+    "ru": "ru",
+    "ja": "ja",
+    "zh": "zh_CN",
+}
+PACKAGES = {
+    "en": ["manpages", "manpages-dev"],
+    "de": ["manpages-de"],
+    "es": ["manpages-es"],
+    "fr": ["manpages-fr"],
+    "nl": ["manpages-nl"],
+    "pl": ["manpages-pl"],
+    "ru": ["manpages-ru"],
+    "ja": ["manpages-ja"],
+    "zh": ["manpages-zh"],
+}
+FREEDICT = {
+    "de": ("freedict-eng-deu", True),
+    "es": ("freedict-eng-spa", True),
+    "nl": ("freedict-eng-nld", True),
+    "fr": ("freedict-eng-fra", True),
+}
 SECTIONS = ("1", "2", "3", "5", "7", "8")
 
 # Section headings (upper-cased words; CJK matched as substrings).
@@ -55,12 +77,53 @@ DESC_HEADS = {"DESCRIPTION", "BESCHREIBUNG", "DESCRIPCIÓN", "BESCHRIJVING", "OP
 NAME_CJK = ("名前", "名称", "名字")
 DESC_CJK = ("説明", "描述", "说明", "解説")
 # Sections whose text is not running prose for span tagging.
-NO_PROSE_HEADS = {"SYNOPSIS", "ÜBERSICHT", "SINOPSIS", "SAMENVATTING", "SKŁADNIA", "ОБЗОР", "СИНТАКСИС",
-                  "SEE", "SIEHE", "VÉASE", "VOIR", "ZIE", "ZOBACZ", "СМ.", "COPYRIGHT", "ÜBERSETZUNG",
-                  "TRADUCCIÓN", "TRADUCTION", "VERTALING", "TŁUMACZENIE", "ПЕРЕВОД", "AUTHOR", "AUTHORS",
-                  "AUTOR", "AUTOREN", "AUTEUR", "AUTEURS", "AUTORES", "АВТОР", "АВТОРЫ", "COLOPHON",
-                  "EXAMPLE", "EXAMPLES", "BEISPIEL", "BEISPIELE", "EJEMPLO", "EJEMPLOS", "EXEMPLE",
-                  "EXEMPLES", "VOORBEELD", "VOORBEELDEN", "PRZYKŁAD", "PRZYKŁADY", "ПРИМЕР", "ПРИМЕРЫ"}
+NO_PROSE_HEADS = {
+    "SYNOPSIS",
+    "ÜBERSICHT",
+    "SINOPSIS",
+    "SAMENVATTING",
+    "SKŁADNIA",
+    "ОБЗОР",
+    "СИНТАКСИС",
+    "SEE",
+    "SIEHE",
+    "VÉASE",
+    "VOIR",
+    "ZIE",
+    "ZOBACZ",
+    "СМ.",
+    "COPYRIGHT",
+    "ÜBERSETZUNG",
+    "TRADUCCIÓN",
+    "TRADUCTION",
+    "VERTALING",
+    "TŁUMACZENIE",
+    "ПЕРЕВОД",
+    "AUTHOR",
+    "AUTHORS",
+    "AUTOR",
+    "AUTOREN",
+    "AUTEUR",
+    "AUTEURS",
+    "AUTORES",
+    "АВТОР",
+    "АВТОРЫ",
+    "COLOPHON",
+    "EXAMPLE",
+    "EXAMPLES",
+    "BEISPIEL",
+    "BEISPIELE",
+    "EJEMPLO",
+    "EJEMPLOS",
+    "EXEMPLE",
+    "EXEMPLES",
+    "VOORBEELD",
+    "VOORBEELDEN",
+    "PRZYKŁAD",
+    "PRZYKŁADY",
+    "ПРИМЕР",
+    "ПРИМЕРЫ",
+}
 NO_PROSE_CJK = ("書式", "概要", "関連項目", "著者", "例", "总览", "参见", "另见", "跋", "中文版", "示例", "范例")
 
 SPLIT_OF = {**{i: "train" for i in range(7)}, 7: "dev", 8: "test", 9: "test"}
@@ -161,7 +224,7 @@ def parse_fonts(text: str) -> tuple[str, list[tuple[int, int, str]]]:
             spans.append((start, end, kind))
 
     for m in _FONT.finditer(text):
-        seg = text[pos:m.start()]
+        seg = text[pos : m.start()]
         out.append(seg)
         n += len(seg)
         pos = m.end()
@@ -187,15 +250,17 @@ def parse_fonts(text: str) -> tuple[str, list[tuple[int, int, str]]]:
 
 
 _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻА-ЯЁ\"“„«»(\[])|(?<=[。！？])")
-_ABBR = re.compile(r"(?i)(\b(z|d|u|e|i|bzw|ggf|vgl|etc|usw|ca|bspw|resp|dh|zb|p\.ej|vs|cf|ex|bijv|np|tzn"
-                   r"|т\.е|т\.д)\.)$")
+_ABBR = re.compile(
+    r"(?i)(\b(z|d|u|e|i|bzw|ggf|vgl|etc|usw|ca|bspw|resp|dh|zb|p\.ej|vs|cf|ex|bijv|np|tzn"
+    r"|т\.е|т\.д)\.)$"
+)
 _FINAL = tuple(".!?:;。！？：")
 
 
 def sentences(plain: str) -> list[tuple[int, int]]:
     out, s = [], 0
     for m in _SENT_END.finditer(plain):
-        if _ABBR.search(plain[s:m.start()]):
+        if _ABBR.search(plain[s : m.start()]):
             continue
         out.append((s, m.start()))
         s = m.end()
@@ -266,6 +331,7 @@ def tag_sentence(tok, plain: str, spans, a: int, b: int, stats) -> list[tuple[st
 
 
 # ------------------------------------------------------------------ main
+
 
 def dpkg_version(pkg: str) -> str | None:
     try:
@@ -378,8 +444,8 @@ def build_lang(lang: str, out: Path, args, card: dict) -> None:
             if name_txt and desc_txt:
                 if per_label[sec] < args.max_cls_per_label:
                     doc = " ".join(name_txt + desc_txt)
-                    doc = re.sub(r"\(\s*[1-8][a-zA-Z]*\s*\)", "", doc)        # page(N) references
-                    doc = " ".join(doc.split()[:args.max_doc_words])[:args.max_doc_chars]
+                    doc = re.sub(r"\(\s*[1-8][a-zA-Z]*\s*\)", "", doc)  # page(N) references
+                    doc = " ".join(doc.split()[: args.max_doc_words])[: args.max_doc_chars]
                     doc = doc.replace("\t", " ")
                     if is_english(doc):
                         english["cls docs"] += 1
@@ -447,26 +513,47 @@ def build_lang(lang: str, out: Path, args, card: dict) -> None:
         f.write(f"{len(vocab)} 1\n")
         for w in vocab:
             f.write(f"{w} 0\n")
-    entry = {"packages": {p: dpkg_version(p) for p in PACKAGES[lang]}, "man_dir": str(MAN / LANG_DIRS[lang]),
-             "pages_read": n_pages, "raw": {"file": f"raw/{lang}.txt", "bytes": raw_bytes,
-                                            "lines": sum(1 for _ in open(raw_path, encoding="utf-8")),
-                                            "vocab_ge3": len(vocab)},
-             "cls": {}, "tag": {}, "tag_filter_counts": dict(stats),
-             "english_dropped": dict(english), "cls_pages_without_name_or_desc": cls_missing,
-             "seconds": round(time.perf_counter() - t0, 1)}
+    entry = {
+        "packages": {p: dpkg_version(p) for p in PACKAGES[lang]},
+        "man_dir": str(MAN / LANG_DIRS[lang]),
+        "pages_read": n_pages,
+        "raw": {
+            "file": f"raw/{lang}.txt",
+            "bytes": raw_bytes,
+            "lines": sum(1 for _ in open(raw_path, encoding="utf-8")),
+            "vocab_ge3": len(vocab),
+        },
+        "cls": {},
+        "tag": {},
+        "tag_filter_counts": dict(stats),
+        "english_dropped": dict(english),
+        "cls_pages_without_name_or_desc": cls_missing,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     if lang == "en":
         entry["packages"]["note"] = "English pages: every installed package's pages under /usr/share/man"
     for split, rows in cls.items():
-        entry["cls"][split] = {"file": f"cls/{lang}/{split}.tsv", "docs": len(rows),
-                               "labels": dict(sorted(collections.Counter(l for l, _ in rows).items()))}
+        entry["cls"][split] = {
+            "file": f"cls/{lang}/{split}.tsv",
+            "docs": len(rows),
+            "labels": dict(sorted(collections.Counter(l for l, _ in rows).items())),
+        }
     for split, sents in tag.items():
         spans = collections.Counter(g[2:] for s in sents for _, g in s if g.startswith("B-"))
-        entry["tag"][split] = {"file": f"tag/{lang}/{split}.conll", "sentences": len(sents),
-                               "tokens": sum(len(s) for s in sents), "spans": dict(sorted(spans.items()))}
+        entry["tag"][split] = {
+            "file": f"tag/{lang}/{split}.conll",
+            "sentences": len(sents),
+            "tokens": sum(len(s) for s in sents),
+            "spans": dict(sorted(spans.items())),
+        }
     card["languages"][lang] = entry
-    print(f"[data] {lang}: {n_pages} pages, cls {[len(v) for v in cls.values()]}, "
-          f"tag {[len(v) for v in tag.values()]}, raw {raw_bytes / 1e6:.1f} MB, "
-          f"{entry['seconds']} s", file=sys.stderr, flush=True)
+    print(
+        f"[data] {lang}: {n_pages} pages, cls {[len(v) for v in cls.values()]}, "
+        f"tag {[len(v) for v in tag.values()]}, raw {raw_bytes / 1e6:.1f} MB, "
+        f"{entry['seconds']} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def build_dicts(out: Path, langs: list[str], card: dict) -> None:
@@ -479,9 +566,23 @@ def build_dicts(out: Path, langs: list[str], card: dict) -> None:
         if not index.exists():
             card["skipped"][f"dict {lang}"] = f"{index} missing (apt-get install dict-{name})"
             continue
-        cmd = [sys.executable, "-m", "mltl.embeddings.freedict", str(index), "-o", str(d), "--lowercase",
-               "--test", "1500", "--train", "5000", "--src-vectors", str(out / "vocab" / f"{lang}.vec"),
-               "--tgt-vectors", str(out / "vocab" / "en.vec")] + (["--invert"] if invert else [])
+        cmd = [
+            sys.executable,
+            "-m",
+            "mltl.embeddings.freedict",
+            str(index),
+            "-o",
+            str(d),
+            "--lowercase",
+            "--test",
+            "1500",
+            "--train",
+            "5000",
+            "--src-vectors",
+            str(out / "vocab" / f"{lang}.vec"),
+            "--tgt-vectors",
+            str(out / "vocab" / "en.vec"),
+        ] + (["--invert"] if invert else [])
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if p.returncode != 0:
             card["skipped"][f"dict {lang}"] = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"
@@ -491,34 +592,61 @@ def build_dicts(out: Path, langs: list[str], card: dict) -> None:
             f = d / f"{lang}-en.{split}.txt"
             pairs = [ln.split() for ln in open(f, encoding="utf-8") if ln.strip()]
             files[split] = {"file": f"dicts/{f.name}", "pairs": len(pairs), "source_words": len({p[0] for p in pairs})}
-        card["dicts"][f"{lang}-en"] = {"package": f"dict-{name}", "version": dpkg_version(f"dict-{name}"),
-                                       "inverted": invert, **files}
+        card["dicts"][f"{lang}-en"] = {
+            "package": f"dict-{name}",
+            "version": dpkg_version(f"dict-{name}"),
+            "inverted": invert,
+            **files,
+        }
 
 
 def write_card(out: Path, card: dict) -> None:
     (out / "data_card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    L = ["# Data card: mltl man-page benchmark data", "",
-         f"Built {card['built']} by `{card['command']}` in {card['seconds']} s. "
-         "Rules (splits, filters, tokenization): bench/README.md. Not committed; rebuild with the command.", "",
-         "## Sources", "", "| lang | package | version | pages read |", "|---|---|---|---|"]
+    L = [
+        "# Data card: mltl man-page benchmark data",
+        "",
+        f"Built {card['built']} by `{card['command']}` in {card['seconds']} s. "
+        "Rules (splits, filters, tokenization): bench/README.md. Not committed; rebuild with the command.",
+        "",
+        "## Sources",
+        "",
+        "| lang | package | version | pages read |",
+        "|---|---|---|---|",
+    ]
     for lang, e in card["languages"].items():
         pk = ", ".join(p for p in e["packages"] if p != "note")
         vs = ", ".join(str(v) for p, v in e["packages"].items() if p != "note")
         L.append(f"| {lang} | {pk} | {vs} | {e['pages_read']} |")
-    L += ["", "English pages come from every installed package (man pages under /usr/share/man/man*), "
-          "not only `manpages`/`manpages-dev`.", "",
-          "## Raw prose (`raw/LANG.txt`)", "", "| lang | lines | MB | vocab (count ≥ 3, lowercased) |",
-          "|---|---|---|---|"]
+    L += [
+        "",
+        "English pages come from every installed package (man pages under /usr/share/man/man*), "
+        "not only `manpages`/`manpages-dev`.",
+        "",
+        "## Raw prose (`raw/LANG.txt`)",
+        "",
+        "| lang | lines | MB | vocab (count ≥ 3, lowercased) |",
+        "|---|---|---|---|",
+    ]
     for lang, e in card["languages"].items():
         L.append(f"| {lang} | {e['raw']['lines']:,} | {e['raw']['bytes'] / 1e6:.1f} | {e['raw']['vocab_ge3']:,} |")
-    L += ["", "## Section classification (`cls/LANG/SPLIT.tsv`)", "",
-          "| lang | split | docs | labels (section: docs) |", "|---|---|---|---|"]
+    L += [
+        "",
+        "## Section classification (`cls/LANG/SPLIT.tsv`)",
+        "",
+        "| lang | split | docs | labels (section: docs) |",
+        "|---|---|---|---|",
+    ]
     for lang, e in card["languages"].items():
         for split, s in e["cls"].items():
             lab = ", ".join(f"{k}: {v}" for k, v in s["labels"].items())
             L.append(f"| {lang} | {split} | {s['docs']} | {lab} |")
-    L += ["", "## Span tagging (`tag/LANG/SPLIT.conll`)", "",
-          "| lang | split | sentences | tokens | spans |", "|---|---|---|---|---|"]
+    L += [
+        "",
+        "## Span tagging (`tag/LANG/SPLIT.conll`)",
+        "",
+        "| lang | split | sentences | tokens | spans |",
+        "|---|---|---|---|---|",
+    ]
     for lang, e in card["languages"].items():
         for split, s in e["tag"].items():
             sp = ", ".join(f"{k}: {v}" for k, v in s["spans"].items())
@@ -530,14 +658,25 @@ def write_card(out: Path, card: dict) -> None:
     for lang, e in card["languages"].items():
         if e.get("english_dropped"):
             L.append(f"- {lang}: " + ", ".join(f"{k} {v:,}" for k, v in e["english_dropped"].items()))
-    L += ["", "## BLI dictionaries (`dicts/LANG-en.SPLIT.txt`)", "",
-          "| pair | package | version | split | pairs | source words |", "|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "## BLI dictionaries (`dicts/LANG-en.SPLIT.txt`)",
+        "",
+        "| pair | package | version | split | pairs | source words |",
+        "|---|---|---|---|---|---|",
+    ]
     for pair, e in card["dicts"].items():
         for split in ("train", "test"):
-            L.append(f"| {pair} | {e['package']} | {e['version']} | {split} | {e[split]['pairs']:,} | "
-                     f"{e[split]['source_words']:,} |")
-    L += ["", "Pairs restricted to words seen ≥ 3 times in the man-page prose of both languages; "
-          "test and train source words are disjoint.", ""]
+            L.append(
+                f"| {pair} | {e['package']} | {e['version']} | {split} | {e[split]['pairs']:,} | "
+                f"{e[split]['source_words']:,} |"
+            )
+    L += [
+        "",
+        "Pairs restricted to words seen ≥ 3 times in the man-page prose of both languages; "
+        "test and train source words are disjoint.",
+        "",
+    ]
     if card.get("predict_page"):
         L += [f"`predict/de.txt`: prose paragraphs of `{card['predict_page']}` (a test-split page).", ""]
     if card["skipped"]:
@@ -559,9 +698,14 @@ def main() -> None:
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    card = {"built": time.strftime("%Y-%m-%d %H:%M"), "command": "python " + " ".join(sys.argv),
-            "split_rule": "md5(page name) % 10: 0-6 train, 7 dev, 8-9 test",
-            "languages": {}, "dicts": {}, "skipped": {}}
+    card = {
+        "built": time.strftime("%Y-%m-%d %H:%M"),
+        "command": "python " + " ".join(sys.argv),
+        "split_rule": "md5(page name) % 10: 0-6 train, 7 dev, 8-9 test",
+        "languages": {},
+        "dicts": {},
+        "skipped": {},
+    }
     langs = args.langs.split(",")
     if "en" not in langs:
         langs = ["en"] + langs

@@ -25,6 +25,7 @@ Pipeline (each step cached in the work directory, so a rerun continues):
    the target test score is read from metrics.json, target labels are never used for
    selection.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,12 +64,16 @@ QUICK_CONLL_SYSTEMS = ["MAN-MoE", "BWE multi-source"]
 # Amazon reviews (books/dvd/music, averaged here), not MARC: same task and languages, another
 # dataset, so those rows are context, not a like-for-like comparison.
 PAPER = {
-    "conll": {"MAN-MoE": {"de": 56.7, "es": 71.0, "nl": 70.9},
-              "BWE multi-source": {"de": 55.8, "es": 70.4, "nl": 69.8},
-              "BWE 1-to-1 (en)": {"de": 51.5, "es": 61.0, "nl": 67.3}},
-    "marc": {"MAN-MoE": {"de": 79.45, "fr": 82.08, "ja": 68.16},
-             "BWE multi-source": {"de": 77.50, "fr": 79.05, "ja": 53.43},
-             "BWE 1-to-1 (en)": {"de": 75.27, "fr": 78.17, "ja": 55.94}},
+    "conll": {
+        "MAN-MoE": {"de": 56.7, "es": 71.0, "nl": 70.9},
+        "BWE multi-source": {"de": 55.8, "es": 70.4, "nl": 69.8},
+        "BWE 1-to-1 (en)": {"de": 51.5, "es": 61.0, "nl": 67.3},
+    },
+    "marc": {
+        "MAN-MoE": {"de": 79.45, "fr": 82.08, "ja": 68.16},
+        "BWE multi-source": {"de": 77.50, "fr": 79.05, "ja": 53.43},
+        "BWE 1-to-1 (en)": {"de": 75.27, "fr": 78.17, "ja": 55.94},
+    },
 }
 PAPER_LABEL = {"conll": "paper, Table 4", "marc": "paper, Table 5 (Webis-CLS-10 avg, another dataset)"}
 
@@ -91,6 +96,7 @@ def sh(cmd: list, log: Path | None = None, check: bool = True) -> subprocess.Com
 
 # ---------------------------------------------------------------- 1. datasets
 
+
 def ner_inputs(root: Path) -> dict[str, tuple[list, list[Path]]]:
     """language -> (prepare flags, [train, dev, test]) for the CoNLL table."""
     n = root / "ner"
@@ -99,13 +105,26 @@ def ner_inputs(root: Path) -> dict[str, tuple[list, list[Path]]]:
         "es": (["--format", "conll", "--repair"], [n / "conll2002" / f"esp.{s}" for s in ("train", "testa", "testb")]),
         "nl": (["--format", "conll", "--repair"], [n / "conll2002" / f"ned.{s}" for s in ("train", "testa", "testb")]),
         # German: Europarl train (IOB1) as the source training set, CoNLL-2003 dev/test (BIO)
-        "de": (["--format", "conll", "--repair"], [n / "europarl-de" / "train.tsv", n / "conll2003-de" / "deu.testa",
-                                                   n / "conll2003-de" / "deu.testb"]),
+        "de": (
+            ["--format", "conll", "--repair"],
+            [n / "europarl-de" / "train.tsv", n / "conll2003-de" / "deu.testa", n / "conll2003-de" / "deu.testb"],
+        ),
     }
 
 
-MARC_FLAGS = ["--task", "classification", "--format", "csv", "--no-header", "--text-field", "1", "--label-field", "2",
-              "--label-map", "1=negative,2=negative,3=,4=positive,5=positive"]
+MARC_FLAGS = [
+    "--task",
+    "classification",
+    "--format",
+    "csv",
+    "--no-header",
+    "--text-field",
+    "1",
+    "--label-field",
+    "2",
+    "--label-map",
+    "1=negative,2=negative,3=,4=positive,5=positive",
+]
 
 
 def marc_inputs(root: Path, langs: list[str]) -> dict[str, tuple[list, list[Path]]]:
@@ -126,8 +145,10 @@ def prepare(work: Path, table: str, inputs: dict, text_dir: Path | None) -> None
         if (out / "meta.json").exists() and (text_dir is None or (out / "unlabeled.jsonl").exists()):
             continue
         say(f"prepare {table}/{lang}")
-        sh(MLTL + ["-q", "prepare", "--lang", lang, *flags, *files, *unl, "--force", "-o", out],
-           log=work / "logs" / f"prepare-{table}-{lang}.log")
+        sh(
+            MLTL + ["-q", "prepare", "--lang", lang, *flags, *files, *unl, "--force", "-o", out],
+            log=work / "logs" / f"prepare-{table}-{lang}.log",
+        )
 
 
 def write_text(work: Path, langs: list[str]) -> Path:
@@ -137,8 +158,10 @@ def write_text(work: Path, langs: list[str]) -> Path:
     for lang in langs:
         if (text / f"{lang}.all.txt").exists():
             continue
-        with open(text / f"{lang}.all.txt.tmp", "w", encoding="utf-8") as all_f, \
-                open(text / f"{lang}.d.txt", "w", encoding="utf-8") as d_f:
+        with (
+            open(text / f"{lang}.all.txt.tmp", "w", encoding="utf-8") as all_f,
+            open(text / f"{lang}.d.txt", "w", encoding="utf-8") as d_f,
+        ):
             for ds in sorted((work / "data").glob(f"*/{lang}")):
                 for split in ("train", "dev", "test"):
                     p = ds / f"{split}.jsonl"
@@ -156,6 +179,7 @@ def write_text(work: Path, langs: list[str]) -> Path:
 
 # ---------------------------------------------------------------- 2. vectors
 
+
 def embed(a, work: Path, langs: list[str], text: Path) -> dict:
     info = {}
     for lang in langs:
@@ -165,14 +189,49 @@ def embed(a, work: Path, langs: list[str], text: Path) -> dict:
             # The corpus is already tokenized: prepare it as whitespace-tokenized unlabeled text.
             ds = work / "text-ds" / lang
             if not (ds / "meta.json").exists():
-                sh(MLTL + ["-q", "prepare", "--task", "unlabeled", "--lang", lang, "--tokenizer", "whitespace",
-                           text / f"{lang}.all.txt", "--force", "-o", ds])
-            sh(MLTL + ["-q", "embed", "--lang", lang, ds / "unlabeled.jsonl", "--dim", str(a.dim), "--min-count",
-                       str(a.min_count), "--epoch", str(a.epoch), "--seed", "1", "-o", out],
-               log=work / "logs" / f"embed-{lang}.log")
+                sh(
+                    MLTL
+                    + [
+                        "-q",
+                        "prepare",
+                        "--task",
+                        "unlabeled",
+                        "--lang",
+                        lang,
+                        "--tokenizer",
+                        "whitespace",
+                        text / f"{lang}.all.txt",
+                        "--force",
+                        "-o",
+                        ds,
+                    ]
+                )
+            sh(
+                MLTL
+                + [
+                    "-q",
+                    "embed",
+                    "--lang",
+                    lang,
+                    ds / "unlabeled.jsonl",
+                    "--dim",
+                    str(a.dim),
+                    "--min-count",
+                    str(a.min_count),
+                    "--epoch",
+                    str(a.epoch),
+                    "--seed",
+                    "1",
+                    "-o",
+                    out,
+                ],
+                log=work / "logs" / f"embed-{lang}.log",
+            )
         meta = json.loads((work / "text-ds" / lang / "meta.json").read_text())
-        info[lang] = {"tokens": meta["splits"]["unlabeled"]["tokens"],
-                      "words": int(open(out.with_suffix(".vec"), encoding="utf-8").readline().split()[0])}
+        info[lang] = {
+            "tokens": meta["splits"]["unlabeled"]["tokens"],
+            "words": int(open(out.with_suffix(".vec"), encoding="utf-8").readline().split()[0]),
+        }
     return info
 
 
@@ -196,7 +255,7 @@ def split_dicts(root: Path, work: Path, langs: list[str], n_test: int = 1500, se
         pairs = [p for p in pairs if len(p) == 2]
         srcs = sorted({p[0] for p in pairs if p[0] in vocab})
         random.Random(seed).shuffle(srcs)
-        test = set(srcs[:min(n_test, len(srcs) // 2)])
+        test = set(srcs[: min(n_test, len(srcs) // 2)])
         for part, keep in (("train", lambda w: w not in test), ("test", lambda w: w in test)):
             (d / part).mkdir(parents=True, exist_ok=True)
             with open(d / part / f"{lang}-en.txt", "w", encoding="utf-8") as f:
@@ -208,16 +267,35 @@ def align(work: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
     out = work / "aligned"
     if not (out / "alignment.json").exists():
         say("align (supervised, MUSE train split)")
-        sh(MLTL + ["-q", "align", "--hub", "en", *[work / "vectors" / f"{l}.vec" for l in langs], "--method",
-                   "supervised", "--dict", dicts / "train", "--eval-dict", dicts / "test", "--force", "-o", out],
-           log=work / "logs" / "align.log")
+        sh(
+            MLTL
+            + [
+                "-q",
+                "align",
+                "--hub",
+                "en",
+                *[work / "vectors" / f"{l}.vec" for l in langs],
+                "--method",
+                "supervised",
+                "--dict",
+                dicts / "train",
+                "--eval-dict",
+                dicts / "test",
+                "--force",
+                "-o",
+                out,
+            ],
+            log=work / "logs" / "align.log",
+        )
     return out, json.loads((out / "alignment.json").read_text())
 
 
 # ---------------------------------------------------------------- 3. training runs
 
-def run_one(a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str,
-            seed: int) -> dict | None:
+
+def run_one(
+    a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
+) -> dict | None:
     steps = a.conll_steps if table == "conll" else a.steps
     # the step budget is part of a run's name: a run is reused only for the same budget
     run = work / "runs" / f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
@@ -237,9 +315,20 @@ def run_one(a, work: Path, xl: Path, table: str, task: str, target: str, pool: l
         if a.reuse_only:
             return None
         # source dev is evaluated (and the best step kept) --evals times
-        flags = ["--batch-size", str(a.batch), "--max-steps", str(steps), "--steps-per-epoch",
-                 str(max(1, steps // a.evals)), "--patience", "0", "--threads", "1",
-                 "--checkpoint-every", "100000"]
+        flags = [
+            "--batch-size",
+            str(a.batch),
+            "--max-steps",
+            str(steps),
+            "--steps-per-epoch",
+            str(max(1, steps // a.evals)),
+            "--patience",
+            "0",
+            "--threads",
+            "1",
+            "--checkpoint-every",
+            "100000",
+        ]
         if task == "tagging":
             # the paper lowercases words; CharCNN sees cased characters except for German (§4.2)
             flags += ["--char-cnn", "--k", "1"]
@@ -248,8 +337,28 @@ def run_one(a, work: Path, xl: Path, table: str, task: str, target: str, pool: l
         flags += ["--lowercase", ",".join(sorted(set(pool) | {target}))]
         # supervised: a stand-in target (BWE has no D, so it reads only its vectors); scored below
         tgt = ("en" if target != "en" else "de") if system.startswith("supervised") else target
-        cmd = MLTL + ["-q", "train", "--task", task, "--sources", ",".join(sources), "--target", tgt, "--data", data,
-                      "--vectors", xl, "--seed", str(seed), "--force", "-o", run, *flags, *SYSTEMS[system], *extra]
+        cmd = MLTL + [
+            "-q",
+            "train",
+            "--task",
+            task,
+            "--sources",
+            ",".join(sources),
+            "--target",
+            tgt,
+            "--data",
+            data,
+            "--vectors",
+            xl,
+            "--seed",
+            str(seed),
+            "--force",
+            "-o",
+            run,
+            *flags,
+            *SYSTEMS[system],
+            *extra,
+        ]
         say(f"train {run.name}")
         sh(cmd, log=run.with_suffix(".log"))
     m = json.loads((run / "metrics.json").read_text())
@@ -257,16 +366,37 @@ def run_one(a, work: Path, xl: Path, table: str, task: str, target: str, pool: l
     if system.startswith("supervised"):
         cache = run / "eval-test.json"
         if not cache.exists():
-            r = sh(MLTL + ["evaluate", "--model", run / "model-best", "--lang", target, "--json",
-                           data / target / "test.jsonl", "--input-format", "jsonl"])
+            r = sh(
+                MLTL
+                + [
+                    "evaluate",
+                    "--model",
+                    run / "model-best",
+                    "--lang",
+                    target,
+                    "--json",
+                    data / target / "test.jsonl",
+                    "--input-format",
+                    "jsonl",
+                ]
+            )
             cache.write_text(r.stdout, encoding="utf-8")
         ev = json.loads(cache.read_text(encoding="utf-8"))
         test = ev.get("f1", ev.get("accuracy"))
     else:
         test = m["target_eval"]["test"]
-    return {"table": table, "target": target, "system": system, "seed": seed, "test": test,
-            "source_dev": m["best_score"], "best_step": m.get("best_step"), "D_acc": logs[-1].get("D_acc"),
-            "seconds": logs[-1].get("seconds"), "run": run.name}
+    return {
+        "table": table,
+        "target": target,
+        "system": system,
+        "seed": seed,
+        "test": test,
+        "source_dev": m["best_score"],
+        "best_step": m.get("best_step"),
+        "D_acc": logs[-1].get("D_acc"),
+        "seconds": logs[-1].get("seconds"),
+        "run": run.name,
+    }
 
 
 def fmt(xs: list[float]) -> str:
@@ -279,8 +409,7 @@ def fmt(xs: list[float]) -> str:
 
 
 def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str], seeds: list[int]) -> str:
-    out = ["| system | " + " | ".join(f"→ {t}" for t in targets) + " | mean |",
-           "|---" * (len(targets) + 2) + "|"]
+    out = ["| system | " + " | ".join(f"→ {t}" for t in targets) + " | mean |", "|---" * (len(targets) + 2) + "|"]
     for s in systems:
         cells, means = [], []
         for t in targets:
@@ -295,9 +424,11 @@ def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str
         out.append(f"| {s} | " + " | ".join(cells) + f" | {mean} |")
         paper = PAPER.get(table, {}).get(s)
         if paper:
-            out.append(f"| {s}, {PAPER_LABEL[table]} | "
-                       + " | ".join(f"{paper[t]:.1f}" if t in paper else "–" for t in targets)
-                       + " | |")
+            out.append(
+                f"| {s}, {PAPER_LABEL[table]} | "
+                + " | ".join(f"{paper[t]:.1f}" if t in paper else "–" for t in targets)
+                + " | |"
+            )
     return "\n".join(out)
 
 
@@ -346,9 +477,17 @@ def main() -> None:
         # German's supervised upper bound trains on deu.testa (there is no deu.train), selects on
         # Europarl dev, is scored on deu.testb; English stands in as the run's (unused) target.
         n = a.data_root / "ner"
-        prepare(a.work, "conll-sup", {"de": (["--format", "conll", "--repair"],
-                                             [n / "conll2003-de" / "deu.testa", n / "europarl-de" / "dev.tsv",
-                                              n / "conll2003-de" / "deu.testb"])}, None)
+        prepare(
+            a.work,
+            "conll-sup",
+            {
+                "de": (
+                    ["--format", "conll", "--repair"],
+                    [n / "conll2003-de" / "deu.testa", n / "europarl-de" / "dev.tsv", n / "conll2003-de" / "deu.testb"],
+                )
+            },
+            None,
+        )
         en_link = a.work / "data" / "conll-sup" / "en"
         if not en_link.exists():
             en_link.symlink_to(a.work / "data" / "conll" / "en", target_is_directory=True)
@@ -363,12 +502,14 @@ def main() -> None:
     jobs = []
     if "conll" in tables:
         for t in a.conll_targets.split(","):
-            jobs += [("conll", "tagging", t, ["en", "de", "es", "nl"], s, seed) for seed in seeds
-                     for s in conll_systems]
+            jobs += [
+                ("conll", "tagging", t, ["en", "de", "es", "nl"], s, seed) for seed in seeds for s in conll_systems
+            ]
     if "marc" in tables:
         for t in marc_targets:
-            jobs += [("marc", "classification", t, ["en", "de", "fr", "ja"], s, seed) for seed in seeds
-                     for s in systems]
+            jobs += [
+                ("marc", "classification", t, ["en", "de", "fr", "ja"], s, seed) for seed in seeds for s in systems
+            ]
     rows, failed = [], []
 
     def go(j):
@@ -383,30 +524,54 @@ def main() -> None:
         for r in ex.map(go, jobs):
             if r:
                 rows.append(r)
-    res = {"vectors": vec_info, "alignment": alignment, "runs": rows, "failed": failed,
-           "minutes": round((time.time() - t0) / 60, 1)}
+    res = {
+        "vectors": vec_info,
+        "alignment": alignment,
+        "runs": rows,
+        "failed": failed,
+        "minutes": round((time.time() - t0) / 60, 1),
+    }
     (a.work / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     (a.work / "commands.txt").write_text("\n".join(LOG) + "\n", encoding="utf-8")
-    md = [f"# Gold benchmarks ({'quick' if a.quick else 'full'}; seeds {','.join(map(str, seeds))}; "
-          f"CoNLL {a.conll_steps} / MARC {a.steps} steps; {res['minutes']} min)", ""]
-    md += ["## Vectors (fastText on the sets' own text) and BLI on the MUSE test split", "",
-           "| lang | tokens | words |", "|---|---|---|"]
+    md = [
+        f"# Gold benchmarks ({'quick' if a.quick else 'full'}; seeds {','.join(map(str, seeds))}; "
+        f"CoNLL {a.conll_steps} / MARC {a.steps} steps; {res['minutes']} min)",
+        "",
+    ]
+    md += [
+        "## Vectors (fastText on the sets' own text) and BLI on the MUSE test split",
+        "",
+        "| lang | tokens | words |",
+        "|---|---|---|",
+    ]
     md += [f"| {l} | {v['tokens']:,} | {v['words']:,} |" for l, v in vec_info.items()]
     md += ["", "| pair | queries (coverage %) | NN P@1 | NN P@5 | CSLS P@1 | CSLS P@5 |", "|---|---|---|---|---|---|"]
     for lang, b in alignment.get("bli", {}).items():
-        md.append(f"| {lang}→en | {b['queries']:,} ({b['coverage']}) | {b['nn']['p@1']} | {b['nn']['p@5']} | "
-                  f"{b['csls']['p@1']} | {b['csls']['p@5']} |")
+        md.append(
+            f"| {lang}→en | {b['queries']:,} ({b['coverage']}) | {b['nn']['p@1']} | {b['nn']['p@5']} | "
+            f"{b['csls']['p@1']} | {b['csls']['p@5']} |"
+        )
     md.append("")
     if "conll" in tables:
-        md += ["## CoNLL NER (entity F1, target test)", "",
-               table_md(rows, "conll", a.conll_targets.split(","), conll_systems, seeds), ""]
+        md += [
+            "## CoNLL NER (entity F1, target test)",
+            "",
+            table_md(rows, "conll", a.conll_targets.split(","), conll_systems, seeds),
+            "",
+        ]
     if "marc" in tables:
-        md += ["## MARC binary sentiment (accuracy, target test)", "",
-               table_md(rows, "marc", marc_targets, systems, seeds), ""]
+        md += [
+            "## MARC binary sentiment (accuracy, target test)",
+            "",
+            table_md(rows, "marc", marc_targets, systems, seeds),
+            "",
+        ]
     md += ["## Per run", "", "| run | test | source dev | best step | D acc | s |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['run']} | {100 * r['test']:.1f} | {100 * r['source_dev']:.1f} | {r['best_step']} | "
-           f"{r['D_acc'] if r['D_acc'] is None else round(r['D_acc'], 3)} | {r['seconds'] and round(r['seconds'])} |"
-           for r in sorted(rows, key=lambda r: r["run"])]
+    md += [
+        f"| {r['run']} | {100 * r['test']:.1f} | {100 * r['source_dev']:.1f} | {r['best_step']} | "
+        f"{r['D_acc'] if r['D_acc'] is None else round(r['D_acc'], 3)} | {r['seconds'] and round(r['seconds'])} |"
+        for r in sorted(rows, key=lambda r: r["run"])
+    ]
     if failed:
         md += ["", "## Failed runs", ""] + [f"- {f}" for f in failed]
     text_md = "\n".join(md) + "\n"

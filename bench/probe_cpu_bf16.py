@@ -7,6 +7,7 @@ Shapes: (words, char-embedding 50, 12 chars) with 200 kernels (CharCNN's convolu
 form) and (64 sentences, 128 features, 60 tokens) with 200 kernels (D); widths 3 and 5.
 Prints ms per forward + backward (median of 10 after 3 warm-ups).
 """
+
 from __future__ import annotations
 
 import argparse

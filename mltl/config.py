@@ -23,6 +23,7 @@ TOML layout (every key optional; CLI flags override it)::
 
 Dotted overrides (``--set training.batch_size=32``) address the same keys.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,75 +39,108 @@ from mltl.errors import InputError
 from mltl.setting import setting
 
 ARCHS = ("man_moe", "man", "bwe")
-EXPERT_ACTIVATIONS = ("tanh", "relu", "none")   # mltl.models.moe._ACTIVATIONS
+EXPERT_ACTIVATIONS = ("tanh", "relu", "none")  # mltl.models.moe._ACTIVATIONS
 D_TEXTS = ("train", "unlabeled", "both")
-_DATA, _MODEL, _TRAIN = "Data", "Model", "Training"   # --help panels
+_DATA, _MODEL, _TRAIN = "Data", "Model", "Training"  # --help panels
 
 # Appendix B, Table 6 (λ1, λ2, k) + batch sizes; CharCNN for NER, not for Amazon.
 TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    "tagging": {"training": {"lambda1": 1e-4, "lambda2": 0.01, "k": 1, "batch_size": 16},
-                "model": {"char_cnn": True}},
-    "classification": {"training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16},
-                       "model": {"char_cnn": False}},
+    "tagging": {"training": {"lambda1": 1e-4, "lambda2": 0.01, "k": 1, "batch_size": 16}, "model": {"char_cnn": True}},
+    "classification": {
+        "training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16},
+        "model": {"char_cnn": False},
+    },
 }
 
 
 @dataclass
 class DataConfig:
-    data: str | None = setting(None, help="Directory of `mltl prepare` outputs: DATA/<lang>/.", panel=_DATA,
-                               metavar="<dir>")
-    vectors: str | None = setting(None, help="Directory of aligned vectors: DIR/<lang>.vec (.bin, .npy).",
-                                  panel=_DATA, metavar="<dir>")
-    sources: list[str] = setting(factory=list, help="Comma-separated labeled source languages.", panel=_DATA,
-                                 metavar="<langs>")
-    target: str | None = setting(None, help="Target language (unlabeled text only).", panel=_DATA,
-                                  metavar="<lang>")
-    unlabeled: list[str] = setting(factory=list, help="Extra comma-separated languages whose unlabeled text "
-                                                      "feeds D.", panel=_DATA, metavar="<langs>",
-                                   default_help="none")
+    data: str | None = setting(
+        None, help="Directory of `mltl prepare` outputs: DATA/<lang>/.", panel=_DATA, metavar="<dir>"
+    )
+    vectors: str | None = setting(
+        None, help="Directory of aligned vectors: DIR/<lang>.vec (.bin, .npy).", panel=_DATA, metavar="<dir>"
+    )
+    sources: list[str] = setting(
+        factory=list, help="Comma-separated labeled source languages.", panel=_DATA, metavar="<langs>"
+    )
+    target: str | None = setting(None, help="Target language (unlabeled text only).", panel=_DATA, metavar="<lang>")
+    unlabeled: list[str] = setting(
+        factory=list,
+        help="Extra comma-separated languages whose unlabeled text feeds D.",
+        panel=_DATA,
+        metavar="<langs>",
+        default_help="none",
+    )
     # per-language path overrides ([data.files.<lang>] in TOML)
     files: dict[str, dict[str, str]] = setting(factory=dict, cli=False)
-    lowercase: list[str] = setting(factory=list, help="Comma-separated languages looked up lowercased in their "
-                                                      "vectors.", panel=_DATA, metavar="<langs>",
-                                   default_help="none")
-    target_dev: str | None = setting(None, help="Labeled target dev JSONL for model selection (metrics are then "
-                                                "marked NOT zero-resource).", panel=_DATA,
-                                 metavar="<file>")
+    lowercase: list[str] = setting(
+        factory=list,
+        help="Comma-separated languages looked up lowercased in their vectors.",
+        panel=_DATA,
+        metavar="<langs>",
+        default_help="none",
+    )
+    target_dev: str | None = setting(
+        None,
+        help="Labeled target dev JSONL for model selection (metrics are then marked NOT zero-resource).",
+        panel=_DATA,
+        metavar="<file>",
+    )
     d_text: str = setting("unlabeled", help="Text that feeds D: train | unlabeled | both.", panel=_DATA)
     max_unlabeled: int = setting(50000, help="Unlabeled sentences read per language.", panel=_DATA)
-    keep_vectors: int = setting(20000, help="Top-N frequent vectors kept per language besides the words seen in "
-                                            "the data.", panel=_DATA)
-    float16: bool = setting(False, help="Store the model's vectors as float16.", flags="--float16/--float32",
-                            default_help="float32", panel=_DATA)
-    strict_labels: bool = setting(False, help="Refuse sources whose label sets differ.", flags="--strict/--no-strict",
-                                  default_help="union + warning", panel=_DATA)
+    keep_vectors: int = setting(
+        20000, help="Top-N frequent vectors kept per language besides the words seen in the data.", panel=_DATA
+    )
+    float16: bool = setting(
+        False,
+        help="Store the model's vectors as float16.",
+        flags="--float16/--float32",
+        default_help="float32",
+        panel=_DATA,
+    )
+    strict_labels: bool = setting(
+        False,
+        help="Refuse sources whose label sets differ.",
+        flags="--strict/--no-strict",
+        default_help="union + warning",
+        panel=_DATA,
+    )
     max_word_len: int = setting(20, help="Characters per word seen by the CharCNN.", cli=False)
 
 
 @dataclass
 class ModelConfig:
-    arch: str = setting("man_moe", help="man_moe | man (no MoE) | bwe (shared tagger, no MoE, no D).",
-                        panel=_MODEL)
+    arch: str = setting("man_moe", help="man_moe | man (no MoE) | bwe (shared tagger, no MoE, no D).", panel=_MODEL)
     c_moe: bool = setting(True, help="MoE in the predictor C.", panel=_MODEL)
     fp_moe: bool = setting(True, help="Private extractor Fp (BiLSTM + MoE).", panel=_MODEL)
     adversary: bool = setting(True, help="Language discriminator D (MAN).", panel=_MODEL)
-    char_cnn: bool = setting(True, help="CharCNN word features.", panel=_MODEL)   # the task sets it
+    char_cnn: bool = setting(True, help="CharCNN word features.", panel=_MODEL)  # the task sets it
     char_emb_size: int = setting(50, help="Character embedding size (not given in the paper).", panel=_MODEL)
     char_kernels: int = setting(200, cli=False)
     char_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
     char_out: int = setting(128, cli=False)
-    lowercase_chars: bool = setting(False, help="Lowercase before the CharCNN (e.g. German capitalises all "
-                                                "nouns).", panel=_MODEL)
-    encoder: str = setting("bilstm", help="Fs/Fp feature extractor by registry name (plugins may add encoders).",
-                           panel=_MODEL)
-    head: str = setting("", help="Predictor C by registry name, e.g. crf from the mltl-crf plugin.",
-                        default_help="the task's", panel=_MODEL)
+    lowercase_chars: bool = setting(
+        False, help="Lowercase before the CharCNN (e.g. German capitalises all nouns).", panel=_MODEL
+    )
+    encoder: str = setting(
+        "bilstm", help="Fs/Fp feature extractor by registry name (plugins may add encoders).", panel=_MODEL
+    )
+    head: str = setting(
+        "",
+        help="Predictor C by registry name, e.g. crf from the mltl-crf plugin.",
+        default_help="the task's",
+        panel=_MODEL,
+    )
     hidden_size: int = setting(128, help="Fs BiLSTM size (both directions).", panel=_MODEL)
     private_hidden_size: int = setting(128, help="Fp BiLSTM / expert output size.", panel=_MODEL)
     layers: int = setting(2, help="BiLSTM layers.", panel=_MODEL)
     expert_hidden: int = setting(128, help="Experts' hidden layer.", panel=_MODEL)
-    expert_activation: str = setting("tanh", help="Last activation of Fp's experts: tanh | relu | none "
-                                                  "(Appendix B: tanh, to match the LSTM features).", panel=_MODEL)
+    expert_activation: str = setting(
+        "tanh",
+        help="Last activation of Fp's experts: tanh | relu | none (Appendix B: tanh, to match the LSTM features).",
+        panel=_MODEL,
+    )
     d_kernels: int = setting(200, cli=False)
     d_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
     d_hidden: int = setting(128, cli=False)
@@ -121,26 +155,32 @@ class TrainingConfig:
     lambda2: float = setting(0.01, help="λ2, weight of the gate losses.", panel=_TRAIN)
     k: int = setting(1, help="D steps per F/C step.", panel=_TRAIN)
     share_d_batches: bool = setting(
-        True, flags="--share-d-batches/--fresh-d-batches", default_help="share", panel=_TRAIN,
+        True,
+        flags="--share-d-batches/--fresh-d-batches",
+        default_help="share",
+        panel=_TRAIN,
         help="The last D step reuses the unlabeled batches of the main step's −λ1·J_D term (Fs runs once on them); "
-             "--fresh-d-batches samples separately as Algorithm 1 is written.")
+        "--fresh-d-batches samples separately as Algorithm 1 is written.",
+    )
     batch_size: int = setting(16, help="Sentences per language and step.", panel=_TRAIN)
     lr: float = setting(1e-3, help="Adam learning rate (Fs, Fp, C).", panel=_TRAIN)
     d_lr: float = setting(1e-3, help="Adam learning rate of D.", panel=_TRAIN)
     weight_decay: float = setting(1e-8, help="Adam weight decay.", panel=_TRAIN)
-    max_epochs: int = setting(30, flags=("--max-epochs", "--epochs"), help="Evaluations (epochs) at most.",
-                              panel=_TRAIN)
+    max_epochs: int = setting(
+        30, flags=("--max-epochs", "--epochs"), help="Evaluations (epochs) at most.", panel=_TRAIN
+    )
     max_steps: int = setting(0, help="Stop after N iterations; 0 = none.", panel=_TRAIN)
-    steps_per_epoch: int = setting(0, help="Iterations between evaluations; 0 = one pass over the largest source.",
-                                   panel=_TRAIN)
+    steps_per_epoch: int = setting(
+        0, help="Iterations between evaluations; 0 = one pass over the largest source.", panel=_TRAIN
+    )
     patience: int = setting(5, help="Early stop after N evaluations without improvement; 0 = off.", panel=_TRAIN)
-    checkpoint_every: int = setting(500, help="Checkpoint every N iterations (and every epoch); 0 = epochs only.",
-                                    panel=_TRAIN)
+    checkpoint_every: int = setting(
+        500, help="Checkpoint every N iterations (and every epoch); 0 = epochs only.", panel=_TRAIN
+    )
     seed: int = setting(1, help="Random seed (the same seed gives the same model on CPU).", panel=_TRAIN)
     device: str = setting(DEFAULT_DEVICE, help=f"{DEVICES}.", panel=_TRAIN)
     amp: bool = setting(False, help="bfloat16 autocast on CUDA.", panel=_TRAIN)
-    threads: int = setting(0, help="CPU threads for torch; 0 = torch's default.", default_help="torch's",
-                           panel=_TRAIN)
+    threads: int = setting(0, help="CPU threads for torch; 0 = torch's default.", default_help="torch's", panel=_TRAIN)
     eval_batch_size: int = setting(256, help="Sentences per batch in dev evaluation.", cli=False)
 
 
@@ -237,8 +277,9 @@ def from_dict(d: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(raw) - known
         if unknown:
-            raise InputError(f"unknown config key(s) in [{name}]: {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(sorted(known))}")
+            raise InputError(
+                f"unknown config key(s) in [{name}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            )
         sections[name] = cls(**{k: _coerce(v, hints[k], f"{name}.{k}") for k, v in raw.items()})
     if d:
         raise InputError(f"unknown config key(s): {', '.join(sorted(d))}")
@@ -306,8 +347,9 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     if cfg.data.d_text not in D_TEXTS:
         raise InputError(f"unknown --d-text {cfg.data.d_text!r}; choose from {', '.join(D_TEXTS)}")
     if m.expert_activation not in EXPERT_ACTIVATIONS:
-        raise InputError(f"unknown --expert-activation {m.expert_activation!r}; choose from "
-                         f"{', '.join(EXPERT_ACTIVATIONS)}")
+        raise InputError(
+            f"unknown --expert-activation {m.expert_activation!r}; choose from {', '.join(EXPERT_ACTIVATIONS)}"
+        )
     t = cfg.training
     check_device(t.device)
     for name in ("max_steps", "steps_per_epoch", "patience", "checkpoint_every", "threads"):
@@ -342,8 +384,10 @@ def components(cfg: TrainConfig) -> list[tuple[str, str]]:
     head = get_head(comps[1][1])
     tl = getattr(head, "token_level", None)
     if tl is not None and tl != task.token_level:
-        raise InputError(f"head {comps[1][1]!r} predicts one label per {'token' if tl else 'sentence'}, but task "
-                         f"{cfg.task!r} has one per {'token' if task.token_level else 'sentence'}")
+        raise InputError(
+            f"head {comps[1][1]!r} predicts one label per {'token' if tl else 'sentence'}, but task "
+            f"{cfg.task!r} has one per {'token' if task.token_level else 'sentence'}"
+        )
     return comps
 
 
@@ -359,5 +403,17 @@ def replace(cfg: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:
     return resolve(from_dict(d))
 
 
-__all__ = ["TrainConfig", "DataConfig", "ModelConfig", "TrainingConfig", "merge", "load_toml", "parse_set",
-           "config_from_json", "replace", "components", "TASK_DEFAULTS", "dataclasses"]
+__all__ = [
+    "TrainConfig",
+    "DataConfig",
+    "ModelConfig",
+    "TrainingConfig",
+    "merge",
+    "load_toml",
+    "parse_set",
+    "config_from_json",
+    "replace",
+    "components",
+    "TASK_DEFAULTS",
+    "dataclasses",
+]

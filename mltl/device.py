@@ -1,4 +1,5 @@
 """``--device`` of train, predict and evaluate: one check, one resolver, one default."""
+
 from __future__ import annotations
 
 import re

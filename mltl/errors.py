@@ -4,6 +4,7 @@ The CLI turns an :class:`MltlError` into one red line on stderr and an exit
 code: 2 for bad input, 1 for internal errors. Library code raises these with a
 message that names the file (and line) so notebook users get the same text.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ class MltlError(Exception):
 
     exit_code: int = EXIT_BAD_INPUT
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 exit_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, line: int | None = None, exit_code: int | None = None
+    ) -> None:
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "

@@ -4,6 +4,7 @@ Entity spans are read leniently, as conlleval and seqeval's default mode do: an
 ``I-X`` after ``O`` or after another type starts a new entity, which also reads
 IOB1 correctly; BIOES/BILOU prefixes are understood.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -40,10 +41,16 @@ def tagging_report(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
         correct_tokens += sum(a == b for a, b in zip(g, p))
     types = sorted(set(n_gold) | set(n_pred))
     micro = _prf(sum(ok.values()), sum(n_pred.values()), sum(n_gold.values()))
-    return {"task": "tagging", "sentences": len(gold), "tokens": tokens, **micro,
-            "predicted": sum(n_pred.values()), "correct": sum(ok.values()),
-            "token_accuracy": correct_tokens / tokens if tokens else 0.0,
-            "per_type": {t: _prf(ok[t], n_pred[t], n_gold[t]) for t in types}}
+    return {
+        "task": "tagging",
+        "sentences": len(gold),
+        "tokens": tokens,
+        **micro,
+        "predicted": sum(n_pred.values()),
+        "correct": sum(ok.values()),
+        "token_accuracy": correct_tokens / tokens if tokens else 0.0,
+        "per_type": {t: _prf(ok[t], n_pred[t], n_gold[t]) for t in types},
+    }
 
 
 def classification_report(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
@@ -57,10 +64,15 @@ def classification_report(gold: Sequence[str], pred: Sequence[str]) -> dict[str,
         conf[idx[g], idx[p]] += 1
     per = {lab: _prf(int(conf[i, i]), int(conf[:, i].sum()), int(conf[i].sum())) for lab, i in idx.items()}
     gold_labels = [lab for lab in labels if per[lab]["support"] > 0]
-    return {"task": "classification", "documents": len(gold),
-            "accuracy": float(np.trace(conf) / len(gold)) if gold else 0.0,
-            "macro_f1": float(np.mean([per[lab]["f1"] for lab in gold_labels])) if gold_labels else 0.0,
-            "per_class": per, "labels": labels, "confusion": conf.tolist()}
+    return {
+        "task": "classification",
+        "documents": len(gold),
+        "accuracy": float(np.trace(conf) / len(gold)) if gold else 0.0,
+        "macro_f1": float(np.mean([per[lab]["f1"] for lab in gold_labels])) if gold_labels else 0.0,
+        "per_class": per,
+        "labels": labels,
+        "confusion": conf.tolist(),
+    }
 
 
 def gate_report(records: Sequence[dict[str, Any]], experts: Sequence[str]) -> dict[str, Any]:
@@ -94,8 +106,10 @@ def gate_report(records: Sequence[dict[str, Any]], experts: Sequence[str]) -> di
                         by[grp] += row
                         by_n[grp] += 1
         if count:
-            out[key] = {"all": (total / count).tolist(),
-                        "by": {grp: (by[grp] / by_n[grp]).tolist() for grp in sorted(by)}}
+            out[key] = {
+                "all": (total / count).tolist(),
+                "by": {grp: (by[grp] / by_n[grp]).tolist() for grp in sorted(by)},
+            }
     return out
 
 
@@ -123,8 +137,10 @@ def plot_format(path: str | Path) -> str:
     formats = sorted(set(FigureCanvasBase.get_supported_filetypes()) - PLOT_UNSUPPORTED)
     ext = Path(path).suffix.lower().lstrip(".") or "png"
     if ext not in formats:
-        raise InputError(f"--plot: unknown image format .{ext}; name the file with one of: "
-                         f"{', '.join('.' + f for f in formats)}", path=path)
+        raise InputError(
+            f"--plot: unknown image format .{ext}; name the file with one of: {', '.join('.' + f for f in formats)}",
+            path=path,
+        )
     if Path(path).is_dir():
         raise InputError("--plot names a directory; give an image file name like gates.png", path=path)
     return ext
@@ -176,13 +192,19 @@ def evaluate_files(gold_path: str, pred_path: str, encoding: str = "utf-8") -> d
         raise InputError(f"{len(pred)} sentences, but the gold file has {len(gold)}", path=pred_path)
     for i, (g, p) in enumerate(zip(gold, pred)):
         if len(g.tokens) != len(p.tokens):
-            raise InputError(f"sentence {i + 1} has {len(p.tokens)} tokens, the gold one "
-                             f"({gold_path}:{g.lines[0]}) {len(g.tokens)}", path=pred_path, line=p.lines[0])
+            raise InputError(
+                f"sentence {i + 1} has {len(p.tokens)} tokens, the gold one ({gold_path}:{g.lines[0]}) {len(g.tokens)}",
+                path=pred_path,
+                line=p.lines[0],
+            )
         for j, (gt, pt) in enumerate(zip(g.tokens, p.tokens)):
             if gt != pt:
-                raise InputError(f"sentence {i + 1}, token {j + 1} is {pt!r} but {gold_path}:{g.lines[j]} has "
-                                 f"{gt!r}: the files do not hold the same sentences", path=pred_path,
-                                 line=p.lines[j])
+                raise InputError(
+                    f"sentence {i + 1}, token {j + 1} is {pt!r} but {gold_path}:{g.lines[j]} has "
+                    f"{gt!r}: the files do not hold the same sentences",
+                    path=pred_path,
+                    line=p.lines[j],
+                )
     return tagging_report([g.tags for g in gold], [p.tags for p in pred])
 
 
@@ -190,13 +212,22 @@ def _some(labels: Sequence[str], n: int = 12) -> str:
     return ", ".join(labels[:n]) + (f" … ({len(labels)} in all)" if len(labels) > n else "")
 
 
-def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str | None = None,
-                   tokenizer=None, batch_size: int = 256, encoding: str = "utf-8",
-                   tag_field: str = "misc:NER") -> dict[str, Any]:
+def evaluate_model(
+    model,
+    files: Sequence[str],
+    lang: str,
+    *,
+    input_format: str | None = None,
+    tokenizer=None,
+    batch_size: int = 256,
+    encoding: str = "utf-8",
+    tag_field: str = "misc:NER",
+) -> dict[str, Any]:
     """Predict every gold-labelled input with ``model`` and score it; adds the gate analysis."""
     from mltl.errors import InputError
     from mltl.files import check_input_file
     from mltl.predict import chunks, detect_format, read_items
+
     task = model.task
     token_level = task.token_level
     gold_all: list = []
@@ -207,9 +238,11 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
         check_input_file(path)
         fmt = detect_format(path, input_format, encoding)
         if fmt == "text":
-            raise InputError("raw text has no gold tags or labels to evaluate against; give CoNLL, CoNLL-U or "
-                             "JSONL (--input-format conll, conllu or jsonl when the extension does not say)",
-                             path=path)
+            raise InputError(
+                "raw text has no gold tags or labels to evaluate against; give CoNLL, CoNLL-U or "
+                "JSONL (--input-format conll, conllu or jsonl when the extension does not say)",
+                path=path,
+            )
         for chunk in chunks(read_items(path, fmt, tokenizer, encoding, tag_field=tag_field)):
             missing = [it for it in chunk if it.gold is None]
             if missing:
@@ -217,9 +250,12 @@ def evaluate_model(model, files: Sequence[str], lang: str, *, input_format: str 
             golds = [it.gold if isinstance(it.gold, list) else str(it.gold) for it in chunk]
             unknown = sorted({t for g in golds for t in (g if isinstance(g, list) else [g])} - known)
             if unknown:
-                raise InputError(f"gold labels not in the model's label set: {_some(unknown)}; the model's "
-                                 f"labels: {_some(list(model.labels))} (rename or drop gold labels with "
-                                 "`mltl prepare --label-map FROM=TO`)", path=path)
+                raise InputError(
+                    f"gold labels not in the model's label set: {_some(unknown)}; the model's "
+                    f"labels: {_some(list(model.labels))} (rename or drop gold labels with "
+                    "`mltl prepare --label-map FROM=TO`)",
+                    path=path,
+                )
             preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=True)
             for g, p in zip(golds, preds):
                 gold_all.append(g)

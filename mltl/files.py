@@ -3,6 +3,7 @@
 Every output of mltl goes through :func:`atomic_file` or :func:`atomic_dir`, so
 a crash, Ctrl-C or bad input never leaves a half-written file or directory.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,12 +39,12 @@ def _umask() -> int:
     return mask
 
 
-def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encoding: str,
-                  lineno: int) -> InputError:
+def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encoding: str, lineno: int) -> InputError:
     return InputError(
         f"not valid {encoding} at byte offset {offset + exc.start} "
         f"(byte 0x{exc.object[exc.start]:02x}); pass --encoding to read another encoding",
-        path=path, line=lineno,
+        path=path,
+        line=lineno,
     )
 
 
@@ -90,8 +91,9 @@ def check_input_file(path: str | Path) -> None:
         return
     p = Path(path)
     if p.is_dir():
-        raise InputError(f"is a directory, not a file; give the files in it ({os.path.join(str(path), '*')})",
-                         path=path)
+        raise InputError(
+            f"is a directory, not a file; give the files in it ({os.path.join(str(path), '*')})", path=path
+        )
     if not p.exists():
         raise InputError("no such file", path=path)
     if not p.is_file():
@@ -111,8 +113,20 @@ def check_nonempty(path: str | Path) -> None:
 
 # errno of an OSError that says something about the place written to (or the machine),
 # not about mltl: they become one line and exit 2, naming the path (mltl.cli.main too).
-OUTPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
-                           errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EIO})
+OUTPUT_ERRNOS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENAMETOOLONG,
+        errno.EIO,
+    }
+)
 # errno of a failed write through an open file (no file name attached to the error)
 _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 _HINTS = {errno.EFBIG: "over the file size limit: ulimit -f"}
@@ -210,8 +224,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     """
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise InputError("exists and is a file, not a directory; give a new directory name with -o",
-                         path=target)
+        raise InputError("exists and is a file, not a directory; give a new directory name with -o", path=target)
     if target.exists() and not force:
         raise InputError("output directory exists; pass --force to overwrite it", path=target)
     _check_output_parent(target)

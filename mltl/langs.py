@@ -1,4 +1,5 @@
 """Language codes: what spaCy can tokenize here, checked without importing spaCy."""
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,11 @@ def spacy_languages() -> list[str]:
     if spec is None or not spec.submodule_search_locations:
         return []
     lang_dir = os.path.join(list(spec.submodule_search_locations)[0], "lang")
-    return sorted(d for d in os.listdir(lang_dir)
-                  if os.path.isfile(os.path.join(lang_dir, d, "__init__.py")) and not d.startswith("_"))
+    return sorted(
+        d
+        for d in os.listdir(lang_dir)
+        if os.path.isfile(os.path.join(lang_dir, d, "__init__.py")) and not d.startswith("_")
+    )
 
 
 def check_lang(lang: str) -> str:

@@ -8,6 +8,7 @@ them. The CLI calls :func:`configure`, which attaches one handler printing to st
 rich (``--quiet``: errors only; ``--verbose``: debug messages too). Progress bars appear only
 on a terminal and only while the logger would show INFO messages.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ import sys
 from typing import Any
 
 logger = logging.getLogger("mltl")
-logger.addHandler(logging.NullHandler())   # no "No handlers could be found" and no lastResort echo
+logger.addHandler(logging.NullHandler())  # no "No handlers could be found" and no lastResort echo
 
 
 class _RichHandler(logging.Handler):
@@ -42,7 +43,7 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
     for h in [h for h in logger.handlers if isinstance(h, _RichHandler)]:
         logger.removeHandler(h)
     logger.addHandler(_RichHandler())
-    logger.propagate = False   # the CLI's handler is the only one: no double lines via the root logger
+    logger.propagate = False  # the CLI's handler is the only one: no double lines via the root logger
     logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
@@ -101,6 +102,14 @@ def progress(**kwargs: Any):
     )
 
     disable = is_quiet() or not sys.stderr.isatty()
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=stderr_console(), disable=disable, transient=False, **kwargs)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        disable=disable,
+        transient=False,
+        **kwargs,
+    )

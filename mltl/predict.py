@@ -4,6 +4,7 @@ Inputs are read in chunks, each chunk is predicted in length-bucketed batches un
 ``torch.inference_mode`` (:meth:`mltl.models.model.Model.predict_batch`) and written
 before the next one is read, so memory stays flat however large the input is.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,10 @@ class Item:
     """One unit of input: a sentence (tagging) or a document (classification)."""
 
     tokens: list[str]
-    text: str | None = None                       # original text, when the input had one
+    text: str | None = None  # original text, when the input had one
     offsets: list[tuple[int, int]] | None = None  # char offsets of tokens into ``text``
-    gold: list[str] | str | None = None           # gold tags / label carried through
-    meta: dict = field(default_factory=dict)      # other JSONL keys, passed through
+    gold: list[str] | str | None = None  # gold tags / label carried through
+    meta: dict = field(default_factory=dict)  # other JSONL keys, passed through
 
 
 def detect_format(path: str, given: str | None = None, encoding: str = "utf-8") -> str:
@@ -44,8 +45,14 @@ def detect_format(path: str, given: str | None = None, encoding: str = "utf-8") 
             raise InputError(f"unknown input format {given!r}; choose one of: {', '.join(INPUT_FORMATS)}")
         return given
     name = path.lower().removesuffix(".gz")
-    for ext, fmt in ((".conllu", "conllu"), (".conll", "conll"), (".bio", "conll"), (".iob", "conll"),
-                     (".jsonl", "jsonl"), (".ndjson", "jsonl")):
+    for ext, fmt in (
+        (".conllu", "conllu"),
+        (".conll", "conll"),
+        (".bio", "conll"),
+        (".iob", "conll"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+    ):
         if name.endswith(ext):
             return fmt
     if looks_like_conll(path, encoding):
@@ -80,12 +87,13 @@ def looks_like_conll(path: str, encoding: str = "utf-8", sample: int = 200) -> b
                 return False
             seen += 1
     except (InputError, OSError):
-        return False   # unreadable here: the reader proper says why
+        return False  # unreadable here: the reader proper says why
     return seen > 0
 
 
-def read_items(path: str, fmt: str, tokenizer=None, encoding: str = "utf-8",
-               tag_field: str = "misc:NER") -> Iterator[Item]:
+def read_items(
+    path: str, fmt: str, tokenizer=None, encoding: str = "utf-8", tag_field: str = "misc:NER"
+) -> Iterator[Item]:
     """Stream :class:`Item` s from one input. Raw text: one sentence or document per line."""
     if fmt == "text":
         if tokenizer is None:
@@ -113,8 +121,9 @@ def read_items(path: str, fmt: str, tokenizer=None, encoding: str = "utf-8",
                 if tokenizer is None:
                     raise InputError("JSONL with 'text' needs a tokenizer (give --lang)", path=path, line=lineno)
                 spans = tokenizer.tokenize_with_offsets(str(obj["text"]))
-                yield Item([t for t, _, _ in spans], str(obj["text"]), [(s, e) for _, s, e in spans],
-                           gold=gold, meta=rest)
+                yield Item(
+                    [t for t, _, _ in spans], str(obj["text"]), [(s, e) for _, s, e in spans], gold=gold, meta=rest
+                )
             else:
                 raise InputError('each JSONL object needs "text" or "tokens"', path=path, line=lineno)
     else:
@@ -149,8 +158,9 @@ def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[s
     return out
 
 
-def jsonl_record(item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None,
-                 sources: Sequence[str]) -> dict[str, Any]:
+def jsonl_record(
+    item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None, sources: Sequence[str]
+) -> dict[str, Any]:
     rec: dict[str, Any] = dict(item.meta)
     if item.text is not None:
         rec["text"] = item.text
@@ -189,9 +199,16 @@ def write_conll_item(out: IO[str], item: Item, pred: dict[str, Any]) -> None:
     out.write("\n")
 
 
-def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: str = "jsonl",
-                   gates: bool = False, batch_size: int = 256,
-                   on_chunk: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def predict_stream(
+    model,
+    items: Iterable[Item],
+    lang: str,
+    out: IO[str],
+    fmt: str = "jsonl",
+    gates: bool = False,
+    batch_size: int = 256,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
     """Predict every item and write it to ``out`` in input order; returns counts."""
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
@@ -201,8 +218,7 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
         preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates)
         for it, p in zip(chunk, preds):
             if fmt == "jsonl":
-                out.write(json.dumps(jsonl_record(it, p, token_level, model.scheme, model.sources),
-                                     ensure_ascii=False))
+                out.write(json.dumps(jsonl_record(it, p, token_level, model.scheme, model.sources), ensure_ascii=False))
                 out.write("\n")
             else:
                 write_conll_item(out, it, p)
@@ -212,4 +228,3 @@ def predict_stream(model, items: Iterable[Item], lang: str, out: IO[str], fmt: s
         if on_chunk:
             on_chunk(n_items, n_tokens)
     return {"items": n_items, "tokens": n_tokens}
-

@@ -20,6 +20,7 @@ Discovery is lazy: nothing is imported until the first lookup (or ``mltl plugins
 so ``mltl --help`` and importing this module stay cheap (no torch). Nothing is
 imported from arbitrary paths: only declared entry points are loaded.
 """
+
 from __future__ import annotations
 
 import importlib.metadata as md
@@ -30,8 +31,8 @@ from mltl.errors import InputError
 
 T = TypeVar("T")
 
-API_VERSION = 1            # the plugin API a plugin declares as MLTL_API_VERSION
-GROUP = "mltl.plugins"     # entry-point group
+API_VERSION = 1  # the plugin API a plugin declares as MLTL_API_VERSION
+GROUP = "mltl.plugins"  # entry-point group
 BUILTIN_DIST = "mltl"
 
 TASKS: dict[str, Any] = {}
@@ -52,15 +53,15 @@ BUILTIN_ENTRY_POINTS = [
 class Plugin:
     """One entry point of the group, and what loading it did."""
 
-    name: str                       # entry-point name
-    value: str                      # "module" or "module:attr"
-    dist: str | None                # distribution (pip name) that declares it
-    version: str | None             # that distribution's version
+    name: str  # entry-point name
+    value: str  # "module" or "module:attr"
+    dist: str | None  # distribution (pip name) that declares it
+    version: str | None  # that distribution's version
     builtin: bool = False
-    status: str = "not loaded"      # ok | error | api-mismatch | not loaded
+    status: str = "not loaded"  # ok | error | api-mismatch | not loaded
     reason: str | None = None
     api_version: Any = None
-    registers: list[str] = field(default_factory=list)   # ["head:crf", ...]
+    registers: list[str] = field(default_factory=list)  # ["head:crf", ...]
 
     @property
     def origin(self) -> str:
@@ -133,8 +134,7 @@ def entry_points() -> list[Plugin]:
 def _builtin_plugins() -> list[tuple[Plugin, md.EntryPoint]]:
     from mltl import __version__
 
-    return [(Plugin(ep.name, ep.value, BUILTIN_DIST, __version__, builtin=True), ep)
-            for ep in BUILTIN_ENTRY_POINTS]
+    return [(Plugin(ep.name, ep.value, BUILTIN_DIST, __version__, builtin=True), ep) for ep in BUILTIN_ENTRY_POINTS]
 
 
 def _third_party() -> list[tuple[Plugin, md.EntryPoint]]:
@@ -170,9 +170,12 @@ def _load_one(p: Plugin, ep: md.EntryPoint) -> None:
             _rollback(snap)
             p.registers.clear()
             p.status = "api-mismatch"
-            p.reason = (f"declares no MLTL_API_VERSION; this mltl has plugin API {API_VERSION}" if api is None
-                        else f"targets mltl plugin API {api}, this mltl has API {API_VERSION}: install a "
-                             f"version of {p.dist or p.name} made for API {API_VERSION}, or a matching mltl")
+            p.reason = (
+                f"declares no MLTL_API_VERSION; this mltl has plugin API {API_VERSION}"
+                if api is None
+                else f"targets mltl plugin API {api}, this mltl has API {API_VERSION}: install a "
+                f"version of {p.dist or p.name} made for API {API_VERSION}, or a matching mltl"
+            )
             return
         if callable(obj) and not isinstance(obj, type(sys)):
             obj()
@@ -213,9 +216,11 @@ def load_plugins(report: bool = True) -> list[Plugin]:
 
         for p in plugins:
             if p.status != "ok":
-                log.warning(f"plugin {p.name!r} ({p.origin}) "
-                            f"{'is for another API version' if p.status == 'api-mismatch' else 'failed to load'}"
-                            f" and is ignored: {p.reason or ''}")
+                log.warning(
+                    f"plugin {p.name!r} ({p.origin}) "
+                    f"{'is for another API version' if p.status == 'api-mismatch' else 'failed to load'}"
+                    f" and is ignored: {p.reason or ''}"
+                )
     return plugins
 
 
@@ -295,12 +300,16 @@ def require(components: Iterable[tuple[str, str]], recorded: dict[str, str] | No
         dist = recorded.get(f"{kind}:{name}")
         broken = [p for p in _state["plugins"] if p.status != "ok" and dist and p.dist == dist.split()[0]]
         if broken:
-            raise InputError(f"{kind} {name!r} comes from plugin {broken[0].name!r} ({broken[0].origin}), which "
-                             f"is installed but did not load: {broken[0].reason}")
+            raise InputError(
+                f"{kind} {name!r} comes from plugin {broken[0].name!r} ({broken[0].origin}), which "
+                f"is installed but did not load: {broken[0].reason}"
+            )
         if dist:
             pkg = dist.split()[0]
-            raise InputError(f"{kind} {name!r} comes from the plugin package {dist}, which is not installed: "
-                             f"pip install {pkg} (then `mltl plugins` lists it)")
+            raise InputError(
+                f"{kind} {name!r} comes from the plugin package {dist}, which is not installed: "
+                f"pip install {pkg} (then `mltl plugins` lists it)"
+            )
         _lookup(kind, name)  # the generic "unknown ..." message
 
 

@@ -27,6 +27,7 @@ user has not set:
 ``mltl train --threads N`` still sets torch's count for that run. ``mltl info`` shows
 the result and why.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,9 @@ class ThreadPlan:
         return asdict(self)
 
 
-def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup",
-                     proc_cgroup: str | Path = "/proc/self/cgroup") -> float | None:
+def cgroup_cpu_limit(
+    root: str | Path = "/sys/fs/cgroup", proc_cgroup: str | Path = "/proc/self/cgroup"
+) -> float | None:
     """The CPU quota of this process's cgroup in CPUs (e.g. 1.5), or None when unlimited.
 
     cgroup v2: ``cpu.max`` ("QUOTA PERIOD" or "max PERIOD") of the process's cgroup and
@@ -78,7 +80,7 @@ def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup",
             continue
         hier, controllers, rel = parts
         rel = rel.lstrip("/")
-        if hier == "0" and controllers == "":           # v2 unified hierarchy
+        if hier == "0" and controllers == "":  # v2 unified hierarchy
             d = root / rel
             while True:
                 q = _read_v2(d / "cpu.max")
@@ -87,7 +89,7 @@ def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup",
                 if d == root or root not in d.parents:
                     break
                 d = d.parent
-        elif "cpu" in controllers.split(","):            # v1
+        elif "cpu" in controllers.split(","):  # v1
             for base in (root / "cpu", root / "cpu,cpuacct", root / controllers):
                 q = _read_v1(base / rel) or _read_v1(base)
                 if q is not None:
@@ -118,7 +120,7 @@ def usable_cpus() -> tuple[int, str]:
     try:
         affinity = len(os.sched_getaffinity(0))
         why = f"affinity {affinity}"
-    except (AttributeError, OSError):   # not Linux
+    except (AttributeError, OSError):  # not Linux
         affinity = os.cpu_count() or 1
         why = f"cpu_count {affinity}"
     quota = cgroup_cpu_limit()

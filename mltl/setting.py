@@ -6,6 +6,7 @@ of ``mltl train``, ``align`` and ``embed``. The default lives only in the datacl
 help, the CLI and the Python API cannot disagree about it (``mltl train --help`` renders
 ``[default: …]`` from the field itself, or from the task's defaults where a task sets it).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,9 +15,17 @@ from typing import Any, Callable
 _MISSING: Any = dataclasses.MISSING
 
 
-def setting(default: Any = _MISSING, *, help: str = "", flags: tuple[str, ...] | str | None = None,
-            cli: bool = True, default_help: str | None = None, factory: Callable[[], Any] | None = None,
-            panel: str | None = None, metavar: str | None = None) -> Any:
+def setting(
+    default: Any = _MISSING,
+    *,
+    help: str = "",
+    flags: tuple[str, ...] | str | None = None,
+    cli: bool = True,
+    default_help: str | None = None,
+    factory: Callable[[], Any] | None = None,
+    panel: str | None = None,
+    metavar: str | None = None,
+) -> Any:
     """A dataclass field with CLI metadata.
 
     ``flags``: the option's names (default ``--field-name``; a boolean's default is

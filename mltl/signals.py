@@ -13,6 +13,7 @@ that same handler, called with ``signal.SIGTERM``, so that it can say which sign
 a temp directory, the renames that put an output in place): a signal that arrives
 inside is raised when the block ends.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,7 +40,7 @@ def _handler(signum: int, frame) -> None:
     if signum != signal.SIGINT:
         own = signal.getsignal(signal.SIGINT)
         if callable(own) and own is not _handler and own is not signal.default_int_handler:
-            own(signum, frame)   # the command's own Ctrl-C handling (train: checkpoint, stop), told which
+            own(signum, frame)  # the command's own Ctrl-C handling (train: checkpoint, stop), told which
             return
     if _state["shield"]:
         _state["pending"] = signum
@@ -52,9 +53,9 @@ def install() -> None:
     for sig in HANDLED:
         try:
             if signal.getsignal(sig) is signal.SIG_IGN:
-                continue   # e.g. `cmd &` in a script ignores SIGINT: respect it
+                continue  # e.g. `cmd &` in a script ignores SIGINT: respect it
             signal.signal(sig, _handler)
-        except ValueError:   # not the main thread (an embedding application): leave signals alone
+        except ValueError:  # not the main thread (an embedding application): leave signals alone
             return
     _state["installed"] = True
 

@@ -1,4 +1,5 @@
 """Facts about this installation, for `mltl info` and bug reports."""
+
 from __future__ import annotations
 
 import importlib.metadata as md
@@ -8,8 +9,18 @@ import platform
 from mltl import __version__
 from mltl.langs import spacy_languages
 
-PACKAGES = ["torch", "numpy", "spacy", "fasttext-numpy2", "sentencepiece", "conllu", "typer", "rich",
-            "jieba", "sudachipy"]
+PACKAGES = [
+    "torch",
+    "numpy",
+    "spacy",
+    "fasttext-numpy2",
+    "sentencepiece",
+    "conllu",
+    "typer",
+    "rich",
+    "jieba",
+    "sudachipy",
+]
 
 
 def _version(dist: str) -> str | None:
@@ -57,8 +68,11 @@ def tokenizers() -> dict[str, object]:
     out["spacy"] = True if has("spacy") else "pip install spacy"
     out["sentencepiece"] = True if has("sentencepiece") else "pip install sentencepiece"
     out["zh (jieba)"] = True if has("jieba") else "pip install jieba"
-    out["ja (sudachipy)"] = True if (has("sudachipy") and has("sudachidict_core")) else \
-        "pip install sudachipy sudachidict-core, or use --tokenizer sentencepiece"
+    out["ja (sudachipy)"] = (
+        True
+        if (has("sudachipy") and has("sudachidict_core"))
+        else "pip install sudachipy sudachidict-core, or use --tokenizer sentencepiece"
+    )
     return out
 
 

@@ -1,4 +1,5 @@
 """Shared test helpers: run the real CLI in a subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -18,17 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
 
 
-def run_cli(*args: str, input: str | bytes | None = None, cwd: str | Path | None = None,
-            check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, input: str | bytes | None = None, cwd: str | Path | None = None, check: bool = False, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """Run ``python -m mltl ARGS`` and capture text output."""
     # The CLI's own thread defaults, not the ones this pytest process got: a plain user's run.
     env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
     env.update(PYTHONIOENCODING="utf-8", COLUMNS="200")
-    proc = subprocess.run([sys.executable, "-m", "mltl", *map(str, args)], input=input, cwd=cwd,
-                          capture_output=True, text=not isinstance(input, bytes), env=env, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mltl", *map(str, args)],
+        input=input,
+        cwd=cwd,
+        capture_output=True,
+        text=not isinstance(input, bytes),
+        env=env,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"mltl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"mltl {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -62,9 +72,28 @@ def cli():
     return run_cli
 
 
-TINY_MODEL = ["--hidden-size", "16", "--private-hidden-size", "16", "--expert-hidden", "16", "--layers", "1",
-              "--char-emb-size", "8", "--set", "model.char_kernels=8", "--set", "model.char_out=8",
-              "--set", "model.d_kernels=8", "--set", "model.d_hidden=8", "--threads", "2"]
+TINY_MODEL = [
+    "--hidden-size",
+    "16",
+    "--private-hidden-size",
+    "16",
+    "--expert-hidden",
+    "16",
+    "--layers",
+    "1",
+    "--char-emb-size",
+    "8",
+    "--set",
+    "model.char_kernels=8",
+    "--set",
+    "model.char_out=8",
+    "--set",
+    "model.d_kernels=8",
+    "--set",
+    "model.d_hidden=8",
+    "--threads",
+    "2",
+]
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +105,71 @@ def example_chain(tmp_path_factory):
     w = tmp_path_factory.mktemp("chain")
     for lang in ("en", "de", "es", "nl"):
         d = EXAMPLES / "ner" / lang
-        run_cli("-q", "prepare", "--lang", lang, d / "train.txt", d / "dev.txt", d / "test.txt",
-                "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt", "-o", w / "data" / lang, check=True)
-        run_cli("-q", "embed", "--lang", lang, w / "data" / lang / "unlabeled.jsonl",
-                w / "data" / lang / "train.jsonl", "-o", w / "vectors" / lang, "--dim", "16",
-                "--min-count", "1", "--epoch", "5", "--threads", "1", check=True)
-    run_cli("-q", "align", "--hub", "en", *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
-            "--method", "identical", "-o", w / "aligned", check=True)
-    run_cli("-q", "train", "--task", "tagging", "--sources", "en,es", "--target", "de", "--data", w / "data",
-            "--vectors", w / "aligned", "-o", w / "model", "--max-steps", "40", "--seed", "1", *TINY_MODEL,
-            check=True)
+        run_cli(
+            "-q",
+            "prepare",
+            "--lang",
+            lang,
+            d / "train.txt",
+            d / "dev.txt",
+            d / "test.txt",
+            "--unlabeled-text",
+            EXAMPLES / "unlabeled" / f"{lang}.txt",
+            "-o",
+            w / "data" / lang,
+            check=True,
+        )
+        run_cli(
+            "-q",
+            "embed",
+            "--lang",
+            lang,
+            w / "data" / lang / "unlabeled.jsonl",
+            w / "data" / lang / "train.jsonl",
+            "-o",
+            w / "vectors" / lang,
+            "--dim",
+            "16",
+            "--min-count",
+            "1",
+            "--epoch",
+            "5",
+            "--threads",
+            "1",
+            check=True,
+        )
+    run_cli(
+        "-q",
+        "align",
+        "--hub",
+        "en",
+        *(w / "vectors" / f"{x}.vec" for x in ("en", "de", "es", "nl")),
+        "--method",
+        "identical",
+        "-o",
+        w / "aligned",
+        check=True,
+    )
+    run_cli(
+        "-q",
+        "train",
+        "--task",
+        "tagging",
+        "--sources",
+        "en,es",
+        "--target",
+        "de",
+        "--data",
+        w / "data",
+        "--vectors",
+        w / "aligned",
+        "-o",
+        w / "model",
+        "--max-steps",
+        "40",
+        "--seed",
+        "1",
+        *TINY_MODEL,
+        check=True,
+    )
     return w

@@ -1,4 +1,5 @@
 """Slow, obviously-correct references the fast code in mltl is tested against."""
+
 from __future__ import annotations
 
 import numpy as np

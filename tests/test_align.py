@@ -1,4 +1,5 @@
 """Alignment maths on cases with known answers: Procrustes, CSLS, self-learning, BLI."""
+
 from __future__ import annotations
 
 import glob
@@ -50,6 +51,7 @@ def _rotated_copy(v: Vectors, seed: int = 3, noise: float = 0.0, prefix: str = "
 
 # ------------------------------------------------------------------ Procrustes
 
+
 def test_procrustes_recovers_rotation_exactly():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 64)).astype(np.float32)
@@ -73,6 +75,7 @@ def test_procrustes_is_orthogonal_under_noise_and_rejects_bad_shapes():
 
 
 # ----------------------------------------------------------------------- CSLS
+
 
 def _unit(m):
     return m / np.linalg.norm(m, axis=1, keepdims=True)
@@ -113,7 +116,7 @@ def test_bf16_shortlist_gives_the_exact_neighbours_and_scores():
     for method, kw in (("nn", {}), ("csls", {"r_T": r_z})):
         v0, i0 = search(Xt, Zt, k=20, method=method, fast=False, **kw)
         v1, i1 = search(Xt, Zt, k=20, method=method, fast=True, **kw)
-        np.testing.assert_allclose(v1.numpy(), v0.numpy(), atol=1e-6)   # the same top-k scores
+        np.testing.assert_allclose(v1.numpy(), v0.numpy(), atol=1e-6)  # the same top-k scores
         # the same rows, up to the order of scores tied within float rounding
         assert (i1.numpy() == i0.numpy()).mean() > 0.999
 
@@ -122,32 +125,33 @@ def test_csls_penalises_hubs():
     """A 'hub' target near every query wins plain NN retrieval but not CSLS."""
     rng = np.random.default_rng(4)
     d, n = 32, 60
-    c = _unit(rng.standard_normal((1, d)))                    # a direction every query leans towards
+    c = _unit(rng.standard_normal((1, d)))  # a direction every query leans towards
     Q = _unit(c + 0.8 * _unit(rng.standard_normal((n, d))))
     true = _unit(Q + 0.8 * _unit(rng.standard_normal((n, d))))  # each query's real translation
-    T = np.vstack([true, c]).astype(np.float32)               # the last target is the hub
+    T = np.vstack([true, c]).astype(np.float32)  # the last target is the hub
     Qt, Tt = torch.from_numpy(Q.astype(np.float32)), torch.from_numpy(T)
     _, nn = search(Qt, Tt, k=1, method="nn")
     r_t = topk_mean(Tt, Qt, k=10)
     _, cs = search(Qt, Tt, k=1, method="csls", r_T=r_t)
     hub_id = n
-    assert (nn[:, 0] == hub_id).sum() > n // 3               # NN is dominated by the hub
+    assert (nn[:, 0] == hub_id).sum() > n // 3  # NN is dominated by the hub
     assert (cs[:, 0] == hub_id).sum() < (nn[:, 0] == hub_id).sum() // 3
     assert (cs[:, 0] == torch.arange(n)).sum() > (nn[:, 0] == torch.arange(n)).sum()
-    assert r_t[hub_id] == r_t.max()                           # the hub has the highest r
+    assert r_t[hub_id] == r_t.max()  # the hub has the highest r
 
 
 def test_stochastic_induction_drops_entries():
     rng = np.random.default_rng(5)
     X = torch.from_numpy(_unit(rng.standard_normal((200, 8))).astype(np.float32))
     full = induce(X, X)
-    assert (full["fwd"] == torch.arange(200)).all()           # itself is the nearest
+    assert (full["fwd"] == torch.arange(200)).all()  # itself is the nearest
     g = torch.Generator().manual_seed(0)
     dropped = induce(X, X, keep_prob=0.1, generator=g)
     assert (dropped["fwd"] != torch.arange(200)).sum() > 100  # ~90% of diagonals dropped
 
 
 # ------------------------------------------------------------- self-learning
+
 
 def test_identical_strings_route_recovers_rotation(real_vectors):
     tgt, R = _rotated_copy(real_vectors, seed=7)
@@ -166,10 +170,11 @@ def test_unsupervised_recovers_rotation_of_real_vectors(real_vectors):
     """No dictionary, no shared strings: the target words are renamed."""
     v = real_vectors.subset(2500)
     tgt, R = _rotated_copy(v, seed=11, noise=0.002, prefix="t_")
-    cfg = AlignConfig(unsup_vocab=1500, stochastic_vocab=2000, refine_vocab=2500, stochastic_patience=2,
-                      method="supervised")
+    cfg = AlignConfig(
+        unsup_vocab=1500, stochastic_vocab=2000, refine_vocab=2500, stochastic_patience=2, method="supervised"
+    )
     out, rep = align({"xx": v, "en": tgt}, hub="en", method="unsupervised", config=cfg)
-    assert cfg.method == "supervised"   # the caller's config is not changed
+    assert cfg.method == "supervised"  # the caller's config is not changed
     pr = rep["pairs"][0]
     assert pr["method"] == "unsupervised" and pr["seed_pairs"] > 0
     assert len(pr["objective"]) == pr["iterations"] == len(pr["dictionary_sizes"])
@@ -181,15 +186,20 @@ def test_unsupervised_seed_is_rotation_invariant(real_vectors):
     X = torch.from_numpy(normalize(real_vectors.matrix[:1000]))
     Z = X @ torch.from_numpy(random_rotation(real_vectors.dim, 5))
     si, ti = unsupervised_seed(X, Z, n=1000)
-    assert (si == ti).mean() > 0.5   # most seed pairs are the correct ones, with no signal but geometry
+    assert (si == ti).mean() > 0.5  # most seed pairs are the correct ones, with no signal but geometry
 
 
 def test_supervised_uses_dictionary_and_reports(real_vectors, tmp_path):
     tgt, R = _rotated_copy(real_vectors.subset(1500), seed=2, prefix="t_")
     src = real_vectors.subset(1500)
     pairs = [(w, "t_" + w) for w in src.words[10:410]] + [("nope", "t_nope")]
-    out, rep = align({"xx": src, "en": tgt}, hub="en", method="supervised", dicts={"xx": pairs},
-                     config=AlignConfig(refine_vocab=1500))
+    out, rep = align(
+        {"xx": src, "en": tgt},
+        hub="en",
+        method="supervised",
+        dicts={"xx": pairs},
+        config=AlignConfig(refine_vocab=1500),
+    )
     assert rep["pairs"][0]["seed_pairs"] == 400
     np.testing.assert_allclose(rep["mappings"]["xx"], R, atol=5e-3)
     with pytest.raises(InputError, match="0 of 2 pairs"):
@@ -210,6 +220,7 @@ def test_align_rejects_bad_setups(real_vectors):
 
 
 # ------------------------------------------------------------------------ BLI
+
 
 def test_bli_counts_match_hand_checked_case(tmp_path):
     # 2-D unit vectors at known angles. Targets: t0 at 0°, t1 at 90°, t2 at 180°, t3 at 45°.
@@ -250,8 +261,9 @@ def test_bli_csls_exact_mode_matches_dense_and_default_is_close():
         evaluate_bli(src, tgt, [("x", "y")])
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/share/dictd/freedict-eng-spa.index"),
-                    reason="dict-freedict-eng-spa not installed")
+@pytest.mark.skipif(
+    not os.path.exists("/usr/share/dictd/freedict-eng-spa.index"), reason="dict-freedict-eng-spa not installed"
+)
 def test_read_real_dictionary_after_conversion(tmp_path):
     from mltl.embeddings.freedict import convert
 

@@ -1,6 +1,7 @@
 """Issue 18: one source of truth. Flags, help and defaults of train/align/embed come from the
 config dataclasses; old spellings keep working with one warning line; library messages go
 through `logging`, so a notebook user can capture or silence them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,7 @@ def _options(cmd: str) -> dict[str, str]:
     for p in settings_params(SECTIONS[cmd], TASK_DEFAULTS if cmd == "train" else None):
         for decl in p.default.param_decls:
             for flag in decl.split("/"):
-                out[flag] = p.default.help.replace("\\[", "[")   # rich markup's escape
+                out[flag] = p.default.help.replace("\\[", "[")  # rich markup's escape
     return out
 
 
@@ -44,7 +45,7 @@ def test_help_shows_each_fields_own_default(cmd):
             assert flag in opts and flag in h, (cmd, flag)
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             if section and any(f.name in d.get(section, {}) for d in TASK_DEFAULTS.values()):
-                continue   # the task's default: below
+                continue  # the task's default: below
             if f.metadata.get("default_help"):
                 assert f"[default: {f.metadata['default_help']}]" in opts[flag]
             elif isinstance(default, bool):
@@ -66,8 +67,21 @@ def test_train_defaults_equal_the_dataclasses(tmp_path):
         want[section].update(values)
     assert cfg == want
     # A flag lands in its field, a comma list becomes a list.
-    cfg = json.loads(run_cli("train", "--dry-run", "--task", "classification", "--sources", "en, es",
-                             "--fresh-d-batches", "--epochs", "3", "--strict", check=True).stdout)
+    cfg = json.loads(
+        run_cli(
+            "train",
+            "--dry-run",
+            "--task",
+            "classification",
+            "--sources",
+            "en, es",
+            "--fresh-d-batches",
+            "--epochs",
+            "3",
+            "--strict",
+            check=True,
+        ).stdout
+    )
     assert cfg["data"]["sources"] == ["en", "es"] and cfg["training"]["share_d_batches"] is False
     assert cfg["training"]["max_epochs"] == 3 and cfg["data"]["strict_labels"] is True
     assert cfg["training"]["lambda1"] == TASK_DEFAULTS["classification"]["training"]["lambda1"]
@@ -118,15 +132,21 @@ def test_library_messages_go_through_logging(tmp_path, caplog, capfd):
     for lang, M in (("en", X), ("de", X @ np.linalg.qr(rng.normal(size=(8, 8)))[0].astype(np.float32))):
         save_vectors(Vectors(words, M), tmp_path / f"{lang}.vec", format="vec")
     with caplog.at_level(logging.INFO, logger="mltl"):
-        run_align([str(tmp_path / "en.vec"), str(tmp_path / "de.vec")], str(tmp_path / "out"),
-                  config=AlignConfig(method="identical", refine_vocab=60))
+        run_align(
+            [str(tmp_path / "en.vec"), str(tmp_path / "de.vec")],
+            str(tmp_path / "out"),
+            config=AlignConfig(method="identical", refine_vocab=60),
+        )
     assert any(r.name == "mltl" and "60 x 8 from" in r.getMessage() for r in caplog.records)
     assert capfd.readouterr().err == ""
     caplog.clear()
-    logging.getLogger("mltl").setLevel(logging.ERROR)   # silenced
+    logging.getLogger("mltl").setLevel(logging.ERROR)  # silenced
     try:
-        run_align([str(tmp_path / "en.vec"), str(tmp_path / "de.vec")], str(tmp_path / "out2"),
-                  config=AlignConfig(method="identical", refine_vocab=60))
+        run_align(
+            [str(tmp_path / "en.vec"), str(tmp_path / "de.vec")],
+            str(tmp_path / "out2"),
+            config=AlignConfig(method="identical", refine_vocab=60),
+        )
     finally:
         logging.getLogger("mltl").setLevel(logging.NOTSET)
     assert not [r for r in caplog.records if r.levelno < logging.ERROR]

@@ -1,4 +1,5 @@
 """`mltl embed`, `mltl align` and `mltl evaluate bli` end to end through the real CLI."""
+
 from __future__ import annotations
 
 import glob
@@ -18,8 +19,9 @@ FAST = ["--dim", "24", "--min-count", "3", "--epoch", "3", "--bucket", "20000", 
 
 
 def mltl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mltl", *map(str, args)], input=stdin, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mltl", *map(str, args)], input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_one_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
@@ -40,8 +42,20 @@ def en_vectors(tmp_path_factory) -> Path:
     if len(MAN_EN) < 60:
         pytest.skip("English man pages (Debian 'manpages') not installed")
     out = tmp_path_factory.mktemp("emb") / "en"
-    proc = mltl("embed", "--lang", "en", "--format", "roff", "--tokenizer", "whitespace", *FAST,
-                "--json", "-o", out, *MAN_EN[:60])
+    proc = mltl(
+        "embed",
+        "--lang",
+        "en",
+        "--format",
+        "roff",
+        "--tokenizer",
+        "whitespace",
+        *FAST,
+        "--json",
+        "-o",
+        out,
+        *MAN_EN[:60],
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["tokens"] > 10000 and summary["vocab"] > 500
@@ -54,7 +68,7 @@ def test_embed_writes_bin_and_vec(en_vectors):
     assert v.words == b.words and v.dim == 24
     for w in ("the", "file", "command"):
         assert w in v
-    assert not list(en_vectors.parent.glob(".*"))   # no temporary leftovers
+    assert not list(en_vectors.parent.glob(".*"))  # no temporary leftovers
 
 
 def test_embed_seed_is_reproducible_and_matters(tmp_path):
@@ -64,9 +78,28 @@ def test_embed_seed_is_reproducible_and_matters(tmp_path):
         pytest.skip("English man pages (Debian 'manpages') not installed")
     vecs = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        proc = mltl("embed", "--lang", "en", "--format", "roff", "--tokenizer", "whitespace", "--dim", "16",
-                    "--min-count", "3", "--epoch", "2", "--bucket", "20000", "--seed", seed, "-o", tmp_path / name,
-                    *MAN_EN[:20])
+        proc = mltl(
+            "embed",
+            "--lang",
+            "en",
+            "--format",
+            "roff",
+            "--tokenizer",
+            "whitespace",
+            "--dim",
+            "16",
+            "--min-count",
+            "3",
+            "--epoch",
+            "2",
+            "--bucket",
+            "20000",
+            "--seed",
+            seed,
+            "-o",
+            tmp_path / name,
+            *MAN_EN[:20],
+        )
         assert proc.returncode == 0, proc.stderr
         vecs[name] = load_vectors(str(tmp_path / name) + ".vec")
     assert vecs["a"].words == vecs["b"].words == vecs["c"].words
@@ -80,25 +113,60 @@ def test_embed_stdin_spacy_and_jsonl(tmp_path):
     if not text.exists():
         pytest.skip("no GPL-3 text")
     body = text.read_text(encoding="utf-8")
-    proc = mltl("embed", "--lang", "en", "--lowercase", "--dim", "16", "--min-count", "3", "--epoch", "3",
-                "--bucket", "50000", "--threads", "1", "-o", tmp_path / "std", "-", stdin=body)
+    proc = mltl(
+        "embed",
+        "--lang",
+        "en",
+        "--lowercase",
+        "--dim",
+        "16",
+        "--min-count",
+        "3",
+        "--epoch",
+        "3",
+        "--bucket",
+        "50000",
+        "--threads",
+        "1",
+        "-o",
+        tmp_path / "std",
+        "-",
+        stdin=body,
+    )
     assert proc.returncode == 0, proc.stderr
     words = load_vectors(tmp_path / "std.vec").words
-    assert "license" in words and "License" not in words and "." in words   # spaCy split the punctuation
+    assert "license" in words and "License" not in words and "." in words  # spaCy split the punctuation
     jl = tmp_path / "unlabeled.jsonl"
-    jl.write_text("".join(json.dumps({"tokens": line.split()}) + "\n" for line in body.splitlines() if line.strip()),
-                  encoding="utf-8")
-    proc = mltl("embed", "--lang", "en", "--dim", "16", "--min-count", "3", "--bucket", "50000", "--threads", "1",
-                "-o", tmp_path / "jl", jl)
+    jl.write_text(
+        "".join(json.dumps({"tokens": line.split()}) + "\n" for line in body.splitlines() if line.strip()),
+        encoding="utf-8",
+    )
+    proc = mltl(
+        "embed",
+        "--lang",
+        "en",
+        "--dim",
+        "16",
+        "--min-count",
+        "3",
+        "--bucket",
+        "50000",
+        "--threads",
+        "1",
+        "-o",
+        tmp_path / "jl",
+        jl,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "License" in load_vectors(tmp_path / "jl.vec").words         # kept as tokenized
+    assert "License" in load_vectors(tmp_path / "jl.vec").words  # kept as tokenized
 
 
 def test_embed_bad_inputs(tmp_path):
     small = tmp_path / "small.txt"
     small.write_text("ein kleiner Text\n", encoding="utf-8")
-    err = assert_one_error(mltl("embed", "--lang", "de", "-o", tmp_path / "out", small), "small.txt",
-                           "corpus too small")
+    err = assert_one_error(
+        mltl("embed", "--lang", "de", "-o", tmp_path / "out", small), "small.txt", "corpus too small"
+    )
     assert "--min-count" in err
     assert not list(tmp_path.glob("out*"))
     empty = tmp_path / "empty.txt"
@@ -115,8 +183,9 @@ def test_embed_encoding(tmp_path):
     pytest.importorskip("fasttext")
     latin = tmp_path / "latin1.txt"
     latin.write_bytes(("Die Datei wird gelesen.\n" * 3 + "Größe der Datei ändern.\n" * 20).encode("latin-1"))
-    err = assert_one_error(mltl("embed", "--lang", "de", *FAST, "-o", tmp_path / "out", latin), "latin1.txt:4",
-                           "not valid utf-8")
+    err = assert_one_error(
+        mltl("embed", "--lang", "de", *FAST, "-o", tmp_path / "out", latin), "latin1.txt:4", "not valid utf-8"
+    )
     assert "--encoding" in err
     assert not list(tmp_path.glob("out*"))
     proc = mltl("embed", "--lang", "de", *FAST, "--encoding", "latin-1", "--json", "-o", tmp_path / "out", latin)
@@ -131,10 +200,11 @@ def pair(en_vectors, tmp_path_factory) -> tuple[Path, Path, Path]:
     en = load_vectors(str(en_vectors) + ".vec")
     save_vectors(en, d / "en.vec")
     R = random_rotation(en.dim, 9)
-    words = [w if i % 3 else f"{w}_de" for i, w in enumerate(en.words)]   # 1/3 not identical
+    words = [w if i % 3 else f"{w}_de" for i, w in enumerate(en.words)]  # 1/3 not identical
     save_vectors(Vectors(words, np.asarray(en.matrix) @ R), d / "de.vec")
-    (d / "de-en.test.txt").write_text("".join(f"{w} {e}\n" for w, e in zip(words[::3][:300], en.words[::3][:300])),
-                                      encoding="utf-8")
+    (d / "de-en.test.txt").write_text(
+        "".join(f"{w} {e}\n" for w, e in zip(words[::3][:300], en.words[::3][:300])), encoding="utf-8"
+    )
     return d / "en.vec", d / "de.vec", d / "de-en.test.txt"
 
 
@@ -150,8 +220,9 @@ def test_align_identical_then_evaluate_bli(pair, tmp_path):
     assert len(p["objective"]) == len(p["dictionary_sizes"]) == p["iterations"]
     assert rep["bli"]["de"]["csls"]["p@1"] > 95
     assert (out / "mappings" / "de-en.npy").exists()
-    proc = mltl("evaluate", "bli", "--src", "de", "--tgt", "en", out / "de.vec", out / "en.vec", "--dict", dic,
-                "--json")
+    proc = mltl(
+        "evaluate", "bli", "--src", "de", "--tgt", "en", out / "de.vec", out / "en.vec", "--dict", dic, "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["queries"] == 300 and res["coverage"] == 100.0
@@ -190,11 +261,12 @@ def test_align_and_bli_bad_inputs(pair, tmp_path):
     assert_one_error(mltl("align", de, small_dim, "-o", out), "hub language 'en' is not among the inputs")
     nodict = tmp_path / "none.txt"
     nodict.write_text("zzz yyy\nqqq ppp\n", encoding="utf-8")
-    assert_one_error(mltl("align", en, de, "--method", "supervised", "--dict", nodict, "-o", out),
-                     "none.txt", "0 of 2 pairs")
+    assert_one_error(
+        mltl("align", en, de, "--method", "supervised", "--dict", nodict, "-o", out), "none.txt", "0 of 2 pairs"
+    )
     assert_one_error(mltl("evaluate", "bli", de, en, "--dict", nodict), "none.txt", "0 of 2 dictionary pairs")
     assert_one_error(mltl("evaluate", "bli", de, en), "needs --dict")
     assert_one_error(mltl("evaluate", "test.conll"), "--model")
-    assert not out.exists()                      # nothing half-written after any failure
+    assert not out.exists()  # nothing half-written after any failure
     out.mkdir()
     assert_one_error(mltl("align", en, de, "--method", "identical", "-o", out), "exists", "--force")

@@ -1,4 +1,5 @@
 """Evaluation equals seqeval (the oracle) on hand-made edge cases."""
+
 import pytest
 from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
 from seqeval.metrics import classification_report as seq_report
@@ -6,24 +7,12 @@ from seqeval.metrics import classification_report as seq_report
 from mltl.evaluation import classification_report, gate_report, tagging_report, token_groups
 
 CASES = {
-    "entity at sentence end": (
-        [["O", "B-PER", "I-PER"], ["B-LOC"]],
-        [["O", "B-PER", "I-PER"], ["O"]]),
-    "I- without B-": (
-        [["O", "B-ORG", "I-ORG", "O", "B-LOC"]],
-        [["O", "I-ORG", "I-ORG", "O", "I-LOC"]]),
-    "type switch inside span": (
-        [["B-PER", "I-PER", "I-PER", "O"]],
-        [["B-PER", "I-LOC", "I-PER", "O"]]),
-    "IOB1 input": (
-        [["I-PER", "I-PER", "B-PER", "O", "I-LOC"]],
-        [["I-PER", "I-PER", "I-PER", "O", "I-LOC"]]),
-    "no entities predicted": (
-        [["B-MISC", "O"], ["O", "B-ORG"]],
-        [["O", "O"], ["O", "O"]]),
-    "adjacent same-type entities": (
-        [["B-LOC", "B-LOC", "I-LOC", "O"]],
-        [["B-LOC", "I-LOC", "I-LOC", "O"]]),
+    "entity at sentence end": ([["O", "B-PER", "I-PER"], ["B-LOC"]], [["O", "B-PER", "I-PER"], ["O"]]),
+    "I- without B-": ([["O", "B-ORG", "I-ORG", "O", "B-LOC"]], [["O", "I-ORG", "I-ORG", "O", "I-LOC"]]),
+    "type switch inside span": ([["B-PER", "I-PER", "I-PER", "O"]], [["B-PER", "I-LOC", "I-PER", "O"]]),
+    "IOB1 input": ([["I-PER", "I-PER", "B-PER", "O", "I-LOC"]], [["I-PER", "I-PER", "I-PER", "O", "I-LOC"]]),
+    "no entities predicted": ([["B-MISC", "O"], ["O", "B-ORG"]], [["O", "O"], ["O", "O"]]),
+    "adjacent same-type entities": ([["B-LOC", "B-LOC", "I-LOC", "O"]], [["B-LOC", "I-LOC", "I-LOC", "O"]]),
 }
 
 
@@ -58,8 +47,13 @@ def test_classification_report():
 
 
 def test_gate_report_averages_by_entity_type():
-    recs = [{"gate_fp": [[0.8, 0.2], [0.4, 0.6]], "gate_c": [[1.0, 0.0], [0.0, 1.0]],
-             "groups": token_groups(["B-PER", "O"])}]
+    recs = [
+        {
+            "gate_fp": [[0.8, 0.2], [0.4, 0.6]],
+            "gate_c": [[1.0, 0.0], [0.0, 1.0]],
+            "groups": token_groups(["B-PER", "O"]),
+        }
+    ]
     r = gate_report(recs, ["en", "es"])
     assert r["fp"]["all"] == pytest.approx([0.6, 0.4])
     assert r["fp"]["by"] == {"PER": pytest.approx([0.8, 0.2])}

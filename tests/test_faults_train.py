@@ -3,6 +3,7 @@
 
 Each test checks the exit code, the one stderr line and what is left on disk.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,23 @@ def _tree(d: Path) -> dict[str, bytes]:
 
 
 def _train_args(w: Path, out: Path, vectors: Path | None = None) -> list:
-    return ["-q", "train", "--task", "tagging", "--sources", "en,es", "--target", "de", "--data", w / "data",
-            "--vectors", vectors or w / "aligned", "-o", out, *TINY_MODEL]
+    return [
+        "-q",
+        "train",
+        "--task",
+        "tagging",
+        "--sources",
+        "en,es",
+        "--target",
+        "de",
+        "--data",
+        w / "data",
+        "--vectors",
+        vectors or w / "aligned",
+        "-o",
+        out,
+        *TINY_MODEL,
+    ]
 
 
 @pytest.fixture
@@ -43,6 +59,7 @@ def run_copy(example_chain, tmp_path) -> Path:
 
 # ------------------------------------------------------------ 1. truncated fastText .bin
 
+
 def test_truncated_fasttext_bin_is_refused_at_once(example_chain, tmp_path):
     # head -c 2000 vectors/de.bin > t_de.bin: fastText's loader would read past the end
     # and grow a string for minutes until std::bad_alloc.
@@ -51,8 +68,21 @@ def test_truncated_fasttext_bin_is_refused_at_once(example_chain, tmp_path):
         t_de.write_bytes(f.read(2000))
     out = tmp_path / "out"
     t0 = time.monotonic()
-    p = run_cli("-q", "align", "--hub", "en", example_chain / "vectors" / "en.vec", t_de, "--langs", "en,de",
-                "--method", "identical", "-o", out, timeout=120)
+    p = run_cli(
+        "-q",
+        "align",
+        "--hub",
+        "en",
+        example_chain / "vectors" / "en.vec",
+        t_de,
+        "--langs",
+        "en,de",
+        "--method",
+        "identical",
+        "-o",
+        out,
+        timeout=120,
+    )
     took = time.monotonic() - t0
     assert_one_line_error(p, f"{t_de}: truncated or not a fastText model", "dictionary")
     assert took < 30, took
@@ -65,16 +95,19 @@ def test_fasttext_bin_check_reads_the_header_and_sizes(example_chain, tmp_path):
 
     whole = example_chain / "vectors" / "de.bin"
     t0 = time.monotonic()
-    check_fasttext_bin(whole)                       # a whole model passes
+    check_fasttext_bin(whole)  # a whole model passes
     cut = tmp_path / "cut.bin"
     shutil.copyfile(whole, cut)
-    os.truncate(cut, whole.stat().st_size - 4096)   # the dictionary is whole, a matrix is not
-    with pytest.raises(InputError, match=r"cut\.bin: truncated or not a fastText model: the header declares "
-                                         r"a [\d,]+ x 16 output matrix"):
+    os.truncate(cut, whole.stat().st_size - 4096)  # the dictionary is whole, a matrix is not
+    with pytest.raises(
+        InputError,
+        match=r"cut\.bin: truncated or not a fastText model: the header declares "
+        r"a [\d,]+ x 16 output matrix",
+    ):
         check_fasttext_bin(cut)
     assert time.monotonic() - t0 < 5
     vec = tmp_path / "vec.bin"
-    shutil.copyfile(example_chain / "vectors" / "de.vec", vec)   # a text file named .bin
+    shutil.copyfile(example_chain / "vectors" / "de.vec", vec)  # a text file named .bin
     with pytest.raises(InputError, match="wrong magic number"):
         check_fasttext_bin(vec)
     newer = tmp_path / "newer.bin"
@@ -88,8 +121,9 @@ def test_fasttext_bin_check_reads_the_header_and_sizes(example_chain, tmp_path):
 
 # ------------------------------------------------------------ 2. files that are no checkpoint
 
+
 def _blocked_global(p: Path) -> None:
-    torch.save({"w": os.system}, p)   # a real torch file whose pickle names os.system
+    torch.save({"w": os.system}, p)  # a real torch file whose pickle names os.system
 
 
 BAD_CHECKPOINT_FILES = {
@@ -120,14 +154,16 @@ def test_resume_with_a_trainer_state_that_is_no_checkpoint(run_copy, case):
     BAD_CHECKPOINT_FILES[case](run_copy / "checkpoint" / "trainer.pt")
     before = _tree(run_copy)
     p = run_cli("-q", "train", "--resume", run_copy, "--max-steps", "100")
-    assert_one_line_error(p, f"{run_copy / 'checkpoint' / 'trainer.pt'}: file is corrupt, truncated or not an "
-                             f"mltl checkpoint")
+    assert_one_line_error(
+        p, f"{run_copy / 'checkpoint' / 'trainer.pt'}: file is corrupt, truncated or not an mltl checkpoint"
+    )
     assert "weights_only" not in p.stderr
-    assert _tree(run_copy) == before          # 5.: config.json not rewritten either
-    assert sorted(os.listdir(run_copy.parent)) == ["run"]   # no lock file left
+    assert _tree(run_copy) == before  # 5.: config.json not rewritten either
+    assert sorted(os.listdir(run_copy.parent)) == ["run"]  # no lock file left
 
 
 # ------------------------------------------------------------ 3. one training per directory
+
 
 def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
     out = tmp_path / "same"
@@ -135,11 +171,32 @@ def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
     env.update(PYTHONIOENCODING="utf-8", COLUMNS="200")
     # A first run that trains until it is stopped (no evaluation before the end).
-    first = subprocess.Popen([sys.executable, "-m", "mltl", *map(str, _train_args(example_chain, out)), "--force",
-                              "--seed", "1", "--max-steps", "1000000", "--max-epochs", "1000",
-                              "--steps-per-epoch", "1000000", "--checkpoint-every", "0", "--patience", "0"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mltl",
+            *map(str, _train_args(example_chain, out)),
+            "--force",
+            "--seed",
+            "1",
+            "--max-steps",
+            "1000000",
+            "--max-epochs",
+            "1000",
+            "--steps-per-epoch",
+            "1000000",
+            "--checkpoint-every",
+            "0",
+            "--patience",
+            "0",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 300
         while not (lock.exists() or (out / "config.json").exists()):
@@ -151,34 +208,39 @@ def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
         assert_one_line_error(second, f"{out}: is in use by another mltl train (pid {first.pid})")
         again = run_cli("-q", "train", "--resume", out, "--max-steps", "5")
         assert_one_line_error(again, f"{out}: is in use by another mltl train (pid {first.pid})")
-        assert first.poll() is None                      # the first run goes on undisturbed
+        assert first.poll() is None  # the first run goes on undisturbed
         assert lock.read_text().strip() == str(first.pid)
         assert json.loads((out / "config.json").read_text())["training"]["seed"] == 1
     finally:
         if first.poll() is None:
-            first.send_signal(signal.SIGINT)             # Ctrl-C: finish the iteration, checkpoint, stop
+            first.send_signal(signal.SIGINT)  # Ctrl-C: finish the iteration, checkpoint, stop
         _, err = first.communicate(timeout=300)
     assert first.returncode == 130, err
     assert "interrupted at step" in err
-    assert sorted(os.listdir(tmp_path)) == ["same"]     # the lock file went with its run
+    assert sorted(os.listdir(tmp_path)) == ["same"]  # the lock file went with its run
     assert sorted(os.listdir(out)) == ["checkpoint", "config.json", "metrics.json", "model-last"]
     assert json.loads((out / "config.json").read_text())["training"]["seed"] == 1
 
 
 # ------------------------------------------------------------ 4. options checked before writing
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--device", "tpu"], ["unknown --device 'tpu'; choose from auto, cpu, cuda, cuda:N"]),
-    (["--device", "cuda:99"], ["--device cuda:99: "]),   # no GPU here, or not 100 of them
-    (["--expert-activation", "swish"], ["unknown --expert-activation 'swish'; choose from tanh, relu, none"]),
-])
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--device", "tpu"], ["unknown --device 'tpu'; choose from auto, cpu, cuda, cuda:N"]),
+        (["--device", "cuda:99"], ["--device cuda:99: "]),  # no GPU here, or not 100 of them
+        (["--expert-activation", "swish"], ["unknown --expert-activation 'swish'; choose from tanh, relu, none"]),
+    ],
+)
 def test_bad_option_leaves_no_run_directory(example_chain, tmp_path, args, fragments):
     p = run_cli(*_train_args(example_chain, tmp_path / "m"), "--max-steps", "2", *args)
     assert_one_line_error(p, *fragments)
-    assert os.listdir(tmp_path) == []      # no m/config.json: the next run needs no --force
+    assert os.listdir(tmp_path) == []  # no m/config.json: the next run needs no --force
 
 
 # ------------------------------------------------------------ 5. a failed --resume changes nothing
+
 
 @pytest.mark.parametrize("case", ["no_checkpoint", "bad_device"])
 def test_failed_resume_leaves_the_run_directory_untouched(run_copy, case):
@@ -197,6 +259,7 @@ def test_failed_resume_leaves_the_run_directory_untouched(run_copy, case):
 
 
 # ------------------------------------------------------------ 11. model languages are codes, not paths
+
 
 @pytest.mark.parametrize("bad", ["../x", "../../etc/passwd"])
 def test_model_languages_are_checked_before_they_name_files(example_chain, tmp_path, bad):
@@ -218,12 +281,13 @@ def test_model_languages_are_checked_before_they_name_files(example_chain, tmp_p
 
 # ------------------------------------------------------------ 10. .vec header row count
 
+
 def _short_vec(src: Path, dst: Path, keep: int) -> int:
     """``dst``: the header of ``src`` (its row count) over only its first ``keep`` rows."""
     lines = src.read_text(encoding="utf-8").splitlines()
     n = int(lines[0].split()[0])
     assert n > keep
-    dst.write_text("\n".join([lines[0], *lines[1:1 + keep]]) + "\n", encoding="utf-8")
+    dst.write_text("\n".join([lines[0], *lines[1 : 1 + keep]]) + "\n", encoding="utf-8")
     return n
 
 
@@ -231,8 +295,21 @@ def _short_vec(src: Path, dst: Path, keep: int) -> int:
 def test_align_checks_the_vec_header_count_with_max_vocab(example_chain, tmp_path, max_vocab):
     t_de = tmp_path / "t_de.vec"
     n = _short_vec(example_chain / "vectors" / "de.vec", t_de, 200)
-    p = run_cli("-q", "align", "--hub", "en", example_chain / "vectors" / "en.vec", t_de, "--langs", "en,de",
-                "--method", "identical", "-o", tmp_path / "out", *max_vocab)
+    p = run_cli(
+        "-q",
+        "align",
+        "--hub",
+        "en",
+        example_chain / "vectors" / "en.vec",
+        t_de,
+        "--langs",
+        "en,de",
+        "--method",
+        "identical",
+        "-o",
+        tmp_path / "out",
+        *max_vocab,
+    )
     assert_one_line_error(p, f"{t_de}:1: header says {n} vectors but the file has 200")
     assert sorted(os.listdir(tmp_path)) == ["t_de.vec"]
 
@@ -254,7 +331,7 @@ def test_vec_header_count_in_the_reader(tmp_path):
 
     p = tmp_path / "v.vec"
     p.write_text("5 2\na 1 2\nb 3 4\nc 5 6\n", encoding="utf-8")
-    assert load_vectors(p, max_vocab=2).words == ["a", "b"]       # not read to its end: not judged
+    assert load_vectors(p, max_vocab=2).words == ["a", "b"]  # not read to its end: not judged
     for mv in (3, 4, None):
         with pytest.raises(InputError, match=r"v\.vec:1: header says 5 vectors but the file has 3"):
             load_vectors(p, max_vocab=mv)
@@ -262,7 +339,7 @@ def test_vec_header_count_in_the_reader(tmp_path):
     with pytest.raises(InputError, match=r"v\.vec:4: header says 2 vectors but the file has more"):
         load_vectors(p, max_vocab=10)
     d = tmp_path / "d.vec"
-    d.write_text("3 2\na 1 2\na 3 4\nb 5 6\n", encoding="utf-8")   # duplicates are rows too
+    d.write_text("3 2\na 1 2\na 3 4\nb 5 6\n", encoding="utf-8")  # duplicates are rows too
     assert load_vectors(d, duplicates="first").words == ["a", "b"]
     d.write_text("4 2\na 1 2\na 3 4\nb 5 6\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"d\.vec:1: header says 4 vectors but the file has 3"):

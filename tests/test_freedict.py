@@ -1,4 +1,5 @@
 """Freedict (dictd) -> MUSE dictionaries: parsing and source-disjoint splits."""
+
 from __future__ import annotations
 
 import gzip
@@ -36,7 +37,7 @@ def make_dictd(tmp: Path, name: str, entries: list[tuple[str, str]]) -> Path:
 
 
 ENTRIES = [
-    ("dog", "dog /dˈɒɡ/\nHund <masc> [zool.]\n      \"train a dog\"  - einen Hund abrichten\n see: {dogs}\n\n"),
+    ("dog", 'dog /dˈɒɡ/\nHund <masc> [zool.]\n      "train a dog"  - einen Hund abrichten\n see: {dogs}\n\n'),
     ("dog", "dog /dˈɒɡ/\nKlampe <fem>, Klemme <fem>, Knagge <fem> [techn.]\n"),
     ("house", "house /hˈaʊs/\nHaus <neut>\n see: {houses}, {open house}\n"),
     ("run", "run /ɹˈʌn/ (ran /ɹˈan/ <>, run /ɹˈʌn/ <>) <v>\nlaufen <v, intr>, schnell laufen\n"),
@@ -48,8 +49,16 @@ ENTRIES = [
 def test_read_pairs_keeps_single_words_and_case(tmp_path):
     idx = make_dictd(tmp_path, "freedict-eng-deu", ENTRIES)
     pairs = read_freedict(idx)
-    assert pairs == [("dog", "Hund"), ("dog", "Klampe"), ("dog", "Klemme"), ("dog", "Knagge"),
-                     ("house", "Haus"), ("run", "laufen"), ("Cat", "Katze"), ("Cat", "Mieze")]
+    assert pairs == [
+        ("dog", "Hund"),
+        ("dog", "Klampe"),
+        ("dog", "Klemme"),
+        ("dog", "Knagge"),
+        ("house", "Haus"),
+        ("run", "laufen"),
+        ("Cat", "Katze"),
+        ("Cat", "Mieze"),
+    ]
     assert ("cat", "katze") in read_freedict(idx, lowercase=True)
     assert langs_of(idx) == ("en", "de")
 
@@ -62,7 +71,7 @@ def test_convert_writes_disjoint_splits_and_inverts(tmp_path):
     train = (tmp_path / "out" / "de-en.train.txt").read_text(encoding="utf-8").split("\n")[:-1]
     test = (tmp_path / "out" / "de-en.test.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert res["test_sources"] == 20 and res["train_sources"] == 50
-    assert len(test) == 40 and len(train) == 100          # 2 translations each
+    assert len(test) == 40 and len(train) == 100  # 2 translations each
     assert {ln.split()[0] for ln in train}.isdisjoint({ln.split()[0] for ln in test})
     inv = convert(idx, tmp_path / "inv", n_test=10, invert=True)
     assert (inv["src"], inv["tgt"]) == ("en", "de") and Path(inv["test"]).name == "en-de.test.txt"
@@ -82,17 +91,32 @@ def test_bad_dictd_files(tmp_path):
     idx.write_text("dog\tAB\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"freedict-eng-fra.index:1: expected"):
         read_freedict(idx)
-    proc = subprocess.run([sys.executable, "-m", "mltl.embeddings.freedict", str(idx), "-o", str(tmp_path / "o")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mltl.embeddings.freedict", str(idx), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "freedict-eng-fra.index:1" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.skipif(not Path("/usr/share/dictd/freedict-eng-spa.index").exists(),
-                    reason="dict-freedict-eng-spa not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/dictd/freedict-eng-spa.index").exists(), reason="dict-freedict-eng-spa not installed"
+)
 def test_real_freedict_command(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mltl.embeddings.freedict",
-                           "/usr/share/dictd/freedict-eng-spa.index", "-o", str(tmp_path), "--test", "500"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mltl.embeddings.freedict",
+            "/usr/share/dictd/freedict-eng-spa.index",
+            "-o",
+            str(tmp_path),
+            "--test",
+            "500",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     test = (tmp_path / "en-es.test.txt").read_text(encoding="utf-8").splitlines()
     assert len({ln.split()[0] for ln in test}) == 500

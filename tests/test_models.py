@@ -1,4 +1,5 @@
 """Unit tests of the MAN-MoE building blocks: gating maths, shapes, masks, ablations."""
+
 from __future__ import annotations
 
 import random
@@ -30,7 +31,7 @@ def test_gate_weights_are_a_distribution():
 def test_mix_experts_is_convex_combination():
     e = torch.randn(3, 5, 4)
     alpha = gate_weights(torch.randn(5, 3))
-    manual = sum(alpha[:, i:i + 1] * e[i] for i in range(3))
+    manual = sum(alpha[:, i : i + 1] * e[i] for i in range(3))
     assert torch.allclose(mix_experts(e, alpha), manual, atol=1e-6)
     # one-hot gate selects one expert
     onehot = torch.zeros(5, 3)
@@ -43,7 +44,7 @@ def test_mix_expert_log_probs_mixes_probabilities():
     logits = torch.randn(6, 3)
     lp = mix_expert_log_probs(torch.log_softmax(e, -1), logits)
     alpha = torch.softmax(logits, -1)
-    manual = torch.log(sum(alpha[:, i:i + 1] * torch.softmax(e[i], -1) for i in range(3)))
+    manual = torch.log(sum(alpha[:, i : i + 1] * torch.softmax(e[i], -1) for i in range(3)))
     assert torch.allclose(lp, manual, atol=1e-5)
     assert torch.allclose(lp.exp().sum(-1), torch.ones(6), atol=1e-5)
 
@@ -71,7 +72,7 @@ def test_moe_matches_separate_experts():
         h = torch.relu(flat @ moe.w1[i] + moe.b1[i])
         manual.append(torch.tanh(h @ moe.w2[i] + moe.b2[i]))
     alpha = torch.softmax(moe.gate(flat), -1)
-    ref = sum(alpha[:, i:i + 1] * manual[i] for i in range(3))
+    ref = sum(alpha[:, i : i + 1] * manual[i] for i in range(3))
     assert torch.allclose(out.reshape(-1, 4), ref, atol=1e-6)
     assert out.abs().max() <= 1  # tanh experts, convex mix
 
@@ -138,18 +139,18 @@ def test_charcnn_lookup_equals_convolution():
     words += [[5] * 8, []]
     chars = torch.zeros(len(words), 9, dtype=torch.long)
     for i, w in enumerate(words):
-        chars[i, :len(w)] = torch.tensor(w, dtype=torch.long)
+        chars[i, : len(w)] = torch.tensor(w, dtype=torch.long)
     ref = cnn.embed_types_conv(chars)
     out = cnn.embed_types(chars)
     assert torch.allclose(out, ref, atol=1e-5)
     grads = []
     for fn in (cnn.embed_types_conv, cnn.embed_types):
         cnn.zero_grad()
-        fn(chars[:-2]).pow(2).sum().backward()   # ties split their gradient differently
+        fn(chars[:-2]).pow(2).sum().backward()  # ties split their gradient differently
         grads.append([p.grad.clone() for p in cnn.parameters()])
     for a, b in zip(*grads):
         assert torch.allclose(a, b, atol=1e-4)
-    assert cnn.emb.weight.grad[0].abs().sum() == 0   # padding row: no gradient
+    assert cnn.emb.weight.grad[0].abs().sum() == 0  # padding row: no gradient
 
 
 def test_bilstm_and_cnn_independent_of_padding():
@@ -224,9 +225,24 @@ def test_cpu_bilstm_equals_packed_nn_lstm():
 
 # ------------------------------------------------------------------ assembled model
 def _net(**kw):
-    base = dict(task_head="tagging", n_labels=5, sources=["en", "es", "zh"], langs=["en", "es", "zh", "de"],
-                emb_dim=8, n_chars=30, char_emb_size=4, char_kernels=6, char_out=5, shared_hidden=10,
-                private_hidden=12, layers=1, expert_hidden=7, d_kernels=4, d_hidden=3, dropout=0.0)
+    base = dict(
+        task_head="tagging",
+        n_labels=5,
+        sources=["en", "es", "zh"],
+        langs=["en", "es", "zh", "de"],
+        emb_dim=8,
+        n_chars=30,
+        char_emb_size=4,
+        char_kernels=6,
+        char_out=5,
+        shared_hidden=10,
+        private_hidden=12,
+        layers=1,
+        expert_hidden=7,
+        d_kernels=4,
+        d_hidden=3,
+        dropout=0.0,
+    )
     base.update(kw)
     torch.manual_seed(0)
     net = ManMoE(**base)
@@ -275,8 +291,13 @@ def test_ablations_remove_exactly_their_module():
     no_fp = _net(fp_moe=False)
     assert no_fp.fp is None and no_fp.fp_moe is None
     # removing Fp also shrinks C's input (Fs only), nothing else changes
-    assert count_parameters(no_fp) == (total - count_parameters(full.fp) - count_parameters(full.fp_moe)
-                                       - count_parameters(full.head) + count_parameters(no_fp.head))
+    assert count_parameters(no_fp) == (
+        total
+        - count_parameters(full.fp)
+        - count_parameters(full.fp_moe)
+        - count_parameters(full.head)
+        + count_parameters(no_fp.head)
+    )
     no_adv = _net(adversary=False)
     assert no_adv.discriminator is None
     assert count_parameters(no_adv) == total - count_parameters(full.discriminator)
@@ -340,10 +361,10 @@ def test_config_precedence_and_task_defaults(tmp_path):
 HAND_CASES = [
     ([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]]),
     ([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]]),
-    ([["O", "I-LOC", "I-LOC"]], [["O", "B-LOC", "I-LOC"]]),          # IOB1-style start
-    ([["B-LOC", "I-PER", "O"]], [["B-LOC", "B-PER", "O"]]),          # type change starts an entity
+    ([["O", "I-LOC", "I-LOC"]], [["O", "B-LOC", "I-LOC"]]),  # IOB1-style start
+    ([["B-LOC", "I-PER", "O"]], [["B-LOC", "B-PER", "O"]]),  # type change starts an entity
     ([["B-ORG", "B-ORG", "I-ORG"], ["O"]], [["B-ORG", "I-ORG", "I-ORG"], ["B-MISC"]]),
-    ([["O", "O"]], [["O", "O"]]),                                    # no entities at all: 0
+    ([["O", "O"]], [["O", "O"]]),  # no entities at all: 0
     ([["B-PER"], ["I-PER", "B-LOC"]], [["B-PER"], ["B-PER", "B-LOC"]]),
 ]
 
@@ -383,9 +404,12 @@ def test_get_spans_and_counts():
 def _components():
     from mltl.registry import load_plugins, names
 
-    load_plugins(report=False)   # built-ins and the installed plugins (the CI installs plugins/*)
-    return ([("task", n) for n in names("task")] + [("head", n) for n in names("head")]
-            + [("encoder", n) for n in names("encoder")])
+    load_plugins(report=False)  # built-ins and the installed plugins (the CI installs plugins/*)
+    return (
+        [("task", n) for n in names("task")]
+        + [("head", n) for n in names("head")]
+        + [("encoder", n) for n in names("encoder")]
+    )
 
 
 @pytest.mark.parametrize("kind,name", _components())
@@ -418,8 +442,11 @@ def test_every_registered_component_builds_and_trains_a_step(kind, name):
     if task.token_level:
         padded = torch.full(b.words.shape, -100, dtype=torch.long)
         for i in range(n):
-            padded[i, :int(b.lengths[i])] = gold[i][:int(b.lengths[i])] if gold.ndim == 2 else \
-                gold[int(b.lengths[:i].sum()):int(b.lengths[:i + 1].sum())]
+            padded[i, : int(b.lengths[i])] = (
+                gold[i][: int(b.lengths[i])]
+                if gold.ndim == 2
+                else gold[int(b.lengths[:i].sum()) : int(b.lengths[: i + 1].sum())]
+            )
         gold = padded
     net.train()
     out = net(b)

@@ -1,5 +1,6 @@
 """Plugins through the real CLI: the example plugins (installed by .ci/run with
 ``pip install -e plugins/*/``), a broken plugin and an API-version mismatch."""
+
 from __future__ import annotations
 
 import json
@@ -27,25 +28,36 @@ def _fake_dist(site: Path, dist: str, module: str, code: str) -> None:
 @pytest.fixture(scope="module")
 def bad_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
-    _fake_dist(site, "mltl-broken", "brokenplug", """
+    _fake_dist(
+        site,
+        "mltl-broken",
+        "brokenplug",
+        """
         import no_such_dependency_xyz  # fails
         MLTL_API_VERSION = 1
-    """)
-    _fake_dist(site, "mltl-future", "futureplug", """
+    """,
+    )
+    _fake_dist(
+        site,
+        "mltl-future",
+        "futureplug",
+        """
         from mltl.registry import register_head
         MLTL_API_VERSION = 99
 
         @register_head("future")
         class FutureHead:
             pass
-    """)
+    """,
+    )
     return site
 
 
 def cli_with(site: Path, *args, **kw) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONIOENCODING="utf-8", COLUMNS="200", OMP_NUM_THREADS="2")
-    return subprocess.run([sys.executable, "-m", "mltl", *map(str, args)], capture_output=True, text=True, env=env,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "mltl", *map(str, args)], capture_output=True, text=True, env=env, timeout=300, **kw
+    )
 
 
 def test_plugins_lists_builtins_and_crf():
@@ -71,13 +83,27 @@ def test_broken_and_mismatched_plugins_are_reported_and_ignored(bad_site):
     assert by["brokenplug"]["status"] == "error" and "no_such_dependency_xyz" in by["brokenplug"]["reason"]
     assert by["futureplug"]["status"] == "api-mismatch"
     assert "targets mltl plugin API 99, this mltl has API 1" in by["futureplug"]["reason"]
-    assert by["futureplug"]["registers"] == [] and by["crf"]["status"] == "ok"   # the rest keeps working
+    assert by["futureplug"]["registers"] == [] and by["crf"]["status"] == "ok"  # the rest keeps working
     table = cli_with(bad_site, "plugins").stdout
     assert "mltl-broken" in table and "error" in table and "api-mismatch" in table
     # a lookup that needs the registry: each bad plugin is reported once, by name, with its reason;
     # the mismatched plugin's head was rolled back
-    t = cli_with(bad_site, "train", "--head", "future", "--sources", "en", "--target", "de", "--data", "x",
-                 "--vectors", "y", "-o", bad_site / "out")
+    t = cli_with(
+        bad_site,
+        "train",
+        "--head",
+        "future",
+        "--sources",
+        "en",
+        "--target",
+        "de",
+        "--data",
+        "x",
+        "--vectors",
+        "y",
+        "-o",
+        bad_site / "out",
+    )
     assert t.returncode == 2 and "Traceback" not in t.stderr
     assert t.stderr.count("plugin 'brokenplug' (mltl-broken 0.3) failed to load") == 1
     assert t.stderr.count("plugin 'futureplug' (mltl-future 0.3) is for another API version") == 1
@@ -88,9 +114,33 @@ def test_broken_and_mismatched_plugins_are_reported_and_ignored(bad_site):
 def crf_model(example_chain, tmp_path_factory):
     out = tmp_path_factory.mktemp("crf") / "run"
     w = example_chain
-    p = run_cli("train", "--task", "tagging", "--head", "crf", "--sources", "en,es", "--target", "de",
-                "--data", w / "data", "--vectors", w / "aligned", "-o", out, "--max-steps", "40",
-                "--steps-per-epoch", "20", "--lr", "0.01", "--seed", "1", *TINY_MODEL, check=True)
+    p = run_cli(
+        "train",
+        "--task",
+        "tagging",
+        "--head",
+        "crf",
+        "--sources",
+        "en,es",
+        "--target",
+        "de",
+        "--data",
+        w / "data",
+        "--vectors",
+        w / "aligned",
+        "-o",
+        out,
+        "--max-steps",
+        "40",
+        "--steps-per-epoch",
+        "20",
+        "--lr",
+        "0.01",
+        "--seed",
+        "1",
+        *TINY_MODEL,
+        check=True,
+    )
     assert "model-best: f1" in p.stdout
     return out / "model-best"
 
@@ -126,8 +176,13 @@ def test_model_names_the_missing_plugin(crf_model, tmp_path):
 def test_plugin_own_tests():
     """Each example plugin's own test suite (brute-force checks of the CRF, ...)."""
     dirs = [str(d / "tests") for d in sorted((ROOT / "plugins").iterdir()) if (d / "tests").is_dir()]
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *dirs],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *dirs],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stdout[-3000:]
 
 
@@ -140,8 +195,11 @@ def test_multilabel_task_train_predict(example_chain, tmp_path):
     data = tmp_path / "data"
     files = []
     for lang in ("en", "es", "de"):
-        rows = [ln.split("\t", 1) for ln in (ROOT / "examples" / "data" / "cls" / f"{lang}.tsv")
-                .read_text(encoding="utf-8").splitlines() if "\t" in ln]
+        rows = [
+            ln.split("\t", 1)
+            for ln in (ROOT / "examples" / "data" / "cls" / f"{lang}.tsv").read_text(encoding="utf-8").splitlines()
+            if "\t" in ln
+        ]
         random.Random(0).shuffle(rows)
         docs = []
         for (a, ta), (b, tb) in zip(rows[0::2], rows[1::2]):
@@ -150,26 +208,51 @@ def test_multilabel_task_train_predict(example_chain, tmp_path):
         d = data / lang
         d.mkdir(parents=True)
         n = len(docs)
-        for split, part in (("train", docs[: n * 7 // 10]), ("dev", docs[n * 7 // 10: n * 17 // 20]),
-                            ("test", docs[n * 17 // 20:])):
+        for split, part in (
+            ("train", docs[: n * 7 // 10]),
+            ("dev", docs[n * 7 // 10 : n * 17 // 20]),
+            ("test", docs[n * 17 // 20 :]),
+        ):
             if lang == "en" and split == "train":
                 (d / "train.tsv").write_text("".join(f"{','.join(y)}\t{t}\n" for y, t in part), encoding="utf-8")
                 files += ["--set", f'data.files.en.train="{d / "train.tsv"}"']
             else:
-                (d / f"{split}.jsonl").write_text("".join(json.dumps({"text": t, "labels": y}) + "\n"
-                                                          for y, t in part), encoding="utf-8")
+                (d / f"{split}.jsonl").write_text(
+                    "".join(json.dumps({"text": t, "labels": y}) + "\n" for y, t in part), encoding="utf-8"
+                )
         unl = (ROOT / "examples" / "data" / "unlabeled" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
-        (d / "unlabeled.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in unl[:200] if t.strip()),
-                                           encoding="utf-8")
+        (d / "unlabeled.jsonl").write_text(
+            "".join(json.dumps({"text": t}) + "\n" for t in unl[:200] if t.strip()), encoding="utf-8"
+        )
     out = tmp_path / "run"
-    p = run_cli("train", "--task", "multilabel", "--sources", "en,es", "--target", "de", "--data", data,
-                "--vectors", example_chain / "aligned", "-o", out, "--max-steps", "8", "--steps-per-epoch", "4",
-                "--lr", "0.01", *TINY_MODEL, *files, check=True)
+    p = run_cli(
+        "train",
+        "--task",
+        "multilabel",
+        "--sources",
+        "en,es",
+        "--target",
+        "de",
+        "--data",
+        data,
+        "--vectors",
+        example_chain / "aligned",
+        "-o",
+        out,
+        "--max-steps",
+        "8",
+        "--steps-per-epoch",
+        "4",
+        "--lr",
+        "0.01",
+        *TINY_MODEL,
+        *files,
+        check=True,
+    )
     assert "micro_f1" in p.stdout
     cfg = json.loads((out / "model-best" / "config.json").read_text())
     assert cfg["task"] == "multilabel" and cfg["plugins"]["task:multilabel"] == "mltl-multilabel 0.1.0"
-    p = run_cli("predict", "--model", out / "model-best", data / "de" / "test.jsonl", "--format", "jsonl",
-                check=True)
+    p = run_cli("predict", "--model", out / "model-best", data / "de" / "test.jsonl", "--format", "jsonl", check=True)
     recs = [json.loads(line) for line in p.stdout.splitlines()]
     assert recs and all(set(r["probs"]) == {"business", "science", "sports"} for r in recs)
     for r in recs:

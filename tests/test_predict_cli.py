@@ -1,4 +1,5 @@
 """`mltl predict` / `mltl evaluate --model` through the real CLI on a model trained from the examples."""
+
 import json
 import shutil
 import subprocess
@@ -25,8 +26,9 @@ def test_predictions_equal_the_models_own_forward_pass(model):
     from mltl.data.conll import read_conll
     from mltl.models.model import load_model
 
-    out = run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll",
-                  check=True).stdout
+    out = run_cli(
+        "predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", check=True
+    ).stdout
     sents = conll_sentences(out)
     gold = list(read_conll(DE_TEST))
     assert [[row[0] for row in s] for s in sents] == [g.tokens for g in gold]
@@ -37,12 +39,25 @@ def test_predictions_equal_the_models_own_forward_pass(model):
 
 def test_evaluate_equals_seqeval_on_the_predicted_file(model, tmp_path):
     pred = tmp_path / "pred.conll"
-    run_cli("predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", "-o", pred,
-            check=True)
+    run_cli(
+        "predict", "--model", model, DE_TEST, "--input-format", "conll", "--format", "conll", "-o", pred, check=True
+    )
     rows = conll_sentences(pred.read_text())
     gold, guess = [[r[1] for r in s] for s in rows], [[r[2] for r in s] for s in rows]
-    report = json.loads(run_cli("evaluate", "--model", model, DE_TEST, "--input-format", "conll", "--json",
-                                "--plot", tmp_path / "gates.png", check=True).stdout)
+    report = json.loads(
+        run_cli(
+            "evaluate",
+            "--model",
+            model,
+            DE_TEST,
+            "--input-format",
+            "conll",
+            "--json",
+            "--plot",
+            tmp_path / "gates.png",
+            check=True,
+        ).stdout
+    )
     assert report["f1"] == pytest.approx(f1_score(gold, guess))
     assert report["gates"]["experts"] == ["en", "es"]
     assert sum(report["gates"]["fp"]["all"]) == pytest.approx(1.0)
@@ -59,9 +74,9 @@ def test_jsonl_offsets_point_into_the_original_text(model, tmp_path):
     assert [r["text"] for r in recs] == lines  # one record per input line, order kept, blank line too
     for rec in recs:
         for tok in rec["tokens"]:
-            assert rec["text"][tok["start"]:tok["end"]] == tok["text"]
+            assert rec["text"][tok["start"] : tok["end"]] == tok["text"]
         for ent in rec["entities"]:
-            assert rec["text"][ent["start"]:ent["end"]] == ent["text"]
+            assert rec["text"][ent["start"] : ent["end"]] == ent["text"]
         assert len(rec["tags"]) == len(rec["tokens"])
         if rec["tokens"]:
             assert rec["gates"]["experts"] == ["en", "es"]
@@ -82,8 +97,8 @@ def test_quiet_after_the_command(model, tmp_path):
     (tmp_path / "in.txt").write_text("Berlin liegt an der Spree.\n", encoding="utf-8")
     loud = run_cli("predict", "--model", model, tmp_path / "in.txt", "-o", tmp_path / "a.conll")
     p = run_cli("predict", "--model", model, tmp_path / "in.txt", "-o", tmp_path / "b.conll", "--quiet")
-    assert loud.returncode == 0 and loud.stderr.strip()          # says what it wrote ...
-    assert p.returncode == 0 and p.stderr == ""                  # ... unless told to be quiet
+    assert loud.returncode == 0 and loud.stderr.strip()  # says what it wrote ...
+    assert p.returncode == 0 and p.stderr == ""  # ... unless told to be quiet
     assert (tmp_path / "a.conll").read_text() == (tmp_path / "b.conll").read_text()
     assert_one_line_error(run_cli("predict", "--model", model, tmp_path / "nope.txt", "-q"), "nope.txt")
 
@@ -98,16 +113,24 @@ def test_zero_shot_language_with_its_own_vectors(example_chain, model, tmp_path)
     (tmp_path / "nl.txt").write_text("Mark Rutte bezocht gisteren Amsterdam.\n")
     p = run_cli("predict", "--model", model, tmp_path / "nl.txt", "--lang", "nl")
     assert_one_line_error(p, "no vectors for language 'nl'")
-    p = run_cli("predict", "--model", model, tmp_path / "nl.txt", "--lang", "nl", "--vectors",
-                example_chain / "aligned" / "nl.vec", check=True)
+    p = run_cli(
+        "predict",
+        "--model",
+        model,
+        tmp_path / "nl.txt",
+        "--lang",
+        "nl",
+        "--vectors",
+        example_chain / "aligned" / "nl.vec",
+        check=True,
+    )
     assert [t["text"] for t in json.loads(p.stdout)["tokens"]][:2] == ["Mark", "Rutte"]
 
 
 def test_output_directory_for_many_inputs(model, tmp_path):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("Berlin ist groß.\n")
-    run_cli("predict", "--model", model, tmp_path / "a.txt", tmp_path / "b.txt", "-o", tmp_path / "out",
-            check=True)
+    run_cli("predict", "--model", model, tmp_path / "a.txt", tmp_path / "b.txt", "-o", tmp_path / "out", check=True)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt.jsonl", "b.txt.jsonl"]
 
 
@@ -131,8 +154,11 @@ def test_bad_inputs(model, tmp_path):
     (tmp_path / "latin.txt").write_bytes("Stra\xdfe\n".encode("latin-1"))
     assert_one_line_error(run_cli("predict", "--model", model, tmp_path / "latin.txt"), "latin.txt:1", "byte offset 4")
     (tmp_path / "odd.conll").write_text("Berlin B-CITY\n")
-    assert_one_line_error(run_cli("evaluate", "--model", model, tmp_path / "odd.conll"), "odd.conll",
-                          "not in the model's label set: B-CITY")
+    assert_one_line_error(
+        run_cli("evaluate", "--model", model, tmp_path / "odd.conll"),
+        "odd.conll",
+        "not in the model's label set: B-CITY",
+    )
 
 
 def test_pretokenized_jsonl_needs_no_tokenizer(model, tmp_path):
@@ -144,8 +170,10 @@ def test_pretokenized_jsonl_needs_no_tokenizer(model, tmp_path):
     assert len(json.loads(out)["tags"]) == 5
     texts = tmp_path / "text.jsonl"
     texts.write_text(json.dumps({"text": "Angela Merkel besuchte Paris."}) + "\n")
-    assert_one_line_error(run_cli("predict", "--model", model, texts, "--tokenizer", "sentencepiece",
-                                  "-o", tmp_path / "out.jsonl"), "--sp-model")
+    assert_one_line_error(
+        run_cli("predict", "--model", model, texts, "--tokenizer", "sentencepiece", "-o", tmp_path / "out.jsonl"),
+        "--sp-model",
+    )
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -180,8 +208,9 @@ def test_cached_inference_equals_the_plain_forward(model):
     m.MAX_BATCH_TOKENS = 10**9
     _, first = next(m.run(corpus, batch_size=len(sents)))
     with torch.inference_mode():
-        ref = m.net(corpus.batch(np.argsort(corpus.lengths, kind="stable"), with_chars=True,
-                                 with_labels=False)).log_probs
+        ref = m.net(
+            corpus.batch(np.argsort(corpus.lengths, kind="stable"), with_chars=True, with_labels=False)
+        ).log_probs
     torch.testing.assert_close(first.log_probs, ref, atol=1e-5, rtol=1e-5)
 
 
@@ -191,28 +220,87 @@ def test_classification_predict_and_evaluate(tmp_path):
     from conftest import TINY_MODEL
 
     for lang in ("en", "es", "fr"):
-        run_cli("-q", "prepare", "--task", "classification", "--lang", lang, EXAMPLES / "cls" / f"{lang}.tsv",
-                "--split", "80/10/10", "--unlabeled-text", EXAMPLES / "unlabeled" / f"{lang}.txt",
-                "-o", tmp_path / "data" / lang, check=True)
-        run_cli("-q", "embed", "--lang", lang, tmp_path / "data" / lang / "unlabeled.jsonl",
-                tmp_path / "data" / lang / "train.jsonl", "-o", tmp_path / "vec" / lang, "--dim", "16",
-                "--min-count", "1", "--epoch", "3", "--threads", "1", check=True)
-    run_cli("-q", "align", "--hub", "en", *(tmp_path / "vec" / f"{x}.vec" for x in ("en", "es", "fr")),
-            "--method", "identical", "-o", tmp_path / "aligned", check=True)
-    run_cli("-q", "train", "--task", "classification", "--sources", "en,es", "--target", "fr",
-            "--data", tmp_path / "data", "--vectors", tmp_path / "aligned", "-o", tmp_path / "m",
-            "--max-steps", "10", "--no-char-cnn", *TINY_MODEL, check=True)
+        run_cli(
+            "-q",
+            "prepare",
+            "--task",
+            "classification",
+            "--lang",
+            lang,
+            EXAMPLES / "cls" / f"{lang}.tsv",
+            "--split",
+            "80/10/10",
+            "--unlabeled-text",
+            EXAMPLES / "unlabeled" / f"{lang}.txt",
+            "-o",
+            tmp_path / "data" / lang,
+            check=True,
+        )
+        run_cli(
+            "-q",
+            "embed",
+            "--lang",
+            lang,
+            tmp_path / "data" / lang / "unlabeled.jsonl",
+            tmp_path / "data" / lang / "train.jsonl",
+            "-o",
+            tmp_path / "vec" / lang,
+            "--dim",
+            "16",
+            "--min-count",
+            "1",
+            "--epoch",
+            "3",
+            "--threads",
+            "1",
+            check=True,
+        )
+    run_cli(
+        "-q",
+        "align",
+        "--hub",
+        "en",
+        *(tmp_path / "vec" / f"{x}.vec" for x in ("en", "es", "fr")),
+        "--method",
+        "identical",
+        "-o",
+        tmp_path / "aligned",
+        check=True,
+    )
+    run_cli(
+        "-q",
+        "train",
+        "--task",
+        "classification",
+        "--sources",
+        "en,es",
+        "--target",
+        "fr",
+        "--data",
+        tmp_path / "data",
+        "--vectors",
+        tmp_path / "aligned",
+        "-o",
+        tmp_path / "m",
+        "--max-steps",
+        "10",
+        "--no-char-cnn",
+        *TINY_MODEL,
+        check=True,
+    )
     model = tmp_path / "m" / "model-best"
     (tmp_path / "fr.txt").write_text("Le PSG a gagné le match hier soir.\nLa bourse de Paris a baissé.\n")
-    recs = [json.loads(x) for x in run_cli("predict", "--model", model, tmp_path / "fr.txt",
-                                           check=True).stdout.splitlines()]
+    recs = [
+        json.loads(x) for x in run_cli("predict", "--model", model, tmp_path / "fr.txt", check=True).stdout.splitlines()
+    ]
     assert len(recs) == 2 and recs[0]["text"].startswith("Le PSG")
     for r in recs:
         assert r["label"] in ("business", "science", "sports")
         assert sum(r["probs"].values()) == pytest.approx(1.0, abs=1e-4)
         assert r["label"] == max(r["probs"], key=r["probs"].get)
-    report = json.loads(run_cli("evaluate", "--model", model, tmp_path / "data" / "fr" / "test.jsonl", "--json",
-                                check=True).stdout)
+    report = json.loads(
+        run_cli("evaluate", "--model", model, tmp_path / "data" / "fr" / "test.jsonl", "--json", check=True).stdout
+    )
     assert report["task"] == "classification" and report["documents"] == 19
     assert sum(map(sum, report["confusion"])) == 19
     assert set(report["gates"]["c"]["by"]) <= {"business", "science", "sports"}

@@ -1,4 +1,5 @@
 """`mltl prepare` through the real CLI: outputs, meta.json, and every bad input."""
+
 import json
 from pathlib import Path
 
@@ -19,13 +20,30 @@ def test_tagging_three_files_and_unlabeled_text(tmp_path):
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "raw.txt").write_text("The EU met today. It rained in Brussels!\n\nSecond line here.\n")
     out = tmp_path / "data" / "en"
-    proc = run_cli("prepare", "--task", "tagging", "--lang", "en", "train.txt", "dev.txt", "test.txt",
-                   "--unlabeled-text", "raw.txt", "-o", out, cwd=tmp_path, check=True)
+    proc = run_cli(
+        "prepare",
+        "--task",
+        "tagging",
+        "--lang",
+        "en",
+        "train.txt",
+        "dev.txt",
+        "test.txt",
+        "--unlabeled-text",
+        "raw.txt",
+        "-o",
+        out,
+        cwd=tmp_path,
+        check=True,
+    )
     assert "train.jsonl" in proc.stdout and "PER 1" in proc.stdout
     assert lines(out / "train.jsonl")[1] == {"tokens": ["Peter", "Blackburn"], "tags": ["B-PER", "I-PER"]}
     assert lines(out / "dev.jsonl") == [{"tokens": ["BRUSSELS", "1996-08-22"], "tags": ["B-LOC", "O"]}]
     assert [r["tokens"] for r in lines(out / "unlabeled.jsonl")] == [
-        ["The", "EU", "met", "today", "."], ["It", "rained", "in", "Brussels", "!"], ["Second", "line", "here", "."]]
+        ["The", "EU", "met", "today", "."],
+        ["It", "rained", "in", "Brussels", "!"],
+        ["Second", "line", "here", "."],
+    ]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["scheme"] == "bio" and meta["entity_types"] == ["LOC", "MISC", "ORG", "PER"]
     assert meta["splits"]["train"] == {"items": 2, "tokens": 7, "labels": {"MISC": 1, "ORG": 1, "PER": 1}}
@@ -39,8 +57,7 @@ def test_tagging_three_files_and_unlabeled_text(tmp_path):
 def test_bioes_input_is_converted_to_bio(tmp_path):
     (tmp_path / "t.txt").write_text("New B-LOC\nYork E-LOC\nis O\nbig O\n\nObama S-PER\n")
     run_cli("prepare", "--lang", "en", "t.txt", "-o", "out", cwd=tmp_path, check=True)
-    assert [r["tags"] for r in lines(tmp_path / "out" / "train.jsonl")] == [
-        ["B-LOC", "I-LOC", "O", "O"], ["B-PER"]]
+    assert [r["tags"] for r in lines(tmp_path / "out" / "train.jsonl")] == [["B-LOC", "I-LOC", "O", "O"], ["B-PER"]]
     assert json.loads((tmp_path / "out" / "meta.json").read_text())["source_scheme"] == "bioes"
 
 
@@ -58,8 +75,22 @@ def test_classification_split_is_seeded_and_complete(tmp_path):
     rows = [f"{['sports', 'business', 'science'][i % 3]}\tDocument number {i} is here." for i in range(50)]
     (tmp_path / "c.tsv").write_text("\n".join(rows) + "\n")
     for out in ("a", "b"):
-        run_cli("prepare", "--task", "classification", "--lang", "fr", "c.tsv", "--split", "80/10/10",
-                "--seed", "3", "-o", out, cwd=tmp_path, check=True)
+        run_cli(
+            "prepare",
+            "--task",
+            "classification",
+            "--lang",
+            "fr",
+            "c.tsv",
+            "--split",
+            "80/10/10",
+            "--seed",
+            "3",
+            "-o",
+            out,
+            cwd=tmp_path,
+            check=True,
+        )
     a = {s: lines(tmp_path / "a" / f"{s}.jsonl") for s in ("train", "dev", "test")}
     assert [len(v) for v in a.values()] == [40, 5, 5]
     assert a == {s: lines(tmp_path / "b" / f"{s}.jsonl") for s in ("train", "dev", "test")}
@@ -69,26 +100,71 @@ def test_classification_split_is_seeded_and_complete(tmp_path):
 
 
 def test_conllu_misc_ner(tmp_path):
-    (tmp_path / "x.conllu").write_text("# text = Berlin ruft\n1\tBerlin\t_\tPROPN\t_\t_\t0\troot\t_\tNER=B-LOC\n"
-                                       "2\truft\t_\tVERB\t_\t_\t1\tx\t_\tNER=O\n\n")
-    run_cli("prepare", "--lang", "de", "--format", "conllu", "--tag-field", "misc:NER", "x.conllu", "-o", "o",
-            cwd=tmp_path, check=True)
+    (tmp_path / "x.conllu").write_text(
+        "# text = Berlin ruft\n1\tBerlin\t_\tPROPN\t_\t_\t0\troot\t_\tNER=B-LOC\n"
+        "2\truft\t_\tVERB\t_\t_\t1\tx\t_\tNER=O\n\n"
+    )
+    run_cli(
+        "prepare",
+        "--lang",
+        "de",
+        "--format",
+        "conllu",
+        "--tag-field",
+        "misc:NER",
+        "x.conllu",
+        "-o",
+        "o",
+        cwd=tmp_path,
+        check=True,
+    )
     assert lines(tmp_path / "o" / "train.jsonl") == [{"tokens": ["Berlin", "ruft"], "tags": ["B-LOC", "O"]}]
 
 
 def test_unlabeled_from_stdin_and_chinese_words(tmp_path):
-    run_cli("prepare", "--task", "unlabeled", "--lang", "zh", "-", "-o", "zh", cwd=tmp_path, check=True,
-            input="我爱北京天安门。今天天气很好！\n")
+    run_cli(
+        "prepare",
+        "--task",
+        "unlabeled",
+        "--lang",
+        "zh",
+        "-",
+        "-o",
+        "zh",
+        cwd=tmp_path,
+        check=True,
+        input="我爱北京天安门。今天天气很好！\n",
+    )
     sents = [r["tokens"] for r in lines(tmp_path / "zh" / "unlabeled.jsonl")]
     assert sents[0] == ["我", "爱", "北京", "天安门", "。"] and len(sents) == 2
 
 
 def test_unlabeled_japanese_with_trained_sentencepiece(tmp_path):
-    text = "\n".join(["東京は日本の首都です。大阪は大きな都市です。", "私は毎日電車で会社に行きます。",
-                      "京都には古い寺がたくさんあります。"] * 30)
+    text = "\n".join(
+        [
+            "東京は日本の首都です。大阪は大きな都市です。",
+            "私は毎日電車で会社に行きます。",
+            "京都には古い寺がたくさんあります。",
+        ]
+        * 30
+    )
     (tmp_path / "ja.txt").write_text(text + "\n", encoding="utf-8")
-    run_cli("prepare", "--task", "unlabeled", "--lang", "ja", "--tokenizer", "sentencepiece", "--sp-vocab-size", "200",
-            "ja.txt", "-o", "ja", cwd=tmp_path, check=True)
+    run_cli(
+        "prepare",
+        "--task",
+        "unlabeled",
+        "--lang",
+        "ja",
+        "--tokenizer",
+        "sentencepiece",
+        "--sp-vocab-size",
+        "200",
+        "ja.txt",
+        "-o",
+        "ja",
+        cwd=tmp_path,
+        check=True,
+    )
     meta = json.loads((tmp_path / "ja" / "meta.json").read_text())
     assert meta["tokenizer"] == {"kind": "sentencepiece", "sp_model": "sp.model"}
     assert (tmp_path / "ja" / "sp.model").is_file()
@@ -127,8 +203,20 @@ Copyright \(co 2024 Free Software Foundation.
 
 def test_roff_man_page_to_unlabeled(tmp_path):
     (tmp_path / "ls.1").write_text(MAN_PAGE, encoding="utf-8")
-    run_cli("prepare", "--task", "unlabeled", "--lang", "de", "--format", "roff", "ls.1", "-o", "de",
-            cwd=tmp_path, check=True)
+    run_cli(
+        "prepare",
+        "--task",
+        "unlabeled",
+        "--lang",
+        "de",
+        "--format",
+        "roff",
+        "ls.1",
+        "-o",
+        "de",
+        cwd=tmp_path,
+        check=True,
+    )
     text = [" ".join(r["tokens"]) for r in lines(tmp_path / "de" / "unlabeled.jsonl")]
     assert text[0] == "ls - Verzeichnisinhalte auflisten"
     assert "Auflistung von Informationen über die DATEIen" in text[1]
@@ -136,14 +224,17 @@ def test_roff_man_page_to_unlabeled(tmp_path):
     assert not any("/tmp" in t or "Copyright" in t for t in text)
 
 
-@pytest.mark.parametrize("name,content,args,fragments", [
-    ("empty.txt", b"", [], ["empty.txt", "file is empty"]),
-    ("latin.txt", "Stra\xdfe O\n".encode("latin-1"), [], ["latin.txt:1", "byte offset 4", "--encoding"]),
-    ("cols.txt", b"a O\nb c O\n", [], ["cols.txt:2", "expected 2 columns"]),
-    ("ok.txt", b"a O\n", ["--format", "xml"], ["unknown format 'xml'", "conll2002"]),
-    ("ok.txt", b"a O\n", ["--scheme", "bilo"], ["unknown tag scheme 'bilo'", "bioes"]),
-    ("ok.txt", b"a O\n", ["--split", "80/30"], ["sums to 110"]),
-])
+@pytest.mark.parametrize(
+    "name,content,args,fragments",
+    [
+        ("empty.txt", b"", [], ["empty.txt", "file is empty"]),
+        ("latin.txt", "Stra\xdfe O\n".encode("latin-1"), [], ["latin.txt:1", "byte offset 4", "--encoding"]),
+        ("cols.txt", b"a O\nb c O\n", [], ["cols.txt:2", "expected 2 columns"]),
+        ("ok.txt", b"a O\n", ["--format", "xml"], ["unknown format 'xml'", "conll2002"]),
+        ("ok.txt", b"a O\n", ["--scheme", "bilo"], ["unknown tag scheme 'bilo'", "bioes"]),
+        ("ok.txt", b"a O\n", ["--split", "80/30"], ["sums to 110"]),
+    ],
+)
 def test_bad_input_one_line_no_output(tmp_path, name, content, args, fragments):
     (tmp_path / name).write_bytes(content)
     proc = run_cli("prepare", "--lang", "en", name, "-o", "out", *args, cwd=tmp_path)
@@ -162,8 +253,9 @@ def test_existing_output_needs_force(tmp_path):
     (tmp_path / "a.txt").write_text("a O\n")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("x")
-    assert_one_line_error(run_cli("prepare", "--lang", "en", "a.txt", "-o", "out", cwd=tmp_path),
-                          "out", "exists", "--force")
+    assert_one_line_error(
+        run_cli("prepare", "--lang", "en", "a.txt", "-o", "out", cwd=tmp_path), "out", "exists", "--force"
+    )
     assert (tmp_path / "out" / "keep.txt").exists()
     run_cli("prepare", "--lang", "en", "a.txt", "-o", "out", "--force", cwd=tmp_path, check=True)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["meta.json", "train.jsonl"]
@@ -175,8 +267,20 @@ def test_every_shipped_example_prepares(tmp_path):
         files = [lang_dir / f"{s}.txt" for s in ("train", "dev", "test")]
         run_cli("prepare", "--lang", lang_dir.name, *files, "-o", tmp_path / "ner" / lang_dir.name, check=True)
     for tsv in sorted((EXAMPLES / "cls").glob("*.tsv")):
-        run_cli("prepare", "--task", "classification", "--lang", tsv.stem, tsv, "--split", "80/10/10",
-                "-o", tmp_path / "cls" / tsv.stem, check=True)
+        run_cli(
+            "prepare",
+            "--task",
+            "classification",
+            "--lang",
+            tsv.stem,
+            tsv,
+            "--split",
+            "80/10/10",
+            "-o",
+            tmp_path / "cls" / tsv.stem,
+            check=True,
+        )
     for raw in sorted((EXAMPLES / "unlabeled").glob("*.txt")):
-        run_cli("prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem,
-                check=True)
+        run_cli(
+            "prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem, check=True
+        )

@@ -29,8 +29,12 @@ def test_conll2002_crlf_trailing_blanks_and_tabs(tmp_path):
 
 
 def test_conll2003_docstart_and_columns(tmp_path):
-    p = write(tmp_path, "b.txt", "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
-                                 "-DOCSTART- -X- -X- O\n\nPeter NNP B-NP B-PER\n")
+    p = write(
+        tmp_path,
+        "b.txt",
+        "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+        "-DOCSTART- -X- -X- O\n\nPeter NNP B-NP B-PER\n",
+    )
     sents = list(read_conll(p, "conll2003"))
     assert [s.tags for s in sents] == [["B-ORG", "O"], ["B-PER"]]
     pos = list(read_conll(p, "conll2003", tag_col=1))
@@ -85,7 +89,9 @@ def test_conllu_bad_column_count(tmp_path):
 def test_classification_formats(tmp_path):
     tsv = write(tmp_path, "a.tsv", "sports\tReal Madrid won.\nscience\tA new comet.\n")
     assert [(d.label, d.text) for d in read_classification(tsv, "tsv")] == [
-        ("sports", "Real Madrid won."), ("science", "A new comet.")]
+        ("sports", "Real Madrid won."),
+        ("science", "A new comet."),
+    ]
     csv_ = write(tmp_path, "a.csv", 'id,body,topic\n1,"Stocks fell, again",business\n')
     docs = list(read_classification(csv_, "csv", text_field="body", label_field="topic"))
     assert (docs[0].text, docs[0].label) == ("Stocks fell, again", "business")

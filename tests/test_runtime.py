@@ -1,4 +1,5 @@
 """CPU thread defaults (mltl/runtime.py): what the CLI applies before torch loads, and why."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,14 @@ def info(env_add: dict[str, str], affinity: set[int] | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
     env.update(env_add)
     pre = (lambda: os.sched_setaffinity(0, affinity)) if affinity else None
-    proc = subprocess.run([sys.executable, "-m", "mltl", "info", "--json"], env=env, capture_output=True,
-                          text=True, preexec_fn=pre, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mltl", "info", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=pre,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["threads"]
 

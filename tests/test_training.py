@@ -1,5 +1,6 @@
 """In-process training runs on a tiny synthetic world: learning, determinism,
 resume equivalence, Ctrl-C, model directories, classification."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,26 @@ from mltl.errors import InputError  # noqa: E402
 from mltl.models import load_model  # noqa: E402
 from mltl.training import resume, train  # noqa: E402
 
-TINY = {"char_kernels": 8, "char_out": 8, "char_emb_size": 8, "hidden_size": 16, "private_hidden_size": 16,
-        "expert_hidden": 16, "d_kernels": 8, "d_hidden": 8, "layers": 1, "dropout": 0.1}
+TINY = {
+    "char_kernels": 8,
+    "char_out": 8,
+    "char_emb_size": 8,
+    "hidden_size": 16,
+    "private_hidden_size": 16,
+    "expert_hidden": 16,
+    "d_kernels": 8,
+    "d_hidden": 8,
+    "layers": 1,
+    "dropout": 0.1,
+}
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     root = tmp_path_factory.mktemp("toy")
-    data, vec = make_toy_data(root, ["en", "es", "de"], unlabeled_only=("de",), n_concepts=30, n_train=160,
-                              n_dev=40, n_unlabeled=80)
+    data, vec = make_toy_data(
+        root, ["en", "es", "de"], unlabeled_only=("de",), n_concepts=30, n_train=160, n_dev=40, n_unlabeled=80
+    )
     log.configure(quiet=True)
     return data, vec
 
@@ -36,18 +48,42 @@ def toy(tmp_path_factory):
 @pytest.fixture(scope="module")
 def toy_cls(tmp_path_factory):
     root = tmp_path_factory.mktemp("toycls")
-    return make_toy_data(root, ["en", "fr", "de"], task="classification", unlabeled_only=("de",), n_concepts=30,
-                         n_train=160, n_dev=40, n_unlabeled=80)
+    return make_toy_data(
+        root,
+        ["en", "fr", "de"],
+        task="classification",
+        unlabeled_only=("de",),
+        n_concepts=30,
+        n_train=160,
+        n_dev=40,
+        n_unlabeled=80,
+    )
 
 
 def cfg_for(toy, task="tagging", model=None, training=None, data=None):
     d, v = toy
-    return merge({"task": task,
-                  "data": {"data": str(d), "vectors": str(v), "sources": ["en", "es"] if task == "tagging"
-                           else ["en", "fr"], "target": "de", **(data or {})},
-                  "model": {**TINY, **(model or {})},
-                  "training": {"threads": 1, "lr": 0.02, "max_epochs": 3, "steps_per_epoch": 4, "patience": 0,
-                               "checkpoint_every": 0, **(training or {})}})
+    return merge(
+        {
+            "task": task,
+            "data": {
+                "data": str(d),
+                "vectors": str(v),
+                "sources": ["en", "es"] if task == "tagging" else ["en", "fr"],
+                "target": "de",
+                **(data or {}),
+            },
+            "model": {**TINY, **(model or {})},
+            "training": {
+                "threads": 1,
+                "lr": 0.02,
+                "max_epochs": 3,
+                "steps_per_epoch": 4,
+                "patience": 0,
+                "checkpoint_every": 0,
+                **(training or {}),
+            },
+        }
+    )
 
 
 def weights(path):
@@ -67,11 +103,25 @@ def test_same_seed_same_weights_and_layout(toy, tmp_path):
     other = train(cfg_for(toy, training={"seed": 2}), None)
     assert not same_weights(weights(tmp_path / "a" / "model-last"), other.model.net.state_dict())
     out = tmp_path / "a"
-    assert {p.name for p in out.iterdir()} >= {"model-best", "model-last", "checkpoint", "config.json",
-                                               "train_log.jsonl", "metrics.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "model-best",
+        "model-last",
+        "checkpoint",
+        "config.json",
+        "train_log.jsonl",
+        "metrics.json",
+    }
     m = out / "model-best"
-    assert {p.name for p in m.iterdir()} == {"mltl-model.json", "config.json", "weights.pt", "labels.json",
-                                             "chars.json", "vocab", "vectors", "metrics.json"}
+    assert {p.name for p in m.iterdir()} == {
+        "mltl-model.json",
+        "config.json",
+        "weights.pt",
+        "labels.json",
+        "chars.json",
+        "vocab",
+        "vectors",
+        "metrics.json",
+    }
     assert sorted(p.name for p in (m / "vectors").iterdir()) == ["de.npy", "en.npy", "es.npy"]
     log_lines = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
     assert len(log_lines) == 3 and {"J_C", "J_D", "J_G1", "J_G2", "D_acc", "dev", "tokens_per_s"} <= set(log_lines[0])
@@ -106,8 +156,9 @@ def test_model_dir_reloads_and_scores_identically(toy, tmp_path):
     from mltl.training.metrics import span_f1
 
     f1_en = span_f1([s["tags"] for s in sents], [p["tags"] for p in pred])
-    assert f1_en == pytest.approx(json.loads((tmp_path / "run" / "model-best" / "metrics.json").read_text())
-                                  ["dev"]["en"], abs=1e-12)
+    assert f1_en == pytest.approx(
+        json.loads((tmp_path / "run" / "model-best" / "metrics.json").read_text())["dev"]["en"], abs=1e-12
+    )
     # the same sentence alone or in a batch gets the same tags (packing, masks, per-batch CharCNN)
     alone = [model.predict_batch("en", [s["tokens"]])[0] for s in sents[:5]]
     assert alone == pred[:5]
@@ -115,7 +166,8 @@ def test_model_dir_reloads_and_scores_identically(toy, tmp_path):
     out = model.predict_batch("de", [[], ["de" + "x"]], gates=True)
     assert out[0] == {"tags": []} and len(out[1]["gate_fp"][0]) == 2
     assert res.metrics["best_score"] == pytest.approx(
-        json.loads((tmp_path / "run" / "metrics.json").read_text())["best_score"])
+        json.loads((tmp_path / "run" / "metrics.json").read_text())["best_score"]
+    )
 
 
 def test_load_model_errors(toy, tmp_path):
@@ -125,8 +177,13 @@ def test_load_model_errors(toy, tmp_path):
         ("nolabels", lambda d: (d / "labels.json").unlink(), "labels.json"),
         ("trunc", lambda d: (d / "weights.pt").write_bytes((d / "weights.pt").read_bytes()[:100]), "weights.pt"),
         ("vectors", lambda d: (d / "vectors" / "de.npy").write_bytes(b"\x93NUMPY"), "de.npy"),
-        ("version", lambda d: (d / "mltl-model.json").write_text(json.dumps(
-            {**json.loads((d / "mltl-model.json").read_text()), "mltl_version": "0.0.1"})), "0.0.1"),
+        (
+            "version",
+            lambda d: (d / "mltl-model.json").write_text(
+                json.dumps({**json.loads((d / "mltl-model.json").read_text()), "mltl_version": "0.0.1"})
+            ),
+            "0.0.1",
+        ),
     ]:
         d = tmp_path / broken
         shutil.copytree(good, d)
@@ -138,16 +195,17 @@ def test_load_model_errors(toy, tmp_path):
 
 
 def test_learns_and_gates_predict_source_language(toy):
-    res = train(cfg_for(toy, model={"dropout": 0.0}, training={"max_epochs": 12, "steps_per_epoch": 10,
-                                                               "lambda2": 0.1}), None)
+    res = train(
+        cfg_for(toy, model={"dropout": 0.0}, training={"max_epochs": 12, "steps_per_epoch": 10, "lambda2": 0.1}), None
+    )
     hist = res.history
-    assert hist[-1]["J_C"] < hist[0]["J_C"] / 3          # loss decreases
-    assert res.metrics["best_score"] > 0.6                # all-O baseline scores 0
+    assert hist[-1]["J_C"] < hist[0]["J_C"] / 3  # loss decreases
+    assert res.metrics["best_score"] > 0.6  # all-O baseline scores 0
     model = res.model
     for i, lang in enumerate(model.sources):
         sents = [json.loads(x)["tokens"] for x in (toy[0] / lang / "dev.jsonl").read_text().splitlines()]
         g = np.concatenate([np.array(p["gate_fp"]) for p in model.predict_batch(lang, sents, gates=True)])
-        assert g.mean(0)[i] > 0.6, (lang, g.mean(0))      # 2 experts: chance is 0.5
+        assert g.mean(0)[i] > 0.6, (lang, g.mean(0))  # 2 experts: chance is 0.5
 
 
 def test_bad_inputs_leave_nothing_behind(toy, tmp_path):
@@ -188,8 +246,12 @@ def test_ablations_train(toy):
     for flags, (char, fp, c_moe, d) in want.items():
         res = train(cfg_for(toy, model=dict(flags), training={"max_steps": 2}), None)
         net = res.model.net
-        got = (net.charcnn is not None, net.fp_moe is not None, net.head.pred.moe is not None,
-               net.discriminator is not None)
+        got = (
+            net.charcnn is not None,
+            net.fp_moe is not None,
+            net.head.pred.moe is not None,
+            net.discriminator is not None,
+        )
         assert got == (char, fp, c_moe, d), flags
         assert res.steps == 2 and (res.history[-1]["D_acc"] is not None) == d, flags
         assert all(torch.isfinite(p).all() for p in net.parameters())
@@ -199,15 +261,20 @@ def test_ablations_train(toy):
 
 
 def test_target_dev_marks_not_zero_resource(toy, tmp_path):
-    res = train(cfg_for(toy, data={"target_dev": str(toy[0] / "de" / "dev.jsonl")}, training={"max_epochs": 1}),
-                tmp_path / "r")
+    res = train(
+        cfg_for(toy, data={"target_dev": str(toy[0] / "de" / "dev.jsonl")}, training={"max_epochs": 1}), tmp_path / "r"
+    )
     assert res.metrics["zero_resource"] is False and "target" in res.metrics["dev"]
     assert "NOT zero-resource" in res.metrics["selection"]
 
 
 def test_classification_end_to_end(toy_cls, tmp_path):
-    res = train(cfg_for(toy_cls, task="classification", model={"dropout": 0.0},
-                        training={"max_epochs": 6, "steps_per_epoch": 10}), tmp_path / "cls")
+    res = train(
+        cfg_for(
+            toy_cls, task="classification", model={"dropout": 0.0}, training={"max_epochs": 6, "steps_per_epoch": 10}
+        ),
+        tmp_path / "cls",
+    )
     assert res.history[-1]["J_C"] < res.history[0]["J_C"]
     assert res.metrics["best_score"] > 0.7
     model = load_model(tmp_path / "cls" / "model-best")

@@ -1,4 +1,5 @@
 """Vector I/O: formats, round trips, memory maps, normalisation, and bad files."""
+
 from __future__ import annotations
 
 import gzip
@@ -22,8 +23,9 @@ def _write(path, text: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name,fmt", [("v.vec", None), ("v.npy", None), ("vdir", None), ("v.txt", "vec"),
-                                      ("v2", "npy"), ("v.vec.gz", None)])
+@pytest.mark.parametrize(
+    "name,fmt", [("v.vec", None), ("v.npy", None), ("vdir", None), ("v.txt", "vec"), ("v2", "npy"), ("v.vec.gz", None)]
+)
 def test_round_trip(tmp_path, name, fmt):
     v = _vecs()
     target = tmp_path / name
@@ -36,7 +38,7 @@ def test_round_trip(tmp_path, name, fmt):
     assert w.words == v.words and w.dim == 8 and len(w) == 50
     np.testing.assert_allclose(w.matrix, v.matrix, atol=1e-4)
     assert w.index["wört7"] == 7 and "wört7" in w and w.get("nope") is None
-    assert not list(tmp_path.glob(".*.tmp"))   # atomic writes leave no temp files
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
 
 
 def test_compact_is_memory_mapped_and_float16_loads_as_float32(tmp_path):
@@ -52,7 +54,7 @@ def test_compact_is_memory_mapped_and_float16_loads_as_float32(tmp_path):
 
 
 def test_max_vocab_headerless_and_prefix_resolution(tmp_path):
-    p = _write(tmp_path / "de.vec", "der 1 2 3\ndie 4 5 6 \ndas 7 8 9\n")   # no header, trailing space
+    p = _write(tmp_path / "de.vec", "der 1 2 3\ndie 4 5 6 \ndas 7 8 9\n")  # no header, trailing space
     v = load_vectors(p, max_vocab=2)
     assert v.words == ["der", "die"] and v.matrix.tolist() == [[1, 2, 3], [4, 5, 6]]
     assert load_vectors(tmp_path / "de").words == ["der", "die", "das"]  # 'de' -> de.vec
@@ -129,7 +131,7 @@ def test_fasttext_bin_gives_subword_vectors_for_oov(tmp_path):
     pytest.importorskip("fasttext")
     from mltl.embeddings.train import EmbedConfig, TextInput, train_embeddings
 
-    text = "/usr/share/common-licenses/GPL-3"   # real English prose shipped by Debian
+    text = "/usr/share/common-licenses/GPL-3"  # real English prose shipped by Debian
     if not os.path.exists(text):
         pytest.skip("no /usr/share/common-licenses/GPL-3")
     cfg = EmbedConfig(dim=16, min_count=2, epoch=3, bucket=50000, threads=1)
@@ -139,7 +141,7 @@ def test_fasttext_bin_gives_subword_vectors_for_oov(tmp_path):
     assert v.words == t.words and "license" in v
     # .vec text keeps ~5 significant digits, so compare relatively as well
     np.testing.assert_allclose(v.matrix, t.matrix, rtol=1e-4, atol=1e-4)
-    oov = v.oov_vector("licensingly")     # unseen word, built from character n-grams
+    oov = v.oov_vector("licensingly")  # unseen word, built from character n-grams
     assert oov is not None and oov.shape == (16,) and np.abs(oov).sum() > 0
     assert t.oov_vector("licensingly") is None
     (tmp_path / "junk.bin").write_bytes(b"\x00" * 64)

@@ -5,6 +5,7 @@ vectors are the concept's vector plus a little noise, i.e. already aligned in
 one space. Tags/labels depend on concepts, so what is learned on the sources
 transfers to the target through the shared space — in seconds, on a CPU.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,20 @@ def _word(lang: str, c: int, rng: np.random.Generator) -> str:
     return lang + "".join(rng.choice(syll) for _ in range(2)) + str(c)
 
 
-def make_toy_data(root: str | Path, langs: list[str], *, task: str = "tagging", n_train: int = 200,
-                  n_dev: int = 60, n_unlabeled: int = 200, dim: int = 16, n_concepts: int = 60, seed: int = 0,
-                  noise: float = 0.05, unlabeled_only: tuple[str, ...] = ()) -> tuple[Path, Path]:
+def make_toy_data(
+    root: str | Path,
+    langs: list[str],
+    *,
+    task: str = "tagging",
+    n_train: int = 200,
+    n_dev: int = 60,
+    n_unlabeled: int = 200,
+    dim: int = 16,
+    n_concepts: int = 60,
+    seed: int = 0,
+    noise: float = 0.05,
+    unlabeled_only: tuple[str, ...] = (),
+) -> tuple[Path, Path]:
     """Write ``root/data/<lang>/*.jsonl`` + ``meta.json`` and ``root/vectors/<lang>.vec``.
 
     Returns (data dir, vectors dir). ``unlabeled_only`` languages get only
@@ -70,20 +82,28 @@ def make_toy_data(root: str | Path, langs: list[str], *, task: str = "tagging", 
 
         d = data_dir / lang
         d.mkdir(parents=True, exist_ok=True)
-        splits = {"dev": n_dev, "test": n_dev} if lang in unlabeled_only else \
-            {"train": n_train, "dev": n_dev, "test": n_dev}
+        splits = (
+            {"dev": n_dev, "test": n_dev} if lang in unlabeled_only else {"train": n_train, "dev": n_dev, "test": n_dev}
+        )
         for split, n in splits.items():
             with open(d / f"{split}.jsonl", "w", encoding="utf-8") as f:
                 for _ in range(n):
                     toks, tags, label = sentence()
-                    rec = {"tokens": toks, "tags": tags} if task == "tagging" else \
-                        {"text": " ".join(toks), "tokens": toks, "label": label}
+                    rec = (
+                        {"tokens": toks, "tags": tags}
+                        if task == "tagging"
+                        else {"text": " ".join(toks), "tokens": toks, "label": label}
+                    )
                     f.write(json.dumps(rec) + "\n")
         with open(d / "unlabeled.jsonl", "w", encoding="utf-8") as f:
             for _ in range(n_unlabeled):
                 f.write(json.dumps({"tokens": sentence()[0]}) + "\n")
         labels = (["O"] + [f"{p}-{t}" for t in ENTITY_TYPES for p in "BI"]) if task == "tagging" else ["neg", "pos"]
-        (d / "meta.json").write_text(json.dumps({"language": lang, "task": task,
-                                                 "scheme": "bio" if task == "tagging" else None,
-                                                 "labels": labels}) + "\n", encoding="utf-8")
+        (d / "meta.json").write_text(
+            json.dumps(
+                {"language": lang, "task": task, "scheme": "bio" if task == "tagging" else None, "labels": labels}
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     return data_dir, vec_dir

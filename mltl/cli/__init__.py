@@ -4,6 +4,7 @@ Each subcommand lives in its own module ``mltl/cli/<name>.py`` exposing
 ``register(app)``. Modules import torch/spaCy inside the command body only, so
 ``mltl --help`` stays well under a second.
 """
+
 from __future__ import annotations
 
 import errno
@@ -71,7 +72,7 @@ app = typer.Typer(
     name="mltl",
     cls=_Group,
     help="Zero-resource multilingual NLP: train on labeled source languages, "
-         "tag or classify a target language with no labels (MAN-MoE).",
+    "tag or classify a target language with no labels (MAN-MoE).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -88,8 +89,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                           help="Print the mltl version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the mltl version and exit."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or info on stderr (errors only)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; full traceback on errors."),
 ) -> None:
@@ -105,7 +107,7 @@ for _name in COMMANDS:
         continue  # command not built yet: it does not appear in --help
     _mod.register(app)
 for _info in app.registered_commands:
-    if _info.cls in (None, TyperCommand):   # app.command()'s default: the same class with flags untyped
+    if _info.cls in (None, TyperCommand):  # app.command()'s default: the same class with flags untyped
         _info.cls = _Command
 
 
@@ -122,8 +124,8 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 
 # Old spellings that still work, with one warning line: (command, flag) -> replacement tokens.
 DEPRECATED_FLAGS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("prepare", "--unlabeled"): ("--task", "unlabeled"),   # --unlabeled names languages in train
-    ("align", "-m"): ("--method",),                         # -m is --model in predict and evaluate
+    ("prepare", "--unlabeled"): ("--task", "unlabeled"),  # --unlabeled names languages in train
+    ("align", "-m"): ("--method",),  # -m is --model in predict and evaluate
 }
 
 
@@ -139,8 +141,10 @@ def rewrite_deprecated(argv: list[str]) -> tuple[list[str], list[str]]:
             out.append(a)
             continue
         out.extend(new)
-        notes.append(f"`mltl {command} {a}` is deprecated: use `{' '.join(new)}`{' VALUE' if len(new) == 1 else ''}"
-                     " (the old spelling goes away in mltl 0.3)")
+        notes.append(
+            f"`mltl {command} {a}` is deprecated: use `{' '.join(new)}`{' VALUE' if len(new) == 1 else ''}"
+            " (the old spelling goes away in mltl 0.3)"
+        )
     return out, notes
 
 
@@ -168,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             raise exc.exc from None
         finally:
             if sys.stdout is not None:
-                sys.stdout.flush()   # here, not at interpreter exit, where a broken pipe cannot be handled
+                sys.stdout.flush()  # here, not at interpreter exit, where a broken pipe cannot be handled
     except SystemExit as exc:
         if exc.code == 130 and signals.received() == signal.SIGTERM:
             sys.exit(signals.exit_code(signal.SIGTERM))  # train stopped itself (checkpoint) on SIGTERM
@@ -179,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         log.error(str(exc))
         sys.exit(exc.exit_code)
     except (signals.Interrupted, KeyboardInterrupt) as exc:
-        signals.ignore()   # a second Ctrl-C does not cut this line short
+        signals.ignore()  # a second Ctrl-C does not cut this line short
         signum = getattr(exc, "signum", None) or signals.received()
         if log.is_verbose():
             traceback.print_exc()
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         if log.is_verbose():
             traceback.print_exc()
         log.error(f"{exc.filename}: {os_reason(exc)}" if exc.filename else f"cannot write: {os_reason(exc)}")
-        _drop_stdout()   # stdout on a full disk (`> /dev/full`) must not fail again at exit
+        _drop_stdout()  # stdout on a full disk (`> /dev/full`) must not fail again at exit
         sys.exit(EXIT_BAD_INPUT)
     except Exception as exc:
         _internal(exc)

@@ -1,4 +1,5 @@
 """`mltl embed`: raw text of one language -> fastText vectors (.bin + .vec)."""
+
 from __future__ import annotations
 
 from typing import Any, List
@@ -8,15 +9,16 @@ import typer
 from mltl.cli.options import given, with_settings
 from mltl.embeddings.embed_config import EmbedConfig, TextInput
 
-SECTIONS = [("text", TextInput), ("fasttext", EmbedConfig)]   # flags, help, defaults: mltl.embeddings.embed_config
+SECTIONS = [("text", TextInput), ("fasttext", EmbedConfig)]  # flags, help, defaults: mltl.embeddings.embed_config
 
 
 def register(app: typer.Typer) -> None:
     @app.command("embed")
     @with_settings(*SECTIONS)
     def embed(
-        files: List[str] = typer.Argument(..., help="Raw text files ('-' = stdin), man pages (roff), or "
-                                                    "unlabeled.jsonl from `mltl prepare`."),
+        files: List[str] = typer.Argument(
+            ..., help="Raw text files ('-' = stdin), man pages (roff), or unlabeled.jsonl from `mltl prepare`."
+        ),
         output: str = typer.Option(..., "--output", "-o", help="Output prefix: writes PREFIX.bin and PREFIX.vec."),
         lang: str = typer.Option(..., "--lang", "-l", help="ISO language code of the text (tokenizer)."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
@@ -47,5 +49,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             typer.echo(json.dumps(summary, ensure_ascii=False))
         else:
-            typer.echo(f"{summary['bin']}, {summary['vec']}: {summary['vocab']:,} words x {cfg.dim} from "
-                       f"{summary['tokens']:,} tokens in {summary['seconds']:.1f} s")
+            typer.echo(
+                f"{summary['bin']}, {summary['vec']}: {summary['vocab']:,} words x {cfg.dim} from "
+                f"{summary['tokens']:,} tokens in {summary['seconds']:.1f} s"
+            )

@@ -1,4 +1,5 @@
 """`mltl info`: versions, device, plugins and tokenizers."""
+
 from __future__ import annotations
 
 import typer

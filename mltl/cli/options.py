@@ -7,6 +7,7 @@ section, so the library's own merge (dataclass defaults < task defaults < TOML <
 decides the rest. ``--help`` renders each default from the dataclass field, or from
 ``task_defaults`` where a task sets the field.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,7 @@ import typer
 
 from mltl.setting import default_of
 
-Section = tuple[Optional[str], type]   # (section name or None for flat, dataclass)
+Section = tuple[Optional[str], type]  # (section name or None for flat, dataclass)
 
 _SEP = "__"
 
@@ -39,7 +40,7 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
     if args and type(None) in args:
         tp = next(a for a in args if a is not type(None))
     if typing.get_origin(tp) is list:
-        return str, True      # a list is given as "a,b,c"
+        return str, True  # a list is given as "a,b,c"
     return tp, False
 
 
@@ -55,8 +56,9 @@ def _render(value: Any) -> str:
     return str(value)
 
 
-def _default_text(f: dataclasses.Field, section: str | None,
-                  task_defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] | None) -> str:
+def _default_text(
+    f: dataclasses.Field, section: str | None, task_defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] | None
+) -> str:
     if f.metadata.get("default_help") is not None:
         return f.metadata["default_help"]
     if task_defaults and section:
@@ -67,7 +69,7 @@ def _default_text(f: dataclasses.Field, section: str | None,
         if shown:
             return next(iter(shown.values()))
     value = default_of(f)
-    return "" if value is None or value == [] else _render(value)   # nothing to show for "not given"
+    return "" if value is None or value == [] else _render(value)  # nothing to show for "not given"
 
 
 def settings_params(sections: Sequence[Section], task_defaults: Mapping | None = None) -> list[inspect.Parameter]:
@@ -83,11 +85,16 @@ def settings_params(sections: Sequence[Section], task_defaults: Mapping | None =
             shown = _default_text(f, section, task_defaults)
             if shown:
                 help_ = f"{help_} \\[default: {shown}]"
-            opt = typer.Option(None, *_flag_names(f, tp), help=help_, rich_help_panel=f.metadata.get("panel"),
-                               show_default=False, metavar=f.metadata.get("metavar"))
+            opt = typer.Option(
+                None,
+                *_flag_names(f, tp),
+                help=help_,
+                rich_help_panel=f.metadata.get("panel"),
+                show_default=False,
+                metavar=f.metadata.get("metavar"),
+            )
             name = f"{section}{_SEP}{f.name}" if section else f.name
-            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt,
-                                            annotation=Optional[tp]))
+            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=Optional[tp]))
     return params
 
 
@@ -98,9 +105,9 @@ def with_settings(*sections: Section, task_defaults: Mapping | None = None) -> C
         sig = inspect.signature(func, eval_str=True)
         own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         params = own + settings_params(list(sections), task_defaults)
-        func.__signature__ = sig.replace(parameters=params)   # type: ignore[attr-defined]
+        func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         func.__annotations__ = {p.name: p.annotation for p in params}
-        func.__settings_sections__ = list(sections)   # type: ignore[attr-defined]
+        func.__settings_sections__ = list(sections)  # type: ignore[attr-defined]
         return func
 
     return deco

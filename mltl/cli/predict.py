@@ -1,4 +1,5 @@
 """`mltl predict`: tag or classify raw text, CoNLL, CoNLL-U or JSONL with a trained model."""
+
 from __future__ import annotations
 
 import sys
@@ -17,25 +18,29 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict(
-        files: List[str] = typer.Argument(None, help="Inputs; '-' or nothing reads stdin. Raw text: one "
-                                                     "sentence or document per line."),
+        files: List[str] = typer.Argument(
+            None, help="Inputs; '-' or nothing reads stdin. Raw text: one sentence or document per line."
+        ),
         model_dir: Path = typer.Option(..., "--model", "-m", help="Model directory from `mltl train`."),
-        out_format: Optional[str] = typer.Option(None, "--format", "-f", help="conll | jsonl (default: conll "
-                                                 "for CoNLL input, jsonl otherwise)."),
-        input_format: Optional[str] = typer.Option(None, "--input-format", help="text | conll | conllu | jsonl "
-                                                   "(default: from the extension; text otherwise)."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file, or a directory for "
-                                              "several inputs (default: stdout)."),
-        lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language of the input (default: the "
-                                           "model's target)."),
-        vectors: Optional[Path] = typer.Option(None, "--vectors", help="Aligned vectors for a language the "
-                                               "model has not seen (zero-shot); needs --lang."),
-        tokenizer: str = typer.Option("spacy", "--tokenizer", help="For raw text: spacy | whitespace | "
-                                      "sentencepiece."),
+        out_format: Optional[str] = typer.Option(
+            None, "--format", "-f", help="conll | jsonl (default: conll for CoNLL input, jsonl otherwise)."
+        ),
+        input_format: Optional[str] = typer.Option(
+            None, "--input-format", help="text | conll | conllu | jsonl (default: from the extension; text otherwise)."
+        ),
+        output: Optional[Path] = typer.Option(
+            None, "--output", "-o", help="Output file, or a directory for several inputs (default: stdout)."
+        ),
+        lang: Optional[str] = typer.Option(
+            None, "--lang", "-l", help="Language of the input (default: the model's target)."
+        ),
+        vectors: Optional[Path] = typer.Option(
+            None, "--vectors", help="Aligned vectors for a language the model has not seen (zero-shot); needs --lang."
+        ),
+        tokenizer: str = typer.Option("spacy", "--tokenizer", help="For raw text: spacy | whitespace | sentencepiece."),
         sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model for raw text."),
         gates: bool = typer.Option(False, "--gates", help="Add the per-token expert-gate weights (JSONL)."),
-        tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, "
-                                      "misc:KEY."),
+        tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, misc:KEY."),
         batch_size: int = typer.Option(256, "--batch-size", help="Sentences per forward pass."),
         device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"{DEVICES}."),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
@@ -58,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from mltl.models.model import load_model
         from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items
 
-        check_device(device)   # before any file is read (the GPU itself is checked with the model)
+        check_device(device)  # before any file is read (the GPU itself is checked with the model)
         inputs = list(files) if files else [STDIO]
         for f in inputs:
             check_input_file(f)
@@ -76,14 +81,19 @@ def register(app: typer.Typer) -> None:
         if to_dir:
             assert output is not None  # to_dir implies -o
             if output.exists() and not output.is_dir():
-                raise InputError(f"-o names a file, but {len(inputs)} inputs need a directory (one output "
-                                 "each); give a directory path", path=output)
+                raise InputError(
+                    f"-o names a file, but {len(inputs)} inputs need a directory (one output "
+                    "each); give a directory path",
+                    path=output,
+                )
             named: dict[str, str] = {}
             for f in inputs:
                 other = named.setdefault(out_name(f), f)
                 if other != f:
-                    raise InputError(f"{other} and {f} would both be written to {output / out_name(f)}; "
-                                     "predict them in separate runs or give files with different names")
+                    raise InputError(
+                        f"{other} and {f} would both be written to {output / out_name(f)}; "
+                        "predict them in separate runs or give files with different names"
+                    )
         model = load_model(model_dir, device=device)
         language = lang or model.config.data.target
         if vectors is not None:

@@ -1,4 +1,5 @@
 """`mltl prepare`: labeled files / raw text of one language -> canonical dataset directory."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,46 +13,89 @@ from mltl import log
 def register(app: typer.Typer) -> None:
     @app.command("prepare")
     def prepare(
-        files: List[str] = typer.Argument(..., help="Input files: train \\[dev \\[test]] (or any number with "
-                                                    "--split); raw text with --task unlabeled. '-' reads stdin."),
+        files: List[str] = typer.Argument(
+            ...,
+            help="Input files: train \\[dev \\[test]] (or any number with "
+            "--split); raw text with --task unlabeled. '-' reads stdin.",
+        ),
         output: Path = typer.Option(..., "--output", "-o", help="Output dataset directory."),
         lang: str = typer.Option(..., "--lang", "-l", help="ISO language code, e.g. de, es, zh."),
-        task: str = typer.Option("tagging", "--task", "-t", help="tagging | classification | unlabeled (inputs "
-                                 "are raw text, one sentence or document per line -> unlabeled.jsonl)."),
-        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="tagging: conll2002 (default), conll2003, "
-                                          "conll, conllu; classification: tsv (default), csv, jsonl; "
-                                          "raw text: text (default), roff (man pages)."),
-        unlabeled_text: List[str] = typer.Option([], "--unlabeled-text", help="Raw text to add as "
-                                                 "unlabeled.jsonl beside labeled data (repeatable)."),
+        task: str = typer.Option(
+            "tagging",
+            "--task",
+            "-t",
+            help="tagging | classification | unlabeled (inputs "
+            "are raw text, one sentence or document per line -> unlabeled.jsonl).",
+        ),
+        fmt: Optional[str] = typer.Option(
+            None,
+            "--format",
+            "-f",
+            help="tagging: conll2002 (default), conll2003, "
+            "conll, conllu; classification: tsv (default), csv, jsonl; "
+            "raw text: text (default), roff (man pages).",
+        ),
+        unlabeled_text: List[str] = typer.Option(
+            [], "--unlabeled-text", help="Raw text to add as unlabeled.jsonl beside labeled data (repeatable)."
+        ),
         tokenizer: str = typer.Option("spacy", "--tokenizer", help="spacy | whitespace | sentencepiece."),
-        sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model; without it, "
-                                               "one is trained on the raw text and saved as sp.model."),
-        sp_vocab_size: int = typer.Option(8000, "--sp-vocab-size", help="Vocabulary size of a trained "
-                                          "sentencepiece model."),
-        scheme: Optional[str] = typer.Option(None, "--scheme", help="Input tag scheme: bio, iob1, bioes, "
-                                             "bilou, plain (default: detected). Output is BIO."),
-        repair: bool = typer.Option(False, "--repair", help="Repair invalid tag sequences (I-X after O or "
-                                    "after B-Y) instead of stopping at the first."),
-        split: Optional[str] = typer.Option(None, "--split", help="Shuffle all inputs and split by "
-                                            "percentages: train/dev/test (80/10/10) or train/test (80/20)."),
+        sp_model: Optional[str] = typer.Option(
+            None,
+            "--sp-model",
+            help="sentencepiece model; without it, one is trained on the raw text and saved as sp.model.",
+        ),
+        sp_vocab_size: int = typer.Option(
+            8000, "--sp-vocab-size", help="Vocabulary size of a trained sentencepiece model."
+        ),
+        scheme: Optional[str] = typer.Option(
+            None,
+            "--scheme",
+            help="Input tag scheme: bio, iob1, bioes, bilou, plain (default: detected). Output is BIO.",
+        ),
+        repair: bool = typer.Option(
+            False,
+            "--repair",
+            help="Repair invalid tag sequences (I-X after O or after B-Y) instead of stopping at the first.",
+        ),
+        split: Optional[str] = typer.Option(
+            None,
+            "--split",
+            help="Shuffle all inputs and split by percentages: train/dev/test (80/10/10) or train/test (80/20).",
+        ),
         seed: int = typer.Option(1, "--seed", help="Random seed for --split."),
-        token_col: Optional[int] = typer.Option(None, "--token-col", help="CoNLL token column (0-based; "
-                                                "negative counts from the end)."),
+        token_col: Optional[int] = typer.Option(
+            None, "--token-col", help="CoNLL token column (0-based; negative counts from the end)."
+        ),
         tag_col: Optional[int] = typer.Option(None, "--tag-col", help="CoNLL tag column (default: last)."),
-        tag_field: str = typer.Option("upos", "--tag-field", help="CoNLL-U tag: upos, xpos or misc:KEY "
-                                      "(e.g. misc:NER)."),
-        text_field: str = typer.Option("text", "--text-field", help="TSV/CSV/JSONL text field: a header "
-                                       "name, or a 0-based column number for files without a header."),
-        label_field: str = typer.Option("label", "--label-field", help="TSV/CSV/JSONL label field (name or "
-                                        "0-based column number)."),
-        header: Optional[bool] = typer.Option(None, "--header/--no-header", help="TSV/CSV: the first row "
-                                              "names the columns \\[default: CSV yes, TSV no (label<TAB>text)]."),
-        label_map: List[str] = typer.Option([], "--label-map", help="Rename, fold or drop labels: FROM=TO,… "
-                                            "(repeatable). Classification: FROM= drops those documents "
-                                            "(1=neg,2=neg,3=,4=pos,5=pos). Tagging maps entity types: "
-                                            "LOCpart=LOC, LOCderiv=O."),
-        token_prefix: Optional[str] = typer.Option(None, "--token-prefix", help="Strip this prefix from "
-                                                   "CoNLL tokens that have it (WikiANN: --token-prefix de:)."),
+        tag_field: str = typer.Option(
+            "upos", "--tag-field", help="CoNLL-U tag: upos, xpos or misc:KEY (e.g. misc:NER)."
+        ),
+        text_field: str = typer.Option(
+            "text",
+            "--text-field",
+            help="TSV/CSV/JSONL text field: a header name, or a 0-based column number for files without a header.",
+        ),
+        label_field: str = typer.Option(
+            "label", "--label-field", help="TSV/CSV/JSONL label field (name or 0-based column number)."
+        ),
+        header: Optional[bool] = typer.Option(
+            None,
+            "--header/--no-header",
+            help="TSV/CSV: the first row names the columns \\[default: CSV yes, TSV no (label<TAB>text)].",
+        ),
+        label_map: List[str] = typer.Option(
+            [],
+            "--label-map",
+            help="Rename, fold or drop labels: FROM=TO,… "
+            "(repeatable). Classification: FROM= drops those documents "
+            "(1=neg,2=neg,3=,4=pos,5=pos). Tagging maps entity types: "
+            "LOCpart=LOC, LOCderiv=O.",
+        ),
+        token_prefix: Optional[str] = typer.Option(
+            None,
+            "--token-prefix",
+            help="Strip this prefix from CoNLL tokens that have it (WikiANN: --token-prefix de:).",
+        ),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
         force: bool = typer.Option(False, "--force", help="Replace an existing output directory."),
     ) -> None:
@@ -74,12 +118,32 @@ def register(app: typer.Typer) -> None:
             def on_progress(done: int, total: int) -> None:
                 prog.update(bar, completed=done, total=total or None)
 
-            meta = run(files, output, task=task, lang=lang, fmt=fmt, unlabeled=unlabeled_text,
-                       tokenizer=tokenizer, sp_model=sp_model, sp_vocab_size=sp_vocab_size, scheme=scheme,
-                       repair=repair, split=split, seed=seed, token_col=token_col, tag_col=tag_col,
-                       tag_field=tag_field, text_field=text_field, label_field=label_field,
-                       header=header, label_map=label_map, token_prefix=token_prefix, encoding=encoding,
-                       force=force, on_progress=on_progress)
+            meta = run(
+                files,
+                output,
+                task=task,
+                lang=lang,
+                fmt=fmt,
+                unlabeled=unlabeled_text,
+                tokenizer=tokenizer,
+                sp_model=sp_model,
+                sp_vocab_size=sp_vocab_size,
+                scheme=scheme,
+                repair=repair,
+                split=split,
+                seed=seed,
+                token_col=token_col,
+                tag_col=tag_col,
+                tag_field=tag_field,
+                text_field=text_field,
+                label_field=label_field,
+                header=header,
+                label_map=label_map,
+                token_prefix=token_prefix,
+                encoding=encoding,
+                force=force,
+                on_progress=on_progress,
+            )
         if not log.is_quiet():
             print_summary(meta, output)
 
@@ -92,8 +156,15 @@ def print_summary(meta: dict, output: Path) -> None:
 
     kind = KINDS[meta["task"]]
     unit = kind.unit
-    what = "" if not kind.labeled else "labels" if not kind.token_level else \
-        "entity types" if meta.get("scheme") == "bio" else "tags"
+    what = (
+        ""
+        if not kind.labeled
+        else "labels"
+        if not kind.token_level
+        else "entity types"
+        if meta.get("scheme") == "bio"
+        else "tags"
+    )
     table = Table(title=f"{output} ({meta['language']}, {meta['task']})")
     table.add_column("file")
     table.add_column(unit, justify="right")
@@ -114,8 +185,9 @@ def print_summary(meta: dict, output: Path) -> None:
     if kind.token_level:
         notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
     if meta.get("label_map"):
-        notes.append(f"label map applied ({len(meta['label_map'])} labels)"
-                     + (f", {meta['dropped_by_label_map']:,} documents dropped" if meta.get("dropped_by_label_map")
-                        else ""))
+        notes.append(
+            f"label map applied ({len(meta['label_map'])} labels)"
+            + (f", {meta['dropped_by_label_map']:,} documents dropped" if meta.get("dropped_by_label_map") else "")
+        )
     notes.append(f"{meta['seconds']:.1f} s")
     con.print("; ".join(notes))

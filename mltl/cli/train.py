@@ -1,4 +1,5 @@
 """`mltl train`: MAN-MoE training from the command line (a thin face over mltl.training)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,9 @@ def register(app: typer.Typer) -> None:
         set_: List[str] = typer.Option([], "--set", help="Dotted override, e.g. training.batch_size=32 (repeatable)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the merged config as JSON and exit."),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing output directory."),
-        resume: Optional[Path] = typer.Option(None, "--resume",
-                                              help="Continue the run in this directory from its checkpoint."),
+        resume: Optional[Path] = typer.Option(
+            None, "--resume", help="Continue the run in this directory from its checkpoint."
+        ),
         **settings: Any,
     ) -> None:
         from mltl import config as C
@@ -47,13 +49,19 @@ def register(app: typer.Typer) -> None:
                 raise InputError("give either --resume DIR or -o DIR, not two different directories")
             from mltl.training.trainer import RESUMABLE
 
-            extra = [f"{s}.{k_}" for s, v in cli.items() if isinstance(v, dict) for k_ in v
-                     if not (s == "training" and k_ in RESUMABLE)] + \
-                [s for s, v in cli.items() if not isinstance(v, dict)]
+            extra = [
+                f"{s}.{k_}"
+                for s, v in cli.items()
+                if isinstance(v, dict)
+                for k_ in v
+                if not (s == "training" and k_ in RESUMABLE)
+            ] + [s for s, v in cli.items() if not isinstance(v, dict)]
             if extra or config or set_:
                 flags = ", ".join("--" + k_.replace("_", "-") for k_ in sorted(RESUMABLE))
-                raise InputError(f"--resume continues a run exactly as configured; only {flags} may change "
-                                 f"(got: {', '.join(extra) or '--config/--set'})")
+                raise InputError(
+                    f"--resume continues a run exactly as configured; only {flags} may change "
+                    f"(got: {', '.join(extra) or '--config/--set'})"
+                )
             if dry_run:
                 typer.echo((Path(resume) / "config.json").read_text(encoding="utf-8"), nl=False)
                 return
@@ -90,8 +98,11 @@ def _finish(result, out: Path) -> None:
         raise typer.Exit(130)
     best = m.get("best_score")
     sel = m.get("selection")
-    line = (f"{out}/model-best: {m.get('metric')} {best:.4f} ({sel}) at step {m.get('best_step')}"
-            if best is not None else f"{out}/model-last: no evaluation")
+    line = (
+        f"{out}/model-best: {m.get('metric')} {best:.4f} ({sel}) at step {m.get('best_step')}"
+        if best is not None
+        else f"{out}/model-last: no evaluation"
+    )
     tgt = m.get("target_eval") or {}
     if tgt:
         line += "; target " + ", ".join(f"{k} {v:.4f}" for k, v in tgt.items())

@@ -1,5 +1,6 @@
 """Text classification inputs: TSV (``label<TAB>text``, or a table with a header), CSV with or
 without a header, JSONL."""
+
 from __future__ import annotations
 
 import csv
@@ -29,15 +30,22 @@ def _field_index(field: str, header: list[str] | None, path, what: str) -> int:
     if field.lstrip("-").isdigit():
         return int(field)
     if header is None:
-        raise InputError(f"{what} {field!r}: a file without a header row needs a column number "
-                         f"(0-based), e.g. --{what.split('-', 1)[1]} 1", path=path)
-    raise InputError(f"header {header} has no column {field!r} (set --text-field/--label-field)",
-                     path=path, line=1)
+        raise InputError(
+            f"{what} {field!r}: a file without a header row needs a column number "
+            f"(0-based), e.g. --{what.split('-', 1)[1]} 1",
+            path=path,
+        )
+    raise InputError(f"header {header} has no column {field!r} (set --text-field/--label-field)", path=path, line=1)
 
 
-def read_classification(path: str | Path, fmt: str = "tsv", text_field: str = "text",
-                        label_field: str = "label", encoding: str = "utf-8",
-                        header: bool | None = None) -> Iterator[Document]:
+def read_classification(
+    path: str | Path,
+    fmt: str = "tsv",
+    text_field: str = "text",
+    label_field: str = "label",
+    encoding: str = "utf-8",
+    header: bool | None = None,
+) -> Iterator[Document]:
     """Yield labeled documents.
 
     TSV is ``label<TAB>text`` without a header by default; with ``header=True`` (or with
@@ -53,9 +61,13 @@ def read_classification(path: str | Path, fmt: str = "tsv", text_field: str = "t
             if "\t" not in line:
                 raise InputError("expected label<TAB>text, found no tab", path=path, line=lineno)
             if line.count("\t") > 1:
-                raise InputError(f"expected label<TAB>text, found {line.count(chr(9)) + 1} columns "
-                                 "(for a table with more columns give --header and --text-field/--label-field, "
-                                 "or column numbers)", path=path, line=lineno)
+                raise InputError(
+                    f"expected label<TAB>text, found {line.count(chr(9)) + 1} columns "
+                    "(for a table with more columns give --header and --text-field/--label-field, "
+                    "or column numbers)",
+                    path=path,
+                    line=lineno,
+                )
             label, text = line.split("\t", 1)
             label, text = label.strip(), text.strip()
             if not label or not text:
@@ -65,8 +77,9 @@ def read_classification(path: str | Path, fmt: str = "tsv", text_field: str = "t
         has_header = (fmt == "csv") if header is None else header
         if fmt == "tsv":
             # Tabs only, no quoting: TSV text may hold quotes of its own.
-            reader = csv.reader((line + "\n" for _, line in iter_lines(path, encoding)), delimiter="\t",
-                                quoting=csv.QUOTE_NONE)
+            reader = csv.reader(
+                (line + "\n" for _, line in iter_lines(path, encoding)), delimiter="\t", quoting=csv.QUOTE_NONE
+            )
         else:
             reader = csv.reader(line + "\n" for _, line in iter_lines(path, encoding))
         try:
@@ -85,13 +98,15 @@ def read_classification(path: str | Path, fmt: str = "tsv", text_field: str = "t
                 if width is None:
                     width = len(row)
                 if len(row) != width:
-                    raise InputError(f"expected {width} {fmt.upper()} fields, found {len(row)}",
-                                     path=path, line=reader.line_num)
+                    raise InputError(
+                        f"expected {width} {fmt.upper()} fields, found {len(row)}", path=path, line=reader.line_num
+                    )
                 try:
                     text, label = row[ti].strip(), row[li].strip()
                 except IndexError:
-                    raise InputError(f"no column {max(ti, li)} in a row of {len(row)} fields",
-                                     path=path, line=reader.line_num) from None
+                    raise InputError(
+                        f"no column {max(ti, li)} in a row of {len(row)} fields", path=path, line=reader.line_num
+                    ) from None
                 if not label or not text:
                     raise InputError("empty label or text", path=path, line=reader.line_num)
                 yield Document(text, label, reader.line_num, str(path))

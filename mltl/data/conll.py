@@ -10,6 +10,7 @@ sentence's raw text.
 Streaming: sentences are yielded one at a time, each with the line number of every
 token so that later checks can point at ``file:line``.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,13 @@ def _split(line: str) -> list[str]:
     return [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
 
 
-def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None = None,
-               tag_col: int | None = None, encoding: str = "utf-8") -> Iterator[Sentence]:
+def read_conll(
+    path: str | Path,
+    fmt: str = "conll2002",
+    token_col: int | None = None,
+    tag_col: int | None = None,
+    encoding: str = "utf-8",
+) -> Iterator[Sentence]:
     """Yield the sentences of a CoNLL column file.
 
     ``-DOCSTART-`` lines are document markers, not tokens; ``#`` comment lines are
@@ -68,7 +74,7 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
     lines: list[int] = []
     text: str | None = None
     expected = ncols
-    tabbed: bool | None = None   # separator of the token lines, once one is seen
+    tabbed: bool | None = None  # separator of the token lines, once one is seen
     # "#" lines met before the column count is known: comments or tokens, decided by the
     # first ordinary token line.
     pending: list[tuple[int, str, list[str]]] = []
@@ -82,13 +88,17 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
 
     def add(lineno: int, line: str, cols: list[str]) -> None:
         if len(cols) != expected:
-            raise InputError(f"expected {expected} columns ({fmt}), found {len(cols)}: {line[:60]!r}",
-                             path=path, line=lineno)
+            raise InputError(
+                f"expected {expected} columns ({fmt}), found {len(cols)}: {line[:60]!r}", path=path, line=lineno
+            )
         try:
             tok, tag = cols[tcol], cols[gcol]
         except IndexError:
-            raise InputError(f"no column {tcol if abs(tcol) >= len(cols) else gcol} in a line of "
-                             f"{len(cols)} columns", path=path, line=lineno) from None
+            raise InputError(
+                f"no column {tcol if abs(tcol) >= len(cols) else gcol} in a line of {len(cols)} columns",
+                path=path,
+                line=lineno,
+            ) from None
         tokens.append(tok)
         tags.append(tag)
         lines.append(lineno)
@@ -112,12 +122,12 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
                 pending.append((lineno, line, cols))
                 continue
             if len(cols) != expected or (tabbed is not None and ("\t" in line) != tabbed):
-                continue   # a comment: its shape is not a token line's
+                continue  # a comment: its shape is not a token line's
         if expected is None:
             expected = len(cols)
         if tabbed is None:
             tabbed = "\t" in line
-        for p_lineno, p_line, p_cols in pending:   # now decidable: tokens if shaped like this line
+        for p_lineno, p_line, p_cols in pending:  # now decidable: tokens if shaped like this line
             if len(p_cols) == expected and ("\t" in p_line) == tabbed:
                 add(p_lineno, p_line, p_cols)
         pending = []
@@ -125,8 +135,7 @@ def read_conll(path: str | Path, fmt: str = "conll2002", token_col: int | None =
     yield from flush()
 
 
-def write_conll(sentences: Iterable[tuple[list[str], list[str]] | Sentence], out: IO[str],
-                sep: str = " ") -> int:
+def write_conll(sentences: Iterable[tuple[list[str], list[str]] | Sentence], out: IO[str], sep: str = " ") -> int:
     """Write ``token<sep>tag`` lines with a blank line after each sentence; returns the count."""
     n = 0
     for s in sentences:

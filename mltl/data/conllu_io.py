@@ -3,6 +3,7 @@
 Multiword-token ranges (``1-2``) and empty nodes (``8.1``) are not tokens of the
 sentence: the syntactic words carry the tags. Comments are skipped.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,7 @@ def read_conllu(path: str | Path, tag_field: str = "upos", encoding: str = "utf-
                 if toks:
                     yield Sentence(toks, tags, lines, str(path))
         except ParseException as exc:
-            raise InputError(f"malformed CoNLL-U sentence starting here: {exc}", path=path,
-                             line=first_line) from None
+            raise InputError(f"malformed CoNLL-U sentence starting here: {exc}", path=path, line=first_line) from None
 
     for lineno, line in iter_lines(path, encoding):
         if not line.strip():
@@ -60,8 +60,9 @@ def read_conllu(path: str | Path, tag_field: str = "upos", encoding: str = "utf-
         if not block:
             start = lineno
         if not line.startswith("#") and len(line.split("\t")) != 10:
-            raise InputError(f"CoNLL-U lines have 10 tab-separated columns, found {len(line.split(chr(9)))}",
-                             path=path, line=lineno)
+            raise InputError(
+                f"CoNLL-U lines have 10 tab-separated columns, found {len(line.split(chr(9)))}", path=path, line=lineno
+            )
         block.append(line)
     if block:
         yield from parse(block, start)

@@ -1,4 +1,5 @@
 """JSON Lines: the canonical dataset format of mltl (one JSON object per line)."""
+
 from __future__ import annotations
 
 import json

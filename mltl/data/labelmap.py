@@ -10,6 +10,7 @@ One mechanism for both tasks (spec: ``FROM=TO`` pairs, comma-separated, repeatab
 
 Labels the map does not name are kept as they are.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -17,7 +18,7 @@ from typing import Iterable
 from mltl.data.schemes import split_tag
 from mltl.errors import InputError
 
-DROP = ""   # the target that drops a document
+DROP = ""  # the target that drops a document
 
 
 def parse_label_map(specs: Iterable[str] | str | None) -> dict[str, str]:
@@ -61,5 +62,7 @@ def check_tag_map(mapping: dict[str, str]) -> None:
     """Tagging has no "drop": a type is folded into another or into O."""
     empty = [k for k, v in mapping.items() if v == DROP]
     if empty:
-        raise InputError(f"--label-map {empty[0]}= drops documents, which tagging has not; "
-                         f"use {empty[0]}=O to make those spans outside")
+        raise InputError(
+            f"--label-map {empty[0]}= drops documents, which tagging has not; "
+            f"use {empty[0]}=O to make those spans outside"
+        )

@@ -8,6 +8,7 @@ Output (written to a temp dir and renamed at the end)::
     sp.model                               when a sentencepiece model was trained here
     meta.json                              language, task, scheme, labels, counts, sources + sha256
 """
+
 from __future__ import annotations
 
 import json
@@ -44,14 +45,17 @@ class DataKind:
     token_level: bool
     default_format: str
     formats: tuple[str, ...]
-    unit: str           # what one record is, in summaries
+    unit: str  # what one record is, in summaries
 
 
-KINDS = {k.name: k for k in (
-    DataKind("tagging", True, True, "conll2002", TAGGING_FORMATS, "sentences"),
-    DataKind("classification", True, False, "tsv", CLS_FORMATS, "documents"),
-    DataKind("unlabeled", False, False, "text", TEXT_FORMATS, "sentences"),
-)}
+KINDS = {
+    k.name: k
+    for k in (
+        DataKind("tagging", True, True, "conll2002", TAGGING_FORMATS, "sentences"),
+        DataKind("classification", True, False, "tsv", CLS_FORMATS, "documents"),
+        DataKind("unlabeled", False, False, "text", TEXT_FORMATS, "sentences"),
+    )
+}
 TASKS = tuple(KINDS)
 
 
@@ -91,17 +95,24 @@ def _assign(items: list, roles_of_files: list[str], split: tuple[int, ...] | Non
     n = len(pool)
     n_train = round(n * split[0] / 100)
     n_dev = round(n * split[1] / 100)
-    out["train"], out["dev"], out["test"] = pool[:n_train], pool[n_train:n_train + n_dev], pool[n_train + n_dev:]
+    out["train"], out["dev"], out["test"] = pool[:n_train], pool[n_train : n_train + n_dev], pool[n_train + n_dev :]
     return out
 
 
-def _read_tagged(path: str, fmt: str, encoding: str, token_col: int | None, tag_col: int | None,
-                 tag_field: str, token_prefix: str | None = None) -> list[Sentence]:
+def _read_tagged(
+    path: str,
+    fmt: str,
+    encoding: str,
+    token_col: int | None,
+    tag_col: int | None,
+    tag_field: str,
+    token_prefix: str | None = None,
+) -> list[Sentence]:
     if fmt == "conllu":
         sents = list(read_conllu(path, tag_field=tag_field, encoding=encoding))
     else:
         sents = list(read_conll(path, fmt=fmt, token_col=token_col, tag_col=tag_col, encoding=encoding))
-    if token_prefix:   # WikiANN's "de:Teil" -> "Teil", whatever the reader
+    if token_prefix:  # WikiANN's "de:Teil" -> "Teil", whatever the reader
         n = len(token_prefix)
         for s in sents:
             s.tokens = [t[n:] if t.startswith(token_prefix) and len(t) > n else t for t in s.tokens]
@@ -119,13 +130,16 @@ def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -
         raise InputError(f"unknown tag scheme {scheme!r}; choose one of: {', '.join(schemes.SCHEMES)}")
     per_file = [scheme or schemes.detect_scheme(s.tags for s in f) for f in files]
     if "plain" in per_file and scheme is None and len(set(per_file)) > 1:
-        per_file = ["plain"] * len(files)   # one file without spans: treat every file's tags as labels
+        per_file = ["plain"] * len(files)  # one file without spans: treat every file's tags as labels
     for f, sch in zip(files, per_file):
         if sch != "plain" and not schemes.is_span_tagset(t for s in f for t in s.tags):
             bad = next((s, i) for s in f for i, t in enumerate(s.tags) if not schemes.split_tag(t)[0])
-            raise InputError(f"tag {bad[0].tags[bad[1]]!r} does not fit the {sch.upper()} scheme "
-                             "(use --scheme plain for tags without spans)", path=bad[0].source,
-                             line=bad[0].lines[bad[1]])
+            raise InputError(
+                f"tag {bad[0].tags[bad[1]]!r} does not fit the {sch.upper()} scheme "
+                "(use --scheme plain for tags without spans)",
+                path=bad[0].source,
+                line=bad[0].lines[bad[1]],
+            )
     found: list[tuple[Sentence, int, str, str]] = []
     for f, sch in zip(files, per_file):
         for s in f:
@@ -133,8 +147,9 @@ def _fix_scheme(files: list[list[Sentence]], scheme: str | None, repair: bool) -
     if found and not repair:
         s, i, msg, sch = found[0]
         more = f" ({len(found)} problems in all)" if len(found) > 1 else ""
-        raise InputError(f"invalid {sch.upper()} sequence: {msg}{more}; pass --repair to fix",
-                         path=s.source, line=s.lines[i])
+        raise InputError(
+            f"invalid {sch.upper()} sequence: {msg}{more}; pass --repair to fix", path=s.source, line=s.lines[i]
+        )
     bad_sents = {id(s) for s, _, _, _ in found}
     for f, sch in zip(files, per_file):
         for s in f:
@@ -154,8 +169,9 @@ def _text_lines(path: str, fmt: str, encoding: str) -> Iterable[str]:
     return (line for _, line in iter_lines(path, encoding))
 
 
-def _write_unlabeled(files: Sequence[str], fmt: str, tok, out_path: Path, encoding: str,
-                     on_progress: Callable[[int], None] | None) -> SplitStats:
+def _write_unlabeled(
+    files: Sequence[str], fmt: str, tok, out_path: Path, encoding: str, on_progress: Callable[[int], None] | None
+) -> SplitStats:
     """Stream raw text -> sentences -> ``unlabeled.jsonl`` in bounded memory."""
     stats = SplitStats()
     with open(out_path, "w", encoding="utf-8") as out:
@@ -237,8 +253,10 @@ def prepare(
     if fmt not in valid:
         raise InputError(f"unknown format {fmt!r} for {task}; choose one of: {', '.join(valid)}")
     if split and not kind.labeled:
-        raise InputError("--split divides labeled data into train/dev/test; raw text (--task unlabeled) all goes "
-                         "to unlabeled.jsonl: drop --split")
+        raise InputError(
+            "--split divides labeled data into train/dev/test; raw text (--task unlabeled) all goes "
+            "to unlabeled.jsonl: drop --split"
+        )
     split_t = parse_split(split) if split else None
     lmap = parse_label_map(label_map)
     if lmap and not kind.labeled:
@@ -254,16 +272,20 @@ def prepare(
 
     roles = list(ROLES[: len(labeled_files)]) if split_t is None else ["train"] * len(labeled_files)
     meta: dict = {
-        "mltl_version": __version__, "language": lang, "task": task, "format": fmt,
-        "tokenizer": {"kind": tokenizer}, "splits": {}, "sources": [],
+        "mltl_version": __version__,
+        "language": lang,
+        "task": task,
+        "format": fmt,
+        "tokenizer": {"kind": tokenizer},
+        "splits": {},
+        "sources": [],
     }
     # Read and validate all labeled data *before* creating the output, so bad input leaves nothing.
     out_records: dict[str, list[dict]] = {}
     stats: dict[str, SplitStats] = {}
     problems = 0
     if kind.token_level:
-        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix)
-                 for p in labeled_files]
+        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix) for p in labeled_files]
         for p, f in zip(labeled_files, files):
             if not f:
                 raise InputError("no sentences found", path=p)
@@ -282,7 +304,7 @@ def prepare(
             recs = out_records[role] = []
             for s in sents:
                 rec = {"tokens": s.tokens, "tags": s.tags}
-                if s.text is not None:   # "# text = …": the raw sentence, for character offsets
+                if s.text is not None:  # "# text = …": the raw sentence, for character offsets
                     rec["text"] = s.text
                 recs.append(rec)
                 st.items += 1
@@ -339,9 +361,13 @@ def prepare(
                 write_jsonl(recs, fh)
         if raw_files:
             if tokenizer == "sentencepiece" and sp_model is None:
-                sp_model = str(train_sentencepiece(
-                    (ln for p in raw_files for ln in _text_lines(p, "text" if kind.labeled else fmt, encoding)),
-                    tmp / "sp", vocab_size=sp_vocab_size))
+                sp_model = str(
+                    train_sentencepiece(
+                        (ln for p in raw_files for ln in _text_lines(p, "text" if kind.labeled else fmt, encoding)),
+                        tmp / "sp",
+                        vocab_size=sp_vocab_size,
+                    )
+                )
                 meta["tokenizer"]["sp_model"] = "sp.model"
             tok = get_tokenizer(lang, tokenizer, sp_model=sp_model)
             total = sum(Path(p).stat().st_size for p in raw_files if p != STDIO)
@@ -353,8 +379,9 @@ def prepare(
                 if on_progress:
                     on_progress(done, total)
 
-            st = _write_unlabeled(raw_files, "text" if kind.labeled else fmt, tok,
-                                  tmp / "unlabeled.jsonl", encoding, progress)
+            st = _write_unlabeled(
+                raw_files, "text" if kind.labeled else fmt, tok, tmp / "unlabeled.jsonl", encoding, progress
+            )
             if st.items == 0:
                 raise InputError("no text found", path=raw_files[0])
             stats["unlabeled"] = st
@@ -367,4 +394,3 @@ def prepare(
         meta["seconds"] = round(time.perf_counter() - t0, 3)
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return meta
-

@@ -4,6 +4,7 @@ Pure functions over tag lists. mltl stores datasets in BIO; readers detect the
 scheme of the input, validate it and convert. Spans are ``(type, start, end)``
 with ``end`` exclusive, token indices.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence

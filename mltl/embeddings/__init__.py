@@ -8,6 +8,7 @@ The public API::
     from mltl.embeddings.align import align, AlignConfig
     from mltl.embeddings.bli import evaluate_bli, run_bli
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -24,6 +24,7 @@ unit,center,unit-normalised vectors, where cosine is a dot product):
 
 The hub's vectors are only normalised; the others are normalised and rotated.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,9 +98,16 @@ def _tensor_normalize(D: Any) -> Any:
     return D / D.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def self_learning(X: Any, Z: Any, si: np.ndarray, ti: np.ndarray, cfg: AlignConfig,
-                  report: PairReport, stochastic: bool = False,
-                  anchor: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def self_learning(
+    X: Any,
+    Z: Any,
+    si: np.ndarray,
+    ti: np.ndarray,
+    cfg: AlignConfig,
+    report: PairReport,
+    stochastic: bool = False,
+    anchor: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Alternate Procrustes and dictionary induction; returns the final dictionary.
 
     ``stochastic``: the unsupervised phase (union dictionaries over
@@ -129,11 +137,12 @@ def self_learning(X: Any, Z: Any, si: np.ndarray, ti: np.ndarray, cfg: AlignConf
         gold = gold or None
     keep = cfg.stochastic_initial if stochastic else 1.0
     since_improved = 0
-    r_z = None   # CSLS neighbourhoods of the hub side, from the previous pass
+    r_z = None  # CSLS neighbourhoods of the hub side, from the previous pass
     max_iters = cfg.stochastic_max_iters if stochastic else cfg.max_refine_iters
     for _ in range(max_iters):
-        W = torch.from_numpy(procrustes(X[torch.from_numpy(si).to(X.device)],
-                                        Z[torch.from_numpy(ti).to(Z.device)])).to(X.device)
+        W = torch.from_numpy(procrustes(X[torch.from_numpy(si).to(X.device)], Z[torch.from_numpy(ti).to(Z.device)])).to(
+            X.device
+        )
         Xm = Xk @ W
         if stochastic:
             res = induce(Xm, Zk, csls_k=cfg.csls_k, r_z=r_z, keep_prob=keep, generator=gen)
@@ -154,8 +163,10 @@ def self_learning(X: Any, Z: Any, si: np.ndarray, ti: np.ndarray, cfg: AlignConf
         report.dictionary_sizes.append(int(len(new_si)))
         if stochastic:
             report.stochastic_keep_prob.append(keep)
-        log.debug(f"{report.src}->{report.tgt} iter {report.iterations}: objective {obj:.5f}, "
-                  f"{len(new_si)} pairs, p={keep:.2f}")
+        log.debug(
+            f"{report.src}->{report.tgt} iter {report.iterations}: objective {obj:.5f}, "
+            f"{len(new_si)} pairs, p={keep:.2f}"
+        )
         improved = obj - best_obj >= cfg.min_improvement
         if obj > best_obj:
             # Keep the dictionary that *produced* this mapping: re-solving
@@ -181,9 +192,18 @@ def self_learning(X: Any, Z: Any, si: np.ndarray, ti: np.ndarray, cfg: AlignConf
     return best if not stochastic else (si, ti)
 
 
-def align_pair(src_vecs: Vectors, tgt_vecs: Vectors, cfg: AlignConfig, *, src: str = "src",
-               tgt: str = "tgt", pairs: list[tuple[str, str]] | None = None,
-               dict_path: str | None = None, X: Any = None, Z: Any = None) -> tuple[np.ndarray, PairReport]:
+def align_pair(
+    src_vecs: Vectors,
+    tgt_vecs: Vectors,
+    cfg: AlignConfig,
+    *,
+    src: str = "src",
+    tgt: str = "tgt",
+    pairs: list[tuple[str, str]] | None = None,
+    dict_path: str | None = None,
+    X: Any = None,
+    Z: Any = None,
+) -> tuple[np.ndarray, PairReport]:
     """Orthogonal ``W`` (float32, dim x dim) mapping normalised ``src`` into ``tgt``'s space.
 
     ``X``/``Z`` may be given as already-normalised torch tensors (the hub's is
@@ -205,13 +225,14 @@ def align_pair(src_vecs: Vectors, tgt_vecs: Vectors, cfg: AlignConfig, *, src: s
         if pairs is None:
             raise InputError(f"--method supervised needs a dictionary for {src}-{tgt} (--dict)")
         report.dictionary_pairs_total = len(pairs)
-        si, ti = to_indices(pairs, src_vecs.index, tgt_vecs.index, path=dict_path,
-                            what=f"{src}-{tgt} dictionary")
+        si, ti = to_indices(pairs, src_vecs.index, tgt_vecs.index, path=dict_path, what=f"{src}-{tgt} dictionary")
     elif cfg.method == "identical":
         si, ti = identical_seed(src_vecs.words, tgt_vecs.words, numerals_only=cfg.numerals_only)
         if len(si) == 0:
-            raise InputError(f"{src}-{tgt}: no identical {'numerals' if cfg.numerals_only else 'strings'} "
-                             f"in the two vocabularies; use --method unsupervised or a --dict")
+            raise InputError(
+                f"{src}-{tgt}: no identical {'numerals' if cfg.numerals_only else 'strings'} "
+                f"in the two vocabularies; use --method unsupervised or a --dict"
+            )
     else:
         with torch.no_grad():
             si, ti = unsupervised_seed(X, Z, n=cfg.unsup_vocab, csls_k=cfg.csls_k)
@@ -221,22 +242,27 @@ def align_pair(src_vecs: Vectors, tgt_vecs: Vectors, cfg: AlignConfig, *, src: s
         if cfg.method == "unsupervised":
             si, ti = self_learning(X, Z, si, ti, cfg, report, stochastic=True)
         keep_seed = cfg.keep_seed if cfg.keep_seed is not None else cfg.method == "supervised"
-        si, ti = self_learning(X, Z, si, ti, cfg, report, stochastic=False,
-                               anchor=(si, ti) if keep_seed else None)
+        si, ti = self_learning(X, Z, si, ti, cfg, report, stochastic=False, anchor=(si, ti) if keep_seed else None)
         W = procrustes(X[torch.from_numpy(si).to(X.device)], Z[torch.from_numpy(ti).to(Z.device)])
     report.orthogonality_error = orthogonality_error(W)
     report.seconds = round(time.perf_counter() - t0, 3)
-    log.info(f"{src}->{tgt}: {report.iterations} iterations, final dictionary "
-             f"{report.dictionary_sizes[-1] if report.dictionary_sizes else len(si)} pairs, "
-             f"objective {report.objective[-1] if report.objective else float('nan'):.4f}, "
-             f"{report.seconds:.1f} s")
+    log.info(
+        f"{src}->{tgt}: {report.iterations} iterations, final dictionary "
+        f"{report.dictionary_sizes[-1] if report.dictionary_sizes else len(si)} pairs, "
+        f"objective {report.objective[-1] if report.objective else float('nan'):.4f}, "
+        f"{report.seconds:.1f} s"
+    )
     return W, report
 
 
-def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str | None = None,
-          dicts: dict[str, list[tuple[str, str]]] | None = None,
-          dict_paths: dict[str, str] | None = None,
-          config: AlignConfig | None = None) -> tuple[dict[str, Vectors], dict[str, Any]]:
+def align(
+    vectors_by_lang: dict[str, Vectors],
+    hub: str = "en",
+    method: str | None = None,
+    dicts: dict[str, list[tuple[str, str]]] | None = None,
+    dict_paths: dict[str, str] | None = None,
+    config: AlignConfig | None = None,
+) -> tuple[dict[str, Vectors], dict[str, Any]]:
     """Map every non-hub language into the hub's space.
 
     ``dicts`` maps a language to its ``(word, hub_word)`` pairs (needed for
@@ -249,8 +275,10 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str | No
     cfg = dataclasses.replace(config or AlignConfig(), method=method or (config or AlignConfig()).method)
     cfg.check()
     if hub not in vectors_by_lang:
-        raise InputError(f"hub language {hub!r} is not among the inputs ({', '.join(vectors_by_lang)}); "
-                         f"pass its vectors or choose --hub")
+        raise InputError(
+            f"hub language {hub!r} is not among the inputs ({', '.join(vectors_by_lang)}); "
+            f"pass its vectors or choose --hub"
+        )
     if len(vectors_by_lang) < 2:
         raise InputError("alignment needs the hub and at least one other language")
     check_same_dim(vectors_by_lang)
@@ -267,22 +295,41 @@ def align(vectors_by_lang: dict[str, Vectors], hub: str = "en", method: str | No
         if lang == hub:
             continue
         X_np = normalize(vecs.matrix, cfg.normalize)
-        W, rep = align_pair(vecs, vectors_by_lang[hub], cfg, src=lang, tgt=hub,
-                            pairs=(dicts or {}).get(lang), dict_path=(dict_paths or {}).get(lang),
-                            X=_t(X_np, dev), Z=Z)
+        W, rep = align_pair(
+            vecs,
+            vectors_by_lang[hub],
+            cfg,
+            src=lang,
+            tgt=hub,
+            pairs=(dicts or {}).get(lang),
+            dict_path=(dict_paths or {}).get(lang),
+            X=_t(X_np, dev),
+            Z=Z,
+        )
         out[lang] = vecs.with_matrix(X_np @ W)
         mappings[lang] = W
         reports.append(asdict(rep))
-    report = {"hub": hub, "method": cfg.method, "config": asdict(cfg), "device": str(dev),
-              "languages": {lang: {"path": v.path, "words": len(v), "dim": v.dim}
-                            for lang, v in vectors_by_lang.items()},
-              "pairs": reports, "seconds": round(time.perf_counter() - t0, 3),
-              "mappings": mappings}
+    report = {
+        "hub": hub,
+        "method": cfg.method,
+        "config": asdict(cfg),
+        "device": str(dev),
+        "languages": {lang: {"path": v.path, "words": len(v), "dim": v.dim} for lang, v in vectors_by_lang.items()},
+        "pairs": reports,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "mappings": mappings,
+    }
     return out, report
 
 
-def run_align(files: list[str], output: str, job: AlignJob | None = None, config: AlignConfig | None = None, *,
-              force: bool = False) -> dict[str, Any]:
+def run_align(
+    files: list[str],
+    output: str,
+    job: AlignJob | None = None,
+    config: AlignConfig | None = None,
+    *,
+    force: bool = False,
+) -> dict[str, Any]:
     """What ``mltl align`` does: load, align, optionally evaluate, write atomically.
 
     Every check that can fail cheaply (languages, hub, method, dictionaries,
@@ -314,8 +361,9 @@ def run_align(files: list[str], output: str, job: AlignJob | None = None, config
         dup = next(c for c in codes if codes.count(c) > 1)
         raise InputError(f"language {dup!r} given twice; name files LANG.vec or pass --langs")
     if hub not in codes:
-        raise InputError(f"hub language {hub!r} is not among the inputs ({', '.join(codes)}); "
-                         f"pass its vectors or choose --hub")
+        raise InputError(
+            f"hub language {hub!r} is not among the inputs ({', '.join(codes)}); pass its vectors or choose --hub"
+        )
     if len(codes) < 2:
         raise InputError("alignment needs the hub and at least one other language")
     out = Path(output)
@@ -328,14 +376,18 @@ def run_align(files: list[str], output: str, job: AlignJob | None = None, config
         if dict_spec is None:
             raise InputError("--method supervised needs --dict (a file, or a directory of LANG-HUB*.txt)")
         if Path(dict_spec).is_file() and len(others) > 1:
-            raise InputError("--dict is one file but several languages are aligned; give a directory "
-                             "with LANG-HUB*.txt files", path=dict_spec)
+            raise InputError(
+                "--dict is one file but several languages are aligned; give a directory with LANG-HUB*.txt files",
+                path=dict_spec,
+            )
         for c in others:
             path = find_dictionary(dict_spec, c, hub, prefer="train")
             dicts[c], dict_paths[c] = read_dictionary(path), str(path)
     if eval_dict and Path(eval_dict).is_file() and len(others) > 1:
-        raise InputError("--eval-dict is one file but several languages are aligned; give a directory "
-                         "with LANG-HUB*.txt files", path=eval_dict)
+        raise InputError(
+            "--eval-dict is one file but several languages are aligned; give a directory with LANG-HUB*.txt files",
+            path=eval_dict,
+        )
     eval_paths = {c: find_dictionary(eval_dict, c, hub, prefer="test") for c in others} if eval_dict else {}
     vectors = {}
     for c, f in zip(codes, files):
@@ -348,8 +400,10 @@ def run_align(files: list[str], output: str, job: AlignJob | None = None, config
         for c, path in eval_paths.items():
             res = evaluate_bli(mapped[c], mapped[hub], read_dictionary(path), dict_path=path, csls_k=cfg.csls_k)
             report["bli"][c] = {"dictionary": str(path), **res}
-            log.info(f"{c}->{hub} BLI: P@1 nn {res['nn']['p@1']:.2f}, csls {res['csls']['p@1']:.2f} "
-                     f"({res['queries']} queries, coverage {res['coverage']:.1f}%)")
+            log.info(
+                f"{c}->{hub} BLI: P@1 nn {res['nn']['p@1']:.2f}, csls {res['csls']['p@1']:.2f} "
+                f"({res['queries']} queries, coverage {res['coverage']:.1f}%)"
+            )
     suffix = {"vec": ".vec", "npy": ".npy", "dir": ""}[out_format]
     report["outputs"] = {c: f"{c}{suffix}" for c in codes}
     report["seconds"] = round(time.perf_counter() - t0, 3)
@@ -359,6 +413,5 @@ def run_align(files: list[str], output: str, job: AlignJob | None = None, config
         (tmp / "mappings").mkdir()
         for c, W in mappings.items():
             np.save(tmp / "mappings" / f"{c}-{hub}.npy", W)
-        (tmp / "alignment.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
+        (tmp / "alignment.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report

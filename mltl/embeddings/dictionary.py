@@ -3,6 +3,7 @@
 A MUSE dictionary has one ``source target`` pair per line (space or tab
 separated); a source word may appear on several lines with different targets.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,13 +57,21 @@ def find_dictionary(spec: str | Path, src: str, tgt: str, prefer: str = "train")
     best = [c for c in cands if any(m in c.name for m in marks)]
     neutral = [c for c in cands if not any(m in c.name for m in other)]
     if not (best or neutral):
-        raise InputError(f"no {prefer} dictionary for {src}-{tgt} in the directory "
-                         f"(found {', '.join(c.name for c in cands)})", path=p)
+        raise InputError(
+            f"no {prefer} dictionary for {src}-{tgt} in the directory (found {', '.join(c.name for c in cands)})",
+            path=p,
+        )
     return (best or neutral)[0]
 
 
-def to_indices(pairs: list[tuple[str, str]], src_index: dict[str, int], tgt_index: dict[str, int],
-               path: str | Path | None = None, *, what: str = "dictionary") -> tuple[np.ndarray, np.ndarray]:
+def to_indices(
+    pairs: list[tuple[str, str]],
+    src_index: dict[str, int],
+    tgt_index: dict[str, int],
+    path: str | Path | None = None,
+    *,
+    what: str = "dictionary",
+) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the pairs whose both words are in the vocabularies.
 
     A dictionary with no usable pair is an :class:`InputError` that says how many
@@ -76,13 +85,17 @@ def to_indices(pairs: list[tuple[str, str]], src_index: dict[str, int], tgt_inde
             tgt_idx.append(j)
     if not src_idx:
         example = f" (e.g. {pairs[0][0]!r} -> {pairs[0][1]!r})" if pairs else ""
-        raise InputError(f"{what}: 0 of {len(pairs)} pairs have both words in the vocabularies{example}; "
-                         f"wrong language pair, case, or --max-vocab too small?", path=path)
+        raise InputError(
+            f"{what}: 0 of {len(pairs)} pairs have both words in the vocabularies{example}; "
+            f"wrong language pair, case, or --max-vocab too small?",
+            path=path,
+        )
     return np.asarray(src_idx, dtype=np.int64), np.asarray(tgt_idx, dtype=np.int64)
 
 
-def identical_seed(src_words: list[str], tgt_words: list[str], numerals_only: bool = False,
-                   max_rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def identical_seed(
+    src_words: list[str], tgt_words: list[str], numerals_only: bool = False, max_rank: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Seed dictionary of words spelled the same in both vocabularies (or numerals only).
 
     Identical strings (names, numbers, code words) are a free, mostly correct

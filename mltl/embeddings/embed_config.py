@@ -1,6 +1,7 @@
 """Settings of ``mltl embed``: fastText's hyper-parameters (:class:`EmbedConfig`) and how the
 text is read (:class:`TextInput`). No numpy or fastText here: the CLI builds its options from
 these fields."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,14 +25,23 @@ class EmbedConfig:
     neg: int = setting(5, cli=False)
     minn: int = setting(3, help="Min character n-gram length (0 = no subwords).")
     maxn: int = setting(6, help="Max character n-gram length.")
-    bucket: int | None = setting(None, default_help="sized to the corpus", help=(
-        "Hash buckets for character n-grams; the .bin holds (words + bucket) x dim floats. Default: 20 per word "
-        "with count >= --min-count, at least 10,000 and at most 2,000,000 (fastText's default)."))
+    bucket: int | None = setting(
+        None,
+        default_help="sized to the corpus",
+        help=(
+            "Hash buckets for character n-grams; the .bin holds (words + bucket) x dim floats. Default: 20 per word "
+            "with count >= --min-count, at least 10,000 and at most 2,000,000 (fastText's default)."
+        ),
+    )
     # 1 by default: fastText's threads update the vectors without locks (Hogwild), so
     # only one thread gives the same vectors twice for a seed; 0 = all cores.
-    threads: int = setting(1, help=(
-        "Training threads; 0 = all cores. More threads are faster, but fastText's threads update the vectors "
-        "without locks, so only --threads 1 gives the same vectors twice for a --seed."))
+    threads: int = setting(
+        1,
+        help=(
+            "Training threads; 0 = all cores. More threads are faster, but fastText's threads update the vectors "
+            "without locks, so only --threads 1 gives the same vectors twice for a --seed."
+        ),
+    )
     seed: int = setting(0, help="Random seed (with --threads 1, the same seed gives the same vectors).")
 
     def check(self) -> None:
@@ -48,12 +58,15 @@ class EmbedConfig:
 class TextInput:
     """How ``mltl embed`` reads and tokenizes its input (as ``mltl prepare`` does)."""
 
-    fmt: str = setting("auto", flags=("--format", "-f"), help="auto | text | roff | jsonl (auto: .jsonl is JSONL, "
-                                                             "files under a man/ directory are roff).")
-    tokenizer: str = setting("spacy", help="spacy | whitespace | sentencepiece (same tokenizers as `mltl "
-                                           "prepare`).")
-    sp_model: str | None = setting(None, metavar="<file>", help="sentencepiece model; without it one is trained "
-                                                                "and written as PREFIX.sp.model.")
+    fmt: str = setting(
+        "auto",
+        flags=("--format", "-f"),
+        help="auto | text | roff | jsonl (auto: .jsonl is JSONL, files under a man/ directory are roff).",
+    )
+    tokenizer: str = setting("spacy", help="spacy | whitespace | sentencepiece (same tokenizers as `mltl prepare`).")
+    sp_model: str | None = setting(
+        None, metavar="<file>", help="sentencepiece model; without it one is trained and written as PREFIX.sp.model."
+    )
     encoding: str = setting("utf-8", help="Encoding of text and roff inputs (JSONL is always UTF-8).")
     lowercase: bool = setting(False, flags="--lowercase", help="Lowercase tokens before training.")
 

@@ -3,6 +3,7 @@
 Usage: ``python -m mltl.embeddings.fasttext_child KWARGS_JSON OUT_BIN``. On
 failure it prints one line (the fastText error) on stderr and exits 1.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ def train_unsupervised(**kwargs):
     try:
         import fasttext_pybind
         from fasttext.FastText import _build_args, _FastText, read_args, unsupervised_default
-    except ImportError:   # a binding without these internals: train without the seed
+    except ImportError:  # a binding without these internals: train without the seed
         kwargs.pop("seed", None)
         return fasttext.train_unsupervised(**kwargs)
     names = ["input", *unsupervised_default]

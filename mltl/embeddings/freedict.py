@@ -22,6 +22,7 @@ Usage::
     python -m mltl.embeddings.freedict /usr/share/dictd/freedict-deu-eng.index -o dicts/
     # -> dicts/de-en.train.txt, dicts/de-en.test.txt
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,53 @@ from mltl.errors import InputError, MltlError
 from mltl.files import atomic_file
 
 # Freedict uses ISO 639-3; mltl (and spaCy, MUSE) use ISO 639-1 where one exists.
-ISO3_TO_1 = {"eng": "en", "deu": "de", "spa": "es", "fra": "fr", "nld": "nl", "ita": "it", "por": "pt",
-             "rus": "ru", "pol": "pl", "swe": "sv", "ces": "cs", "dan": "da", "fin": "fi", "hun": "hu",
-             "jpn": "ja", "tur": "tr", "ell": "el", "bul": "bg", "hrv": "hr", "srp": "sr", "slk": "sk",
-             "slv": "sl", "nor": "no", "nob": "nb", "lit": "lt", "lav": "lv", "est": "et", "gle": "ga",
-             "cym": "cy", "eus": "eu", "cat": "ca", "glg": "gl", "ron": "ro", "ukr": "uk", "ara": "ar",
-             "hin": "hi", "zho": "zh", "kor": "ko", "lat": "la", "afr": "af", "isl": "is", "swh": "sw"}
+ISO3_TO_1 = {
+    "eng": "en",
+    "deu": "de",
+    "spa": "es",
+    "fra": "fr",
+    "nld": "nl",
+    "ita": "it",
+    "por": "pt",
+    "rus": "ru",
+    "pol": "pl",
+    "swe": "sv",
+    "ces": "cs",
+    "dan": "da",
+    "fin": "fi",
+    "hun": "hu",
+    "jpn": "ja",
+    "tur": "tr",
+    "ell": "el",
+    "bul": "bg",
+    "hrv": "hr",
+    "srp": "sr",
+    "slk": "sk",
+    "slv": "sl",
+    "nor": "no",
+    "nob": "nb",
+    "lit": "lt",
+    "lav": "lv",
+    "est": "et",
+    "gle": "ga",
+    "cym": "cy",
+    "eus": "eu",
+    "cat": "ca",
+    "glg": "gl",
+    "ron": "ro",
+    "ukr": "uk",
+    "ara": "ar",
+    "hin": "hi",
+    "zho": "zh",
+    "kor": "ko",
+    "lat": "la",
+    "afr": "af",
+    "isl": "is",
+    "swh": "sw",
+}
 
 _B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-_WORD = re.compile(r"^[^\W\d_](?:[\w'’-]*\w)?$")   # one token: letters first, no spaces/punctuation runs
+_WORD = re.compile(r"^[^\W\d_](?:[\w'’-]*\w)?$")  # one token: letters first, no spaces/punctuation runs
 _TAGS = re.compile(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)|\{[^}]*\}")
 
 
@@ -72,8 +111,10 @@ def dictd_paths(spec: str | Path) -> tuple[Path, Path]:
         data = base.with_name(name + ".dict")
     for f in (index, data):
         if not f.exists():
-            raise InputError("missing dictd file (need NAME.index and NAME.dict.dz; "
-                             "apt-get install dict-freedict-<src>-<tgt>)", path=f)
+            raise InputError(
+                "missing dictd file (need NAME.index and NAME.dict.dz; apt-get install dict-freedict-<src>-<tgt>)",
+                path=f,
+            )
     return index, data
 
 
@@ -114,13 +155,14 @@ def read_freedict(spec: str | Path, lowercase: bool = False) -> list[tuple[str, 
         for lineno, line in enumerate(f, start=1):
             parts = line.rstrip("\n").split("\t")
             if len(parts) != 3:
-                raise InputError(f"expected 'headword<TAB>offset<TAB>length', got {len(parts)} fields",
-                                 path=index, line=lineno)
+                raise InputError(
+                    f"expected 'headword<TAB>offset<TAB>length', got {len(parts)} fields", path=index, line=lineno
+                )
             key, off, length = parts
             if key.startswith("00-database") or key.startswith("00database"):
                 continue  # dictd metadata entries
             start = _b64(off, index, lineno)
-            entry = raw[start:start + _b64(length, index, lineno)].decode("utf-8", errors="replace")
+            entry = raw[start : start + _b64(length, index, lineno)].decode("utf-8", errors="replace")
             lines = entry.split("\n")
             src = _headword(lines[0]) if lines else ""
             if not _WORD.match(src):
@@ -137,8 +179,9 @@ def read_freedict(spec: str | Path, lowercase: bool = False) -> list[tuple[str, 
     return pairs
 
 
-def split_by_source(pairs: list[tuple[str, str]], n_test: int = 1500, n_train: int | None = 5000,
-                    seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def split_by_source(
+    pairs: list[tuple[str, str]], n_test: int = 1500, n_train: int | None = 5000, seed: int = 0
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Train/test pairs with disjoint source words: ``n_test`` random source words for test,
     up to ``n_train`` of the others for training."""
     sources = sorted({s for s, _ in pairs})
@@ -154,9 +197,18 @@ def split_by_source(pairs: list[tuple[str, str]], n_test: int = 1500, n_train: i
     return train, test
 
 
-def convert(spec: str | Path, out_dir: str | Path, *, n_test: int = 1500, n_train: int | None = 5000,
-            seed: int = 0, lowercase: bool = False, invert: bool = False,
-            src_vocab: set[str] | None = None, tgt_vocab: set[str] | None = None) -> dict:
+def convert(
+    spec: str | Path,
+    out_dir: str | Path,
+    *,
+    n_test: int = 1500,
+    n_train: int | None = 5000,
+    seed: int = 0,
+    lowercase: bool = False,
+    invert: bool = False,
+    src_vocab: set[str] | None = None,
+    tgt_vocab: set[str] | None = None,
+) -> dict:
     """Write ``SRC-TGT.train.txt`` and ``SRC-TGT.test.txt`` (MUSE format) into ``out_dir``.
 
     ``invert`` swaps the direction (eng-deu -> de-en). ``src_vocab``/``tgt_vocab``
@@ -170,8 +222,9 @@ def convert(spec: str | Path, out_dir: str | Path, *, n_test: int = 1500, n_trai
         pairs = [(t, s) for s, t in pairs]
     total = len(pairs)
     if src_vocab is not None or tgt_vocab is not None:
-        pairs = [(s, t) for s, t in pairs
-                 if (src_vocab is None or s in src_vocab) and (tgt_vocab is None or t in tgt_vocab)]
+        pairs = [
+            (s, t) for s, t in pairs if (src_vocab is None or s in src_vocab) and (tgt_vocab is None or t in tgt_vocab)
+        ]
         if not pairs:
             raise InputError(f"0 of {total} pairs have both words in the given vocabularies", path=spec)
     train, test = split_by_source(pairs, n_test=n_test, n_train=n_train, seed=seed)
@@ -182,9 +235,17 @@ def convert(spec: str | Path, out_dir: str | Path, *, n_test: int = 1500, n_trai
         with atomic_file(path) as f:
             f.write("".join(f"{s} {t}\n" for s, t in items))
         paths[name] = str(path)
-    return {"src": src, "tgt": tgt, "pairs": total, "kept": len(pairs), "train_pairs": len(train),
-            "test_pairs": len(test), "train_sources": len({s for s, _ in train}),
-            "test_sources": len({s for s, _ in test}), **paths}
+    return {
+        "src": src,
+        "tgt": tgt,
+        "pairs": total,
+        "kept": len(pairs),
+        "train_pairs": len(train),
+        "test_pairs": len(test),
+        "train_sources": len({s for s, _ in train}),
+        "test_sources": len({s for s, _ in test}),
+        **paths,
+    }
 
 
 def _vocab(path: str | None, max_vocab: int | None) -> set[str] | None:
@@ -196,9 +257,10 @@ def _vocab(path: str | None, max_vocab: int | None) -> set[str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mltl.embeddings.freedict",
-                                 description="Convert a Debian freedict dictionary into MUSE train/test splits "
-                                             "with disjoint source words.")
+    ap = argparse.ArgumentParser(
+        prog="python -m mltl.embeddings.freedict",
+        description="Convert a Debian freedict dictionary into MUSE train/test splits with disjoint source words.",
+    )
     ap.add_argument("dictionary", help="freedict-SRC-TGT.index (or .dict.dz, or the common prefix)")
     ap.add_argument("-o", "--output", required=True, help="output directory")
     ap.add_argument("--test", type=int, default=1500, help="test source words (default 1500)")
@@ -215,15 +277,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         src_v = _vocab(args.src_vectors, args.max_vocab)
         tgt_v = _vocab(args.tgt_vectors, args.max_vocab)
-        res = convert(args.dictionary, args.output, n_test=args.test, n_train=args.train or None,
-                      seed=args.seed, lowercase=args.lowercase, invert=args.invert,
-                      src_vocab=src_v, tgt_vocab=tgt_v)
+        res = convert(
+            args.dictionary,
+            args.output,
+            n_test=args.test,
+            n_train=args.train or None,
+            seed=args.seed,
+            lowercase=args.lowercase,
+            invert=args.invert,
+            src_vocab=src_v,
+            tgt_vocab=tgt_v,
+        )
     except MltlError as exc:
         log.error(str(exc))
         return exc.exit_code
-    print(f"{res['src']}-{res['tgt']}: {res['kept']} of {res['pairs']} pairs kept; train {res['train_pairs']} "
-          f"pairs / {res['train_sources']} source words -> {res['train']}; test {res['test_pairs']} pairs / "
-          f"{res['test_sources']} source words -> {res['test']}")
+    print(
+        f"{res['src']}-{res['tgt']}: {res['kept']} of {res['pairs']} pairs kept; train {res['train_pairs']} "
+        f"pairs / {res['train_sources']} source words -> {res['train']}; test {res['test_pairs']} pairs / "
+        f"{res['test_sources']} source words -> {res['test']}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Orthogonal mappings: Procrustes and how far a matrix is from orthogonal."""
+
 from __future__ import annotations
 
 from typing import Any

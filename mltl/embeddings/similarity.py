@@ -13,6 +13,7 @@ where ``r_Z(x)`` is the mean cosine of ``x`` to its ``k`` nearest neighbours in
 ``Z`` and ``r_X(z)`` the same for ``z`` in ``X``. Words that are near everything
 ("hubs") have a high ``r`` and are pushed down.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,7 +45,7 @@ def _chunk_rows(n_cols: int, budget: int) -> int:
     return max(1, budget // max(1, n_cols))
 
 
-BF16_MIN_ROWS = 4096   # below this the fp32 matmul is cheap anyway
+BF16_MIN_ROWS = 4096  # below this the fp32 matmul is cheap anyway
 
 
 def bf16_is_fast(dev: Any = None) -> bool:
@@ -112,15 +113,22 @@ def topk_mean(Q: Any, T: Any, k: int = 10, budget: int = DEFAULT_BUDGET, fast: b
     for s in range(0, Q.shape[0], step):
         if bf16:
             # 8 spare candidates: fetching the rows to rescore is the costly part here
-            out[s:s + step] = _shortlist(Q[s:s + step], T, Tb, k, extra=8)[0].mean(dim=1)
+            out[s : s + step] = _shortlist(Q[s : s + step], T, Tb, k, extra=8)[0].mean(dim=1)
         else:
-            sims = Q[s:s + step] @ T.T
-            out[s:s + step] = sims.topk(k, dim=1).values.mean(dim=1)
+            sims = Q[s : s + step] @ T.T
+            out[s : s + step] = sims.topk(k, dim=1).values.mean(dim=1)
     return out
 
 
-def search(Q: Any, T: Any, k: int = 10, method: str = "nn", r_T: Any = None,
-           budget: int = DEFAULT_BUDGET, fast: bool | None = None) -> tuple[Any, Any]:
+def search(
+    Q: Any,
+    T: Any,
+    k: int = 10,
+    method: str = "nn",
+    r_T: Any = None,
+    budget: int = DEFAULT_BUDGET,
+    fast: bool | None = None,
+) -> tuple[Any, Any]:
     """Top-``k`` rows of ``T`` for each row of ``Q`` by cosine (``nn``) or CSLS.
 
     For ``csls`` pass ``r_T`` (see :func:`topk_mean`); the query's own ``r_Q``
@@ -142,18 +150,19 @@ def search(Q: Any, T: Any, k: int = 10, method: str = "nn", r_T: Any = None,
     Tb = T.to(torch.bfloat16) if bf16 else None
     for s in range(0, Q.shape[0], step):
         if bf16:
-            v, i = _shortlist(Q[s:s + step], T, Tb, k, r_T if method == "csls" else None)
+            v, i = _shortlist(Q[s : s + step], T, Tb, k, r_T if method == "csls" else None)
         else:
-            sims = Q[s:s + step] @ T.T
+            sims = Q[s : s + step] @ T.T
             if method == "csls":
                 sims = 2 * sims - r_T[None, :]
             v, i = sims.topk(k, dim=1)
-        scores[s:s + step], idx[s:s + step] = v, i
+        scores[s : s + step], idx[s : s + step] = v, i
     return scores, idx
 
 
-def _direction(Q: Any, T: Any, *, csls_k: int, r_T: Any, keep_prob: float, generator: Any,
-               budget: int) -> tuple[Any, Any, Any]:
+def _direction(
+    Q: Any, T: Any, *, csls_k: int, r_T: Any, keep_prob: float, generator: Any, budget: int
+) -> tuple[Any, Any, Any]:
     """Best row of ``T`` for each row of ``Q`` (CSLS with ``r_T``, or cosine if None).
 
     Also returns ``r_Q`` (mean cosine of each query to its ``csls_k`` nearest rows
@@ -177,27 +186,36 @@ def _direction(Q: Any, T: Any, *, csls_k: int, r_T: Any, keep_prob: float, gener
     best_cos = torch.empty(n, dtype=torch.float32, device=Q.device)
     step = _chunk_rows(m, budget)
     for s in range(0, n, step):
-        sims = Q[s:s + step] @ T.T
-        r_Q[s:s + step] = sims.topk(k, dim=1).values.mean(dim=1)
+        sims = Q[s : s + step] @ T.T
+        r_Q[s : s + step] = sims.topk(k, dim=1).values.mean(dim=1)
         score = sims if r_T is None else (2 * sims).sub_(r_T[None, :])
         if keep_prob < 1.0:
             top = score.topk(min(_DROP_TOP, m), dim=1).indices
             alive = torch.rand(top.shape, generator=generator, device=Q.device) < keep_prob
-            alive[:, -1] = True                     # fallback: the last of the shortlist
+            alive[:, -1] = True  # fallback: the last of the shortlist
             arg = top.gather(1, alive.to(torch.uint8).argmax(dim=1, keepdim=True))[:, 0]
         else:
             arg = score.argmax(dim=1)
-        best[s:s + step] = arg
-        best_cos[s:s + step] = sims.gather(1, arg[:, None])[:, 0]
+        best[s : s + step] = arg
+        best_cos[s : s + step] = sims.gather(1, arg[:, None])[:, 0]
     return r_Q, best, best_cos
 
 
 _DROP_TOP = 64
 
 
-def induce(Xm: Any, Z: Any, *, csls_k: int = 10, r_x: Any = None, r_z: Any = None,
-           keep_prob: float = 1.0, generator: Any = None, use_csls: bool = True,
-           budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
+def induce(
+    Xm: Any,
+    Z: Any,
+    *,
+    csls_k: int = 10,
+    r_x: Any = None,
+    r_z: Any = None,
+    keep_prob: float = 1.0,
+    generator: Any = None,
+    use_csls: bool = True,
+    budget: int = DEFAULT_BUDGET,
+) -> dict[str, Any]:
     """Forward (row of ``Xm`` -> best row of ``Z``) and backward matches, two passes.
 
     The forward pass ranks by CSLS with the given ``r_z`` (cosine when None) and
@@ -211,15 +229,18 @@ def induce(Xm: Any, Z: Any, *, csls_k: int = 10, r_x: Any = None, r_z: Any = Non
     iterations can escape poor local optima.
     """
     del r_x
-    rx, fwd, fwd_cos = _direction(Xm, Z, csls_k=csls_k, r_T=r_z if use_csls else None,
-                                  keep_prob=keep_prob, generator=generator, budget=budget)
-    rz, bwd, bwd_cos = _direction(Z, Xm, csls_k=csls_k, r_T=rx if use_csls else None,
-                                  keep_prob=keep_prob, generator=generator, budget=budget)
+    rx, fwd, fwd_cos = _direction(
+        Xm, Z, csls_k=csls_k, r_T=r_z if use_csls else None, keep_prob=keep_prob, generator=generator, budget=budget
+    )
+    rz, bwd, bwd_cos = _direction(
+        Z, Xm, csls_k=csls_k, r_T=rx if use_csls else None, keep_prob=keep_prob, generator=generator, budget=budget
+    )
     return {"fwd": fwd, "fwd_cos": fwd_cos, "bwd": bwd, "bwd_cos": bwd_cos, "r_x": rx, "r_z": rz}
 
 
-def induce_exact(Xm: Any, Z: Any, *, csls_k: int = 10, use_csls: bool = True,
-                 budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
+def induce_exact(
+    Xm: Any, Z: Any, *, csls_k: int = 10, use_csls: bool = True, budget: int = DEFAULT_BUDGET
+) -> dict[str, Any]:
     """:func:`induce` with exact CSLS: ``r_z`` is measured first (three passes)."""
     if not use_csls or csls_k <= 0:
         return induce(Xm, Z, csls_k=max(csls_k, 1), use_csls=False, budget=budget)

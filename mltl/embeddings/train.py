@@ -7,6 +7,7 @@ function ``prepare`` and ``predict`` use, so a word is split the same way when
 its vector is trained and when it is looked up. Tokenized sentences are written
 to a temporary file (fastText reads a file), one sentence per line.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,14 @@ def _jsonl_sentences(path: str) -> Iterator[list[str]]:
         yield toks
 
 
-def iter_sentences(paths: Sequence[str], lang: str, tokenizer: str = "spacy", fmt: str = "auto",
-                   sp_model: str | Path | None = None, encoding: str = "utf-8") -> Iterator[list[str]]:
+def iter_sentences(
+    paths: Sequence[str],
+    lang: str,
+    tokenizer: str = "spacy",
+    fmt: str = "auto",
+    sp_model: str | Path | None = None,
+    encoding: str = "utf-8",
+) -> Iterator[list[str]]:
     """Token lists of every sentence of every input, streamed."""
     tok = None
     for path in paths:
@@ -103,8 +110,15 @@ def write_corpus(sentences: Iterable[list[str]], out, lowercase: bool = False) -
     return n, counts
 
 
-def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: EmbedConfig | None = None,
-                     text: TextInput | None = None, *, write_vec: bool = True) -> dict[str, Any]:
+def train_embeddings(
+    paths: Sequence[str],
+    out: str | Path,
+    lang: str,
+    cfg: EmbedConfig | None = None,
+    text: TextInput | None = None,
+    *,
+    write_vec: bool = True,
+) -> dict[str, Any]:
     """Tokenize ``paths``, train fastText, write ``<out>.bin`` and ``<out>.vec``.
 
     Both files appear only when everything succeeded (temp files renamed at the
@@ -132,24 +146,31 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
         corpus = Path(tmp) / "corpus.txt"
         log.info(f"tokenizing {len(paths)} input(s) for {lang} ({tokenizer})")
         with open(corpus, "w", encoding="utf-8") as f:
-            n_tokens, counts = write_corpus(iter_sentences(paths, lang, tokenizer, fmt, sp_model, encoding), f,
-                                              lowercase)
+            n_tokens, counts = write_corpus(
+                iter_sentences(paths, lang, tokenizer, fmt, sp_model, encoding), f, lowercase
+            )
         kept = sum(1 for c in counts.values() if c >= cfg.min_count)
         where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         if n_tokens == 0:
             raise InputError("no tokens in the input", path=where)
         if kept == 0:
-            raise InputError(f"corpus too small: {n_tokens} tokens, {len(counts)} distinct words, none "
-                             f"occurs {cfg.min_count} times (--min-count); give more text or lower it",
-                             path=where)
+            raise InputError(
+                f"corpus too small: {n_tokens} tokens, {len(counts)} distinct words, none "
+                f"occurs {cfg.min_count} times (--min-count); give more text or lower it",
+                path=where,
+            )
         t_tok = time.perf_counter() - t0
         if cfg.bucket is None:
             bucket = auto_bucket(kept)
             cfg = replace(cfg, bucket=bucket)
-            log.info(f"{bucket:,} n-gram buckets for {kept:,} words (--bucket): a .bin of about "
-                     f"{_mb((kept + bucket) * cfg.dim * 4)}")
-        log.info(f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
-                 f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs")
+            log.info(
+                f"{bucket:,} n-gram buckets for {kept:,} words (--bucket): a .bin of about "
+                f"{_mb((kept + bucket) * cfg.dim * 4)}"
+            )
+        log.info(
+            f"{n_tokens} tokens, {kept} words with count >= {cfg.min_count}; training fastText "
+            f"{cfg.model} dim {cfg.dim}, {cfg.epoch} epochs"
+        )
         tmp_bin = Path(tmp) / "model.bin"
         model = _train_fasttext(corpus, cfg, where, tmp_bin)
         t_train = time.perf_counter() - t0 - t_tok
@@ -162,10 +183,19 @@ def train_embeddings(paths: Sequence[str], out: str | Path, lang: str, cfg: Embe
         os.replace(tmp_bin, bin_path)
         if sp_out is not None:
             os.replace(sp_out, out.with_name(out.name + ".sp.model"))
-    return {"lang": lang, "tokens": n_tokens, "types": len(counts), "vocab": len(model.get_words()),
-            "bin": str(bin_path), "vec": str(vec_path) if write_vec else None,
-            "tokenize_seconds": round(t_tok, 3), "train_seconds": round(t_train, 3),
-            "seconds": round(time.perf_counter() - t0, 3), "config": asdict(cfg), "lowercase": lowercase}
+    return {
+        "lang": lang,
+        "tokens": n_tokens,
+        "types": len(counts),
+        "vocab": len(model.get_words()),
+        "bin": str(bin_path),
+        "vec": str(vec_path) if write_vec else None,
+        "tokenize_seconds": round(t_tok, 3),
+        "train_seconds": round(t_train, 3),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "config": asdict(cfg),
+        "lowercase": lowercase,
+    }
 
 
 def _mb(n_bytes: int) -> str:
@@ -178,9 +208,22 @@ def fasttext_kwargs(cfg: EmbedConfig, corpus: str | Path) -> dict[str, Any]:
     ``cfg.bucket`` None (sized to the corpus by :func:`train_embeddings`) is fastText's
     default here, :data:`MAX_BUCKET`."""
     bucket = MAX_BUCKET if cfg.bucket is None else cfg.bucket
-    return dict(input=str(corpus), model=cfg.model, dim=cfg.dim, minCount=cfg.min_count, epoch=cfg.epoch,
-                lr=cfg.lr, ws=cfg.ws, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, bucket=bucket,
-                thread=cfg.threads or os.cpu_count() or 1, seed=cfg.seed, verbose=0)
+    return dict(
+        input=str(corpus),
+        model=cfg.model,
+        dim=cfg.dim,
+        minCount=cfg.min_count,
+        epoch=cfg.epoch,
+        lr=cfg.lr,
+        ws=cfg.ws,
+        neg=cfg.neg,
+        minn=cfg.minn,
+        maxn=cfg.maxn,
+        bucket=bucket,
+        thread=cfg.threads or os.cpu_count() or 1,
+        seed=cfg.seed,
+        verbose=0,
+    )
 
 
 def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
@@ -203,9 +246,14 @@ def _train_fasttext(corpus: Path, cfg: EmbedConfig, where: str, out_bin: Path):
     # the child imports this very mltl, even when it was put on sys.path by hand (a notebook)
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-m", "mltl.embeddings.fasttext_child", json.dumps(kwargs), str(out_bin)],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mltl.embeddings.fasttext_child", json.dumps(kwargs), str(out_bin)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         msg = lines[-1] if lines else f"exit status {proc.returncode}"
@@ -236,7 +284,8 @@ def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str, encoding: st
             yield from it
 
     if any(str(p) == STDIO for p in paths):
-        raise InputError("--tokenizer sentencepiece without --sp-model cannot read stdin twice; "
-                         "give files or --sp-model")
+        raise InputError(
+            "--tokenizer sentencepiece without --sp-model cannot read stdin twice; give files or --sp-model"
+        )
     log.info(f"training a sentencepiece model for {lang}")
     return train_sentencepiece(lines(), tmp / "sp")

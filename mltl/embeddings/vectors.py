@@ -16,6 +16,7 @@ Formats, chosen by the path:
   ``vocab.txt``: the compact form, float32 or float16, memory-mapped on load so
   200k x 300 opens in milliseconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,6 +105,7 @@ class Vectors:
 
 # ---------------------------------------------------------------- normalisation
 
+
 def unit_length(m: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (zero rows stay zero)."""
     m = np.asarray(m, dtype=np.float32)
@@ -136,12 +138,14 @@ def normalize(m: np.ndarray, how: str = "unit,center,unit") -> np.ndarray:
         elif step == "center":
             out = center(out)
         else:
-            raise InputError(f"unknown normalisation step {step!r}; use unit, center, "
-                             f"their comma-separated combination, or none")
+            raise InputError(
+                f"unknown normalisation step {step!r}; use unit, center, their comma-separated combination, or none"
+            )
     return out
 
 
 # ---------------------------------------------------------------------- loading
+
 
 def detect_format(path: str | Path) -> str:
     """``vec`` | ``bin`` | ``npy`` | ``dir`` from the path (and what exists there)."""
@@ -168,8 +172,9 @@ def resolve_path(path: str | Path) -> Path:
     raise InputError("no such file", path=path)
 
 
-def load_vectors(path: str | Path, max_vocab: int | None = None, *, mmap: bool = True,
-                 duplicates: str = "error") -> Vectors:
+def load_vectors(
+    path: str | Path, max_vocab: int | None = None, *, mmap: bool = True, duplicates: str = "error"
+) -> Vectors:
     """Read vectors from ``.vec``/``.txt``(``.gz``), fastText ``.bin``, ``.npy`` or a directory.
 
     ``max_vocab`` keeps the N most frequent words (the first N rows). ``duplicates``:
@@ -219,8 +224,8 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
 
     words: list[str] = []
     blocks: list[np.ndarray] = []
-    pending: list[str] = []   # number strings of rows not yet converted
-    pending_start = 0         # line number of pending[0]
+    pending: list[str] = []  # number strings of rows not yet converted
+    pending_start = 0  # line number of pending[0]
     first_line: dict[str, int] = {}
     header: tuple[int, int] | None = None
     dim: int | None = None
@@ -230,8 +235,11 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
 
     def ragged(n_vals: int, lineno: int) -> InputError:
         what = "the header" if dim_line == 1 and header is not None else f"line {dim_line}"
-        return InputError(f"row has {n_vals} values but {what} says dimension {dim} "
-                          f"(ragged rows or a wrong header)", path=name, line=lineno)
+        return InputError(
+            f"row has {n_vals} values but {what} says dimension {dim} (ragged rows or a wrong header)",
+            path=name,
+            line=lineno,
+        )
 
     def flush() -> None:
         nonlocal pending
@@ -242,7 +250,7 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a short parse is detected by the size check below
                 block = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
-        except ValueError:   # numpy 2 raises where numpy 1 warned
+        except ValueError:  # numpy 2 raises where numpy 1 warned
             block = np.empty(0, dtype=np.float32)
         if block.size != len(pending) * dim:
             # Slow path, only on bad input: find the row and value that failed.
@@ -253,19 +261,21 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
                 bad = next((v for v in vals if not _is_float(v)), None)
                 if bad is not None:
                     raise InputError(f"not a number: {bad[:40]!r}", path=name, line=pending_start + j)
-            raise InputError("could not parse the numbers of this block of rows", path=name,
-                             line=pending_start)
+            raise InputError("could not parse the numbers of this block of rows", path=name, line=pending_start)
         block = block.reshape(len(pending), dim)
         finite = np.isfinite(block).all(axis=1)
         if not finite.all():
             j = int(np.argmin(finite))
-            raise InputError(f"vector of {words[len(words) - len(pending) + j]!r} contains NaN or inf",
-                             path=name, line=pending_start + j)
+            raise InputError(
+                f"vector of {words[len(words) - len(pending) + j]!r} contains NaN or inf",
+                path=name,
+                line=pending_start + j,
+            )
         blocks.append(block)
         pending = []
 
-    n_rows = 0              # vector rows read (duplicates skipped by 'first' included)
-    complete = True         # read to the end of the file (not stopped by max_vocab)
+    n_rows = 0  # vector rows read (duplicates skipped by 'first' included)
+    complete = True  # read to the end of the file (not stopped by max_vocab)
     lines = iter_lines(path)
     for lineno, line in lines:
         if lineno == 1:
@@ -282,15 +292,17 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
         n_vals = rest.count(" ") + 1 if rest else 0
         if dim is None:
             if n_vals == 0:
-                raise InputError("row has a word but no numbers (is this a vectors file?)",
-                                 path=name, line=lineno)
+                raise InputError("row has a word but no numbers (is this a vectors file?)", path=name, line=lineno)
             dim, dim_line = len(rest.split()), lineno
-        elif n_vals != dim and len(rest.split()) != dim:   # split() tolerates doubled spaces
+        elif n_vals != dim and len(rest.split()) != dim:  # split() tolerates doubled spaces
             raise ragged(len(rest.split()), lineno)
         n_rows += 1
         if header is not None and n_rows > header[0]:
-            raise InputError(f"header says {header[0]} vectors but the file has more (line 1 or the rows "
-                             f"are wrong)", path=name, line=lineno)
+            raise InputError(
+                f"header says {header[0]} vectors but the file has more (line 1 or the rows are wrong)",
+                path=name,
+                line=lineno,
+            )
         prev = first_line.get(word)
         if prev is not None:
             if duplicates == "error":
@@ -307,7 +319,7 @@ def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vect
             # Stopped early: the header's count can be checked only if this was the last row.
             try:
                 complete = next(lines, None) is None
-            except InputError:   # a bad line after the ones we keep is not ours to judge
+            except InputError:  # a bad line after the ones we keep is not ours to judge
                 complete = False
             break
     lines.close()
@@ -336,8 +348,9 @@ def _load_bin(p: Path, max_vocab: int | None) -> Vectors:
     try:
         import fasttext  # noqa: F401  (heavy; only for .bin)
     except ImportError:
-        raise InputError("reading .bin vectors needs the 'fasttext-numpy2' package "
-                         "(pip install fasttext-numpy2)", path=p) from None
+        raise InputError(
+            "reading .bin vectors needs the 'fasttext-numpy2' package (pip install fasttext-numpy2)", path=p
+        ) from None
     model = _fasttext_load(p)
     vecs = vectors_from_fasttext(model, max_vocab)
     if not vecs.words:
@@ -372,8 +385,8 @@ FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSIONS = (11, 12)
 _FT_ARGS = struct.Struct("<12id")
 _FT_DICT = struct.Struct("<iiiqq")
-_FT_ENTRY_MIN = 1 + 1 + 8 + 1          # one-byte word, NUL, count, type
-_FT_MAX_WORD = 1 << 20                 # bytes without a NUL: not a dictionary
+_FT_ENTRY_MIN = 1 + 1 + 8 + 1  # one-byte word, NUL, count, type
+_FT_MAX_WORD = 1 << 20  # bytes without a NUL: not a dictionary
 
 
 def check_fasttext_bin(p: str | Path) -> None:
@@ -418,7 +431,7 @@ def check_fasttext_bin(p: str | Path) -> None:
             block = f.read(1 + 16)
             if len(block) < 1 + 16:
                 raise bad(f"the file ends before its {which} matrix ({size:,} bytes)")
-            if block[0]:   # quantized (.ftz-style): codes, not float rows; no size to derive here
+            if block[0]:  # quantized (.ftz-style): codes, not float rows; no size to derive here
                 return
             rows, cols = struct.unpack_from("<qq", block, 1)
             expect_rows = nwords + bucket if which == "input" and prune < 0 else rows
@@ -426,8 +439,10 @@ def check_fasttext_bin(p: str | Path) -> None:
                 raise bad(f"the {which} matrix is {rows} x {cols}, the header implies {expect_rows} x {dim}")
             pos += 1 + 16 + rows * cols * 4
             if pos > size:
-                raise bad(f"the header declares a {rows:,} x {cols} {which} matrix ({rows * cols * 4:,} "
-                          f"bytes) but the file has only {size:,} bytes")
+                raise bad(
+                    f"the header declares a {rows:,} x {cols} {which} matrix ({rows * cols * 4:,} "
+                    f"bytes) but the file has only {size:,} bytes"
+                )
 
 
 def _walk_fasttext_dict(f, start: int, n: int) -> int | None:
@@ -444,7 +459,7 @@ def _walk_fasttext_dict(f, start: int, n: int) -> int | None:
             if not more or len(buf) - k > _FT_MAX_WORD:
                 return None
             buf, base, k = buf[k:] + more, base + k, 0
-        k = j + 10   # NUL, int64 count, int8 type
+        k = j + 10  # NUL, int64 count, int8 type
     return base + k
 
 
@@ -460,8 +475,7 @@ def _fasttext_load(p: Path):
 
 def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, shown: Path) -> Vectors:
     if not npy.exists():
-        raise InputError(f"missing {npy.name} (compact vectors need the matrix and its vocabulary)",
-                         path=shown)
+        raise InputError(f"missing {npy.name} (compact vectors need the matrix and its vocabulary)", path=shown)
     if not vocab.exists():
         raise InputError(f"missing {vocab.name} beside the matrix", path=shown)
     try:
@@ -469,14 +483,14 @@ def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, sho
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"not a .npy matrix ({exc})", path=npy) from None
     if matrix.ndim != 2 or matrix.dtype not in (np.float32, np.float16):
-        raise InputError(f"expected a 2-D float32/float16 matrix, got {matrix.dtype} {matrix.shape}",
-                         path=npy)
+        raise InputError(f"expected a 2-D float32/float16 matrix, got {matrix.dtype} {matrix.shape}", path=npy)
     words = vocab.read_text(encoding="utf-8").split("\n")
     if words and words[-1] == "":
         words.pop()
     if len(words) != matrix.shape[0]:
-        raise InputError(f"{len(words)} words but the matrix has {matrix.shape[0]} rows "
-                         f"(files from different runs?)", path=vocab)
+        raise InputError(
+            f"{len(words)} words but the matrix has {matrix.shape[0]} rows (files from different runs?)", path=vocab
+        )
     if len(set(words)) != len(words):
         seen: dict[str, int] = {}
         for i, w in enumerate(words, start=1):
@@ -492,6 +506,7 @@ def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, sho
 
 # ---------------------------------------------------------------------- saving
 
+
 def format_for_path(path: str | Path) -> str:
     """The format ``save_vectors`` picks when none is given."""
     name = str(path).lower()
@@ -504,8 +519,9 @@ def format_for_path(path: str | Path) -> str:
     return "dir"
 
 
-def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None,
-                 dtype: str = "float32", precision: int = 5) -> Path:
+def save_vectors(
+    vectors: Vectors, path: str | Path, format: str | None = None, dtype: str = "float32", precision: int = 5
+) -> Path:
     """Write vectors atomically; returns the path written.
 
     ``format``: ``vec`` (text with header, ``precision`` decimals), ``npy``
@@ -529,7 +545,7 @@ def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None,
     if fmt == "npy":
         p = Path(path)
         if not p.name.endswith(".npy"):
-            p = p.with_name(p.name + ".npy")   # the vocabulary file is named after NAME.npy
+            p = p.with_name(p.name + ".npy")  # the vocabulary file is named after NAME.npy
         vocab = _npy_vocab_path(p)
         # Vocabulary first: a matrix is never left without its words.
         with atomic_file(vocab, "w") as f:
@@ -540,8 +556,9 @@ def save_vectors(vectors: Vectors, path: str | Path, format: str | None = None,
     with atomic_dir(path, force=True) as tmp:
         np.save(tmp / DIR_MATRIX, np.asarray(vectors.matrix, dtype=dtype))
         (tmp / DIR_VOCAB).write_text("\n".join(vectors.words) + "\n", encoding="utf-8")
-        (tmp / DIR_META).write_text(json.dumps({"count": len(vectors), "dim": vectors.dim,
-                                                "dtype": dtype}) + "\n", encoding="utf-8")
+        (tmp / DIR_META).write_text(
+            json.dumps({"count": len(vectors), "dim": vectors.dim, "dtype": dtype}) + "\n", encoding="utf-8"
+        )
     return Path(path)
 
 
@@ -551,9 +568,8 @@ def _write_text(vectors: Vectors, f, precision: int) -> None:
     row_fmt = " ".join([f"%.{precision}g"] * vectors.dim)
     step = 4096
     for start in range(0, len(vectors), step):
-        block = np.asarray(vectors.matrix[start:start + step], dtype=np.float32).tolist()
-        f.write("".join(f"{w} {row_fmt % tuple(row)}\n"
-                        for w, row in zip(vectors.words[start:start + step], block)))
+        block = np.asarray(vectors.matrix[start : start + step], dtype=np.float32).tolist()
+        f.write("".join(f"{w} {row_fmt % tuple(row)}\n" for w, row in zip(vectors.words[start : start + step], block)))
 
 
 def lang_of(path: str | Path) -> str:
@@ -572,8 +588,11 @@ def check_same_dim(vectors_by_lang: dict[str, Vectors]) -> int:
     for lang, d in dims.items():
         if d != dims[first]:
             a, b = vectors_by_lang[first], vectors_by_lang[lang]
-            raise InputError(f"dimension {d} differs from {first}'s {dims[first]} ({a.path}); "
-                             f"all languages must share one dimension", path=b.path or lang)
+            raise InputError(
+                f"dimension {d} differs from {first}'s {dims[first]} ({a.path}); "
+                f"all languages must share one dimension",
+                path=b.path or lang,
+            )
     return dims[first]
 
 

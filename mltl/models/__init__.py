@@ -10,6 +10,7 @@
 
 Importing this package does not import torch; the submodules do.
 """
+
 from __future__ import annotations
 
 from mltl.device import DEFAULT_DEVICE

@@ -23,6 +23,7 @@ embedding *table* once per step (every occurrence of a character in the step
 shares its mask) instead of every occurrence separately; at prediction time
 nothing changes. ``embed_types_conv`` keeps the convolution form as the reference.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, cast
@@ -45,11 +46,12 @@ class WindowMax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, lookup: torch.Tensor, rows: torch.Tensor, word: torch.Tensor, n_words: int) -> torch.Tensor:
-        h = F.embedding_bag(rows, lookup, mode="sum")                     # (N, K)
+        h = F.embedding_bag(rows, lookup, mode="sum")  # (N, K)
         k = h.shape[1]
         # a word without characters has no window: -inf, and relu gives 0 as the conv form does
-        best = h.new_full((n_words, k), float("-inf")).scatter_reduce_(0, word[:, None].expand(-1, k), h, "amax",
-                                                       include_self=False)
+        best = h.new_full((n_words, k), float("-inf")).scatter_reduce_(
+            0, word[:, None].expand(-1, k), h, "amax", include_self=False
+        )
         ctx.save_for_backward(rows, word, h, best)
         ctx.n_lookup = lookup.shape[0]
         return best
@@ -67,8 +69,15 @@ class WindowMax(torch.autograd.Function):
 
 
 class CharCNN(nn.Module):
-    def __init__(self, n_chars: int, emb_size: int = 50, kernels: int = 200,
-                 widths: tuple[int, ...] = (3, 4, 5), out_dim: int = 128, dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        n_chars: int,
+        emb_size: int = 50,
+        kernels: int = 200,
+        widths: tuple[int, ...] = (3, 4, 5),
+        out_dim: int = 128,
+        dropout: float = 0.5,
+    ) -> None:
         super().__init__()
         self.widths = tuple(widths)
         self.emb = nn.Embedding(n_chars, emb_size, padding_idx=0)
@@ -92,7 +101,7 @@ class CharCNN(nn.Module):
             lookup = (table @ conv.weight.permute(1, 2, 0).reshape(c, w * k)).view(v, w, k)
             lookup = lookup.transpose(0, 1).reshape(w * v, k)
             # windows as in Conv1d(padding=w-1): a word of n chars has n + w - 1 of them
-            win = F.pad(chars, (w - 1, w - 1)).unfold(1, w, 1)            # (U, L + w - 1, w)
+            win = F.pad(chars, (w - 1, w - 1)).unfold(1, w, 1)  # (U, L + w - 1, w)
             n_win = torch.where(lengths > 0, lengths + (w - 1), 0)
             real = torch.arange(win.shape[1], device=chars.device)[None, :] < n_win[:, None]
             rows = (win + torch.arange(w, device=chars.device) * v)[real]  # (windows, w)

@@ -7,6 +7,7 @@ GPU itself sat idle). A convolution is a matrix product over the unfolded window
 and cuBLAS needs no plan, so on CUDA it is computed that way. On CPU oneDNN's
 convolution is faster than the unfolded copy and is used as it is.
 """
+
 from __future__ import annotations
 
 from typing import cast
@@ -28,11 +29,11 @@ def conv1d_unfolded(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     # padding may be a str ('same') in general; the convs here are all built with an int
     width, pad = conv.kernel_size[0], cast(int, conv.padding[0])
     k = conv.out_channels
-    xl = x.transpose(1, 2)                              # (N, L, C)
+    xl = x.transpose(1, 2)  # (N, L, C)
     if pad:
         xl = F.pad(xl, (0, 0, pad, pad))
     n, length, c = xl.shape
-    windows = xl.unfold(1, width, 1)                    # (N, L', C, w): the weight's (C, w) order
+    windows = xl.unfold(1, width, 1)  # (N, L', C, w): the weight's (C, w) order
     n_out = windows.shape[1]
     out = F.linear(windows.reshape(n * n_out, c * width), conv.weight.reshape(k, c * width), conv.bias)
-    return out.view(n, n_out, k).transpose(1, 2)        # (N, K, L') as a view, like conv's output
+    return out.view(n, n_out, k).transpose(1, 2)  # (N, K, L') as a view, like conv's output

@@ -8,6 +8,7 @@ threshold, so the keep probability is 1 - p rounded to 1/65536. Same maths
 ``torch.manual_seed``. On CUDA the fused native kernel is already fast and is
 used as it is.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,8 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     if x.device.type != "cpu":
         return nn.functional.dropout(x, p, True)
     n = x.numel()
-    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, 2**63 - 1)
-    uniform16 = bits.view(torch.int16)[:n].view(x.shape)     # uniform on [-32768, 32767]
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
+    uniform16 = bits.view(torch.int16)[:n].view(x.shape)  # uniform on [-32768, 32767]
     threshold = int(round(p * 65536)) - 32768
     keep = (uniform16 >= threshold).to(x.dtype).mul_(1.0 / (1.0 - p))
     return x * keep

@@ -4,6 +4,7 @@ Appendix B: "Fs is a two-layer BiLSTM of hidden size 128 (64 for each
 direction), and Fp is a two-layer BiLSTM of hidden size 128 stacked with a MoE
 module". Encoders are registered by name so a plugin can add one.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, cast
@@ -32,8 +33,14 @@ class BiLSTMEncoder(nn.Module):
         if hidden % 2:
             raise ValueError("BiLSTM hidden size must be even (half per direction)")
         self.out_dim = hidden
-        self.lstm = nn.LSTM(in_dim, hidden // 2, num_layers=layers, bidirectional=True,
-                            batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            in_dim,
+            hidden // 2,
+            num_layers=layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if x.device.type == "cpu":
@@ -57,17 +64,17 @@ class ConvEncoder(nn.Module):
     BiLSTM (``--encoder cnn``); not in the paper.
     """
 
-    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 2, dropout: float = 0.5,
-                 width: int = 3) -> None:
+    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 2, dropout: float = 0.5, width: int = 3) -> None:
         super().__init__()
         self.out_dim = hidden
-        self.convs = nn.ModuleList(nn.Conv1d(in_dim if i == 0 else hidden, hidden, width, padding=width // 2)
-                                   for i in range(max(1, layers)))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(in_dim if i == 0 else hidden, hidden, width, padding=width // 2) for i in range(max(1, layers))
+        )
         self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None])
-        mask = mask.unsqueeze(1).to(x.dtype)                                   # (B, 1, T)
+        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        mask = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T)
         h = x.transpose(1, 2)
         for i, conv in enumerate(cast("Iterable[nn.Conv1d]", self.convs)):
             if i:
@@ -83,8 +90,9 @@ class CNNEncoder(nn.Module):
     encoder (not a token encoder for Fs/Fp; that is :class:`ConvEncoder`).
     """
 
-    def __init__(self, in_dim: int, kernels: int = 200, widths: tuple[int, ...] = (3, 4, 5),
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self, in_dim: int, kernels: int = 200, widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.widths = tuple(widths)
         self.convs = nn.ModuleList(nn.Conv1d(in_dim, kernels, w) for w in self.widths)

@@ -5,6 +5,7 @@ forms, each form's word id and char ids, and every sentence as form ids. A batch
 is then pure array indexing, no Python loop over tokens, and the CharCNN sees
 each distinct form of the batch once (``np.unique``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,15 @@ class Featurizer:
     (``lowercase`` languages look up the lowercase only).
     """
 
-    def __init__(self, vocabs: dict[str, list[str]], chars: list[str], *, lowercase: Sequence[str] = (),
-                 lowercase_chars: bool = False, max_word_len: int = 20) -> None:
+    def __init__(
+        self,
+        vocabs: dict[str, list[str]],
+        chars: list[str],
+        *,
+        lowercase: Sequence[str] = (),
+        lowercase_chars: bool = False,
+        max_word_len: int = 20,
+    ) -> None:
         self.vocabs = vocabs
         self.index = {lang: {w: i for i, w in enumerate(words)} for lang, words in vocabs.items()}
         self.chars = chars
@@ -35,14 +43,15 @@ class Featurizer:
         self.max_word_len = max_word_len
 
     @staticmethod
-    def build_chars(sentences_by_lang: dict[str, list[list[str]]], lowercase_chars: bool,
-                    min_count: int = 1) -> list[str]:
+    def build_chars(
+        sentences_by_lang: dict[str, list[list[str]]], lowercase_chars: bool, min_count: int = 1
+    ) -> list[str]:
         """Char vocabulary from the training text of all languages (0 pad, 1 unknown)."""
         counts: dict[str, int] = {}
         for sents in sentences_by_lang.values():
             for s in sents:
                 for w in s:
-                    for c in (w.lower() if lowercase_chars else w):
+                    for c in w.lower() if lowercase_chars else w:
                         counts[c] = counts.get(c, 0) + 1
         return [PAD_WORD, UNK_WORD] + sorted(c for c, n in counts.items() if n >= min_count)
 
@@ -81,11 +90,11 @@ class Featurizer:
 @dataclass
 class EncodedCorpus:
     lang: str
-    flat_forms: np.ndarray     # all tokens as form ids, sentences concatenated
-    offsets: np.ndarray        # sentence i = flat_forms[offsets[i]:offsets[i+1]]
+    flat_forms: np.ndarray  # all tokens as form ids, sentences concatenated
+    offsets: np.ndarray  # sentence i = flat_forms[offsets[i]:offsets[i+1]]
     lengths: np.ndarray
-    form_word: np.ndarray      # form id → word id (vector row)
-    form_chars: np.ndarray     # form id → char ids (max_word_len,)
+    form_word: np.ndarray  # form id → word id (vector row)
+    form_chars: np.ndarray  # form id → char ids (max_word_len,)
     labels: np.ndarray | None = None  # flat tag ids (aligned with flat_forms) or class ids per sentence
 
     def __len__(self) -> int:
@@ -131,5 +140,12 @@ class EncodedCorpus:
                 labels = torch.from_numpy(self.padded(idx, self.labels, -100))
             else:
                 labels = torch.from_numpy(self.labels[idx])
-        return Batch(self.lang, torch.from_numpy(words), torch.from_numpy(self.lengths[idx].copy()),
-                     torch.from_numpy(mask), chars, char_index, labels)
+        return Batch(
+            self.lang,
+            torch.from_numpy(words),
+            torch.from_numpy(self.lengths[idx].copy()),
+            torch.from_numpy(mask),
+            chars,
+            char_index,
+            labels,
+        )

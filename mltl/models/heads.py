@@ -17,6 +17,7 @@ plugins alike, see ``docs/plugins.md``):
   :class:`Head` gives the NLL;
 * ``token_level`` — labels and gate losses per token or per sentence.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,15 +50,20 @@ class MoEOrMLP(nn.Module):
     Returns (log-probabilities, gate logits | None). Plugins reuse it, e.g. a CRF on
     top of the mixed emissions."""
 
-    def __init__(self, in_dim: int, hidden: int, n_labels: int, n_experts: int, moe: bool,
-                 dropout: float, detach_gate: bool) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int, n_labels: int, n_experts: int, moe: bool, dropout: float, detach_gate: bool
+    ) -> None:
         super().__init__()
-        self.moe = MixtureOfExperts(in_dim, hidden, n_labels, n_experts, last_activation="none",
-                                    dropout=dropout, detach_gate=detach_gate) if moe else None
+        self.moe = (
+            MixtureOfExperts(
+                in_dim, hidden, n_labels, n_experts, last_activation="none", dropout=dropout, detach_gate=detach_gate
+            )
+            if moe
+            else None
+        )
         self.mlp = None if moe else MLP(in_dim, hidden, n_labels, dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` (..., in) → (log-probabilities, gate logits | None); with ``mask``
         only the selected positions are computed (the others are 0)."""
         if self.moe is not None:
@@ -73,8 +79,17 @@ class TaggingHead(Head):
 
     token_level = True
 
-    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
-                 dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        n_labels: int,
+        n_experts: int,
+        hidden: int = 128,
+        moe: bool = True,
+        dropout: float = 0.5,
+        detach_gate: bool = False,
+        **_: object,
+    ) -> None:
         super().__init__()
         self.dropout = Dropout(dropout)
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)
@@ -95,8 +110,17 @@ class ClassificationHead(Head):
 
     token_level = False
 
-    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
-                 dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        n_labels: int,
+        n_experts: int,
+        hidden: int = 128,
+        moe: bool = True,
+        dropout: float = 0.5,
+        detach_gate: bool = False,
+        **_: object,
+    ) -> None:
         super().__init__()
         self.query = nn.Parameter(torch.empty(in_dim).uniform_(-0.1, 0.1))
         self.dropout = Dropout(dropout)
@@ -110,5 +134,3 @@ class ClassificationHead(Head):
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         pooled = torch.einsum("bt,btd->bd", self.attention(feats, mask), feats)
         return self.pred(self.dropout(pooled))
-
-

@@ -15,6 +15,7 @@ counts show what was trained.
 A batch holds sentences of *one* language (Algorithm 1 samples a mini-batch per
 language), so the embedding table is chosen per call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,9 +62,16 @@ class Batch:
             return None if t is None else t.to(device, non_blocking=True)
 
         # lengths stay on the CPU: pack_padded_sequence wants them there.
-        return Batch(self.lang, self.words.to(device, non_blocking=True), self.lengths,
-                     self.mask.to(device, non_blocking=True), mv(self.chars), mv(self.char_index), mv(self.labels),
-                     self.segments)
+        return Batch(
+            self.lang,
+            self.words.to(device, non_blocking=True),
+            self.lengths,
+            self.mask.to(device, non_blocking=True),
+            mv(self.chars),
+            mv(self.char_index),
+            mv(self.labels),
+            self.segments,
+        )
 
 
 def cat_batches(batches: list[Batch]) -> Batch:
@@ -106,17 +114,24 @@ def cat_batches(batches: list[Batch]) -> Batch:
     if len(gold) == len(batches):
         # (B, T) tag ids are padded to T; class ids (B,) and float targets (B, L), e.g. multi-hot, are not
         labels = torch.cat([pad(g, -100) if g.ndim == 2 and not g.is_floating_point() else g for g in gold])
-    return Batch("+".join(dict.fromkeys(l for l, _ in segs)), torch.cat([pad(b.words, 0) for b in batches]),
-                 torch.cat([b.lengths for b in batches]), torch.cat([pad(b.mask, False) for b in batches]),
-                 chars, char_index, labels, segs)
+    return Batch(
+        "+".join(dict.fromkeys(l for l, _ in segs)),
+        torch.cat([pad(b.words, 0) for b in batches]),
+        torch.cat([b.lengths for b in batches]),
+        torch.cat([pad(b.mask, False) for b in batches]),
+        chars,
+        char_index,
+        labels,
+        segs,
+    )
 
 
 @dataclass
 class Output:
-    log_probs: torch.Tensor                 # (B, T, L) tagging / (B, L) classification
-    gate1: Optional[torch.Tensor]           # Fp expert gate logits (B, T, E)
-    gate2: Optional[torch.Tensor]           # C expert gate logits (B, T, E) or (B, E)
-    fs: torch.Tensor                        # shared features (B, T, H), for D
+    log_probs: torch.Tensor  # (B, T, L) tagging / (B, L) classification
+    gate1: Optional[torch.Tensor]  # Fp expert gate logits (B, T, E)
+    gate2: Optional[torch.Tensor]  # C expert gate logits (B, T, E) or (B, E)
+    fs: torch.Tensor  # shared features (B, T, H), for D
     mask: torch.Tensor
 
 
@@ -144,40 +159,80 @@ class FrozenEmbeddings(nn.Module):
 
 
 class ManMoE(nn.Module):
-    def __init__(self, *, task_head: str, n_labels: int, sources: list[str], langs: list[str], emb_dim: int,
-                 n_chars: int, char_cnn: bool = True, char_emb_size: int = 50, char_kernels: int = 200,
-                 char_widths: tuple[int, ...] = (3, 4, 5), char_out: int = 128, encoder: str = "bilstm",
-                 shared_hidden: int = 128, private_hidden: int = 128, layers: int = 2,
-                 expert_hidden: int = 128, fp_moe: bool = True, c_moe: bool = True, adversary: bool = True,
-                 d_kernels: int = 200, d_widths: tuple[int, ...] = (3, 4, 5), d_hidden: int = 128,
-                 expert_activation: str = "tanh", dropout: float = 0.5, word_dropout: float = 0.0,
-                 detach_gate: bool = False, labels: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        task_head: str,
+        n_labels: int,
+        sources: list[str],
+        langs: list[str],
+        emb_dim: int,
+        n_chars: int,
+        char_cnn: bool = True,
+        char_emb_size: int = 50,
+        char_kernels: int = 200,
+        char_widths: tuple[int, ...] = (3, 4, 5),
+        char_out: int = 128,
+        encoder: str = "bilstm",
+        shared_hidden: int = 128,
+        private_hidden: int = 128,
+        layers: int = 2,
+        expert_hidden: int = 128,
+        fp_moe: bool = True,
+        c_moe: bool = True,
+        adversary: bool = True,
+        d_kernels: int = 200,
+        d_widths: tuple[int, ...] = (3, 4, 5),
+        d_hidden: int = 128,
+        expert_activation: str = "tanh",
+        dropout: float = 0.5,
+        word_dropout: float = 0.0,
+        detach_gate: bool = False,
+        labels: list[str] | None = None,
+    ) -> None:
         super().__init__()
-        self.sources = list(sources)   # expert order
-        self.langs = list(langs)       # D's classes: Δ = sources + target + extra
+        self.sources = list(sources)  # expert order
+        self.langs = list(langs)  # D's classes: Δ = sources + target + extra
         self.word_dropout = word_dropout
         self.embeddings = FrozenEmbeddings(emb_dim)
-        self.charcnn = CharCNN(n_chars, char_emb_size, char_kernels, char_widths, char_out, dropout) \
-            if char_cnn else None
+        self.charcnn = (
+            CharCNN(n_chars, char_emb_size, char_kernels, char_widths, char_out, dropout) if char_cnn else None
+        )
         in_dim = emb_dim + (char_out if char_cnn else 0)
         self.input_dropout = Dropout(dropout)
         enc = get_encoder(encoder)
-        self.fs = enc(in_dim, shared_hidden, layers, dropout)                      # Fs
+        self.fs = enc(in_dim, shared_hidden, layers, dropout)  # Fs
         if fp_moe:
-            self.fp = enc(in_dim, private_hidden, layers, dropout)                 # Fp's BiLSTM
+            self.fp = enc(in_dim, private_hidden, layers, dropout)  # Fp's BiLSTM
             self.fp_moe: MixtureOfExperts | None = MixtureOfExperts(
-                private_hidden, expert_hidden, private_hidden, len(self.sources),
-                last_activation=expert_activation, dropout=dropout, detach_gate=detach_gate)  # Fp's MoE + G1
+                private_hidden,
+                expert_hidden,
+                private_hidden,
+                len(self.sources),
+                last_activation=expert_activation,
+                dropout=dropout,
+                detach_gate=detach_gate,
+            )  # Fp's MoE + G1
         else:
             self.fp = None
             self.fp_moe = None
         feat_dim = shared_hidden + (private_hidden if fp_moe else 0)
         # C (+ G2), looked up by name: a built-in or a plugin's head (e.g. "crf")
-        self.head = get_head(task_head)(feat_dim, n_labels, len(self.sources), hidden=expert_hidden,
-                                        moe=c_moe, dropout=dropout, detach_gate=detach_gate,
-                                        labels=list(labels) if labels is not None else None)
-        self.discriminator = LanguageDiscriminator(shared_hidden, len(self.langs), d_kernels, d_widths,
-                                                   d_hidden, dropout) if adversary else None  # D
+        self.head = get_head(task_head)(
+            feat_dim,
+            n_labels,
+            len(self.sources),
+            hidden=expert_hidden,
+            moe=c_moe,
+            dropout=dropout,
+            detach_gate=detach_gate,
+            labels=list(labels) if labels is not None else None,
+        )
+        self.discriminator = (
+            LanguageDiscriminator(shared_hidden, len(self.langs), d_kernels, d_widths, d_hidden, dropout)
+            if adversary
+            else None
+        )  # D
 
     # -- pieces -------------------------------------------------------------------
     def represent(self, b: Batch) -> torch.Tensor:
@@ -189,8 +244,9 @@ class ManMoE(nn.Module):
         if b.segments is None:
             x = self.embeddings(b.lang, words)
         else:  # a concatenated batch: each language's rows use its own table
-            x = torch.cat([self.embeddings(lang, w) for (lang, _), w in
-                           zip(b.segments, words.split([n for _, n in b.segments]))])
+            x = torch.cat(
+                [self.embeddings(lang, w) for (lang, _), w in zip(b.segments, words.split([n for _, n in b.segments]))]
+            )
         if self.charcnn is not None:
             x = torch.cat([x, self.charcnn(b.chars, b.char_index)], dim=-1)
         return self.input_dropout(x)
@@ -231,7 +287,7 @@ class ManMoE(nn.Module):
             feats = torch.cat([fs, fp], dim=-1)
         else:
             feats = fs
-        log_probs, gate2 = self.head(feats, mask)             # ŷ, g2 = C(fs, fp)
+        log_probs, gate2 = self.head(feats, mask)  # ŷ, g2 = C(fs, fp)
         return Output(log_probs, gate1, gate2, fs, mask)
 
     def expert_index(self, lang: str) -> int:

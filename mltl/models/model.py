@@ -11,6 +11,7 @@ Model directory (self-contained: no original vector files needed)::
     vectors/<lang>.npy  pruned aligned vectors (float32, or float16 with --float16)
     metrics.json        dev scores of this model, zero-resource or not
 """
+
 from __future__ import annotations
 
 import json
@@ -39,21 +40,43 @@ def build_network(cfg, n_labels: int, n_chars: int, emb_dim: int, labels: list[s
 
     m = cfg.model
     head = dict(components(cfg))["head"]  # a missing plugin: says which package to install
-    return ManMoE(task_head=head, labels=labels, n_labels=n_labels, sources=cfg.data.sources,
-                  langs=cfg.all_langs, emb_dim=emb_dim, n_chars=n_chars, char_cnn=m.char_cnn,
-                  char_emb_size=m.char_emb_size, char_kernels=m.char_kernels, char_widths=tuple(m.char_widths),
-                  char_out=m.char_out, encoder=m.encoder, shared_hidden=m.hidden_size,
-                  private_hidden=m.private_hidden_size, layers=m.layers, expert_hidden=m.expert_hidden,
-                  fp_moe=m.fp_moe, c_moe=m.c_moe, adversary=m.adversary, d_kernels=m.d_kernels,
-                  d_widths=tuple(m.d_widths), d_hidden=m.d_hidden, expert_activation=m.expert_activation,
-                  dropout=m.dropout, word_dropout=m.word_dropout, detach_gate=m.detach_gate)
+    return ManMoE(
+        task_head=head,
+        labels=labels,
+        n_labels=n_labels,
+        sources=cfg.data.sources,
+        langs=cfg.all_langs,
+        emb_dim=emb_dim,
+        n_chars=n_chars,
+        char_cnn=m.char_cnn,
+        char_emb_size=m.char_emb_size,
+        char_kernels=m.char_kernels,
+        char_widths=tuple(m.char_widths),
+        char_out=m.char_out,
+        encoder=m.encoder,
+        shared_hidden=m.hidden_size,
+        private_hidden=m.private_hidden_size,
+        layers=m.layers,
+        expert_hidden=m.expert_hidden,
+        fp_moe=m.fp_moe,
+        c_moe=m.c_moe,
+        adversary=m.adversary,
+        d_kernels=m.d_kernels,
+        d_widths=tuple(m.d_widths),
+        d_hidden=m.d_hidden,
+        expert_activation=m.expert_activation,
+        dropout=m.dropout,
+        word_dropout=m.word_dropout,
+        detach_gate=m.detach_gate,
+    )
 
 
 class Model:
     """What ``mltl predict`` and notebooks use: ``predict_batch`` on token lists."""
 
-    def __init__(self, config, net, featurizer, labels: list[str], scheme: str | None,
-                 vectors: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, config, net, featurizer, labels: list[str], scheme: str | None, vectors: dict[str, np.ndarray]
+    ) -> None:
         self.config = config
         self.net = net
         self.featurizer = featurizer
@@ -83,8 +106,7 @@ class Model:
     def check_lang(self, lang: str) -> None:
         """Raise :class:`InputError` unless the model has vectors for ``lang``."""
         if lang not in self.featurizer.vocabs:
-            raise InputError(f"this model has no vectors for language {lang!r}; it knows "
-                             f"{', '.join(self.languages)}")
+            raise InputError(f"this model has no vectors for language {lang!r}; it knows {', '.join(self.languages)}")
 
     def add_language(self, lang: str, vectors_path: str | Path) -> None:
         """Zero-shot to a language unseen at training: add its (aligned) vectors.
@@ -127,8 +149,7 @@ class Model:
             with torch.inference_mode():
                 char_emb = self._form_char_embeddings(corpus) if net.charcnn is not None else None
                 for idx in _length_batches(order, corpus.lengths, batch_size, self.MAX_BATCH_TOKENS):
-                    b = corpus.batch(idx, with_chars=False, with_labels=False,
-                                     token_level=token_level).to(self.device)
+                    b = corpus.batch(idx, with_chars=False, with_labels=False, token_level=token_level).to(self.device)
                     x = net.embeddings(b.lang, b.words)
                     if char_emb is not None:
                         forms = torch.from_numpy(np.maximum(corpus.padded(idx, corpus.flat_forms, 0), 0))
@@ -159,21 +180,23 @@ class Model:
                     new.setdefault(k, i)
         if cache is None or len(cache["rows"]) + len(new) > len(cache["table"]):
             size = max(self.CHAR_CACHE_SIZE, len(keys))
-            cache = self._char_cache = {"rows": {}, "version": version,
-                                        "table": torch.empty(size, self.net.charcnn.out_dim, device=self.device)}
+            cache = self._char_cache = {
+                "rows": {},
+                "version": version,
+                "table": torch.empty(size, self.net.charcnn.out_dim, device=self.device),
+            }
             new = {}
             for i, k in enumerate(keys):
                 new.setdefault(k, i)
         rows, table = cache["rows"], cache["table"]
         todo = list(new.values())
         for start in range(0, len(todo), 4096):
-            part = todo[start:start + 4096]
+            part = todo[start : start + 4096]
             ch = corpus.form_chars[part]
             width = max(int((ch != 0).sum(1).max()), 1)
-            emb = self.net.charcnn.embed_types(torch.from_numpy(np.ascontiguousarray(ch[:, :width]))
-                                               .to(self.device))
+            emb = self.net.charcnn.embed_types(torch.from_numpy(np.ascontiguousarray(ch[:, :width])).to(self.device))
             base = len(rows)
-            table[base:base + len(part)] = emb
+            table[base : base + len(part)] = emb
             for j, i in enumerate(part):
                 rows[keys[i]] = base + j
         return table[torch.tensor([rows[k] for k in keys], dtype=torch.long, device=self.device)]
@@ -195,8 +218,10 @@ class Model:
                     res: dict[str, Any] = {"tags": [self.labels[j] for j in best[r, :n]]}
                 else:
                     probs = lp[r].exp().cpu().numpy()
-                    res = {"label": self.labels[int(best[r])],
-                           "probs": {lab: float(p) for lab, p in zip(self.labels, probs)}}
+                    res = {
+                        "label": self.labels[int(best[r])],
+                        "probs": {lab: float(p) for lab, p in zip(self.labels, probs)},
+                    }
                 if gates:
                     # per-expert weights (order = model.sources); per token for Fp and tagging C
                     if g1 is not None:
@@ -206,8 +231,9 @@ class Model:
                 results[int(i)] = res
         return results  # type: ignore[return-value]
 
-    def predict_batch(self, lang: str, sentences: Sequence[Sequence[str]], batch_size: int = 256,
-                      gates: bool = False) -> list[dict[str, Any]]:
+    def predict_batch(
+        self, lang: str, sentences: Sequence[Sequence[str]], batch_size: int = 256, gates: bool = False
+    ) -> list[dict[str, Any]]:
         """Predict for tokenised sentences of ``lang``.
 
         Tagging: ``[{"tags": [...]}, ...]``; classification: ``[{"label", "probs"}]``.
@@ -240,8 +266,9 @@ def _length_batches(order: np.ndarray, lengths: np.ndarray, max_sents: int, max_
     start = 0
     while start < len(order):
         end = start + 1
-        while end < len(order) and end - start < max_sents and \
-                (end - start + 1) * int(lengths[order[end]]) <= max_tokens:
+        while (
+            end < len(order) and end - start < max_sents and (end - start + 1) * int(lengths[order[end]]) <= max_tokens
+        ):
             end += 1
         yield order[start:end]
         start = end
@@ -250,12 +277,26 @@ def _length_batches(order: np.ndarray, lengths: np.ndarray, max_sents: int, max_
 def write_model_files(d: Path, model: Model, metrics: dict) -> None:
     """Everything but the weights (the trainer writes those, e.g. for checkpoints)."""
     cfg = model.config
-    (d / MARKER).write_text(json.dumps({"format": FORMAT, "mltl_version": __version__, "task": cfg.task,
-                                        "sources": cfg.data.sources, "target": cfg.data.target,
-                                        "languages": model.languages}, indent=2) + "\n", encoding="utf-8")
+    (d / MARKER).write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "mltl_version": __version__,
+                "task": cfg.task,
+                "sources": cfg.data.sources,
+                "target": cfg.data.target,
+                "languages": model.languages,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     (d / "config.json").write_text(cfg.to_json() + "\n", encoding="utf-8")
-    (d / "labels.json").write_text(json.dumps({"labels": model.labels, "scheme": model.scheme},
-                                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (d / "labels.json").write_text(
+        json.dumps({"labels": model.labels, "scheme": model.scheme}, ensure_ascii=False, indent=1) + "\n",
+        encoding="utf-8",
+    )
     (d / "chars.json").write_text(json.dumps(model.featurizer.chars, ensure_ascii=False) + "\n", encoding="utf-8")
     (d / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (d / "vocab").mkdir()
@@ -293,8 +334,9 @@ def load_torch_file(path: Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - anything a foreign file makes the unpickler raise
-        raise InputError(f"file is corrupt, truncated or not an mltl checkpoint ({_load_failure(exc)})",
-                         path=path) from None
+        raise InputError(
+            f"file is corrupt, truncated or not an mltl checkpoint ({_load_failure(exc)})", path=path
+        ) from None
 
 
 def _load_failure(exc: Exception) -> str:
@@ -302,7 +344,7 @@ def _load_failure(exc: Exception) -> str:
     import re
 
     text = str(exc)
-    m = re.search(r"\bGLOBAL ([\w.]+)", text)   # "Unsupported global: GLOBAL x.y" / "unsupported GLOBAL x.y"
+    m = re.search(r"\bGLOBAL ([\w.]+)", text)  # "Unsupported global: GLOBAL x.y" / "unsupported GLOBAL x.y"
     if m:
         return f"it refers to {m.group(1)}, which no mltl checkpoint holds"
     first = text.strip().splitlines()[0] if text.strip() else ""
@@ -315,10 +357,10 @@ def check_state_dict(state: Any, path: Path) -> dict:
     """The loaded object must be a state dict: names to tensors."""
     import torch
 
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
-        raise InputError(f"not an mltl checkpoint: holds a {type(state).__name__}, not a table of weights",
-                         path=path)
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise InputError(f"not an mltl checkpoint: holds a {type(state).__name__}, not a table of weights", path=path)
     return state
 
 
@@ -334,8 +376,7 @@ def check_model_languages(langs: Any, path: Path) -> list[str]:
         except InputError as exc:
             raise InputError(f"languages: {exc}", path=path) from None
         if code != lang:
-            raise InputError(f"languages: {lang!r} is not a language code as mltl writes them ({code!r})",
-                             path=path)
+            raise InputError(f"languages: {lang!r} is not a language code as mltl writes them ({code!r})", path=path)
     return langs
 
 
@@ -358,8 +399,11 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
     if not isinstance(marker, dict):
         raise InputError("not an mltl model marker (expected a JSON object)", path=d / MARKER)
     if marker.get("mltl_version") != __version__ or marker.get("format") != FORMAT:
-        raise InputError(f"model was written by mltl {marker.get('mltl_version')} (format {marker.get('format')}); "
-                         f"this is mltl {__version__}: retrain it or use that version", path=d / MARKER)
+        raise InputError(
+            f"model was written by mltl {marker.get('mltl_version')} (format {marker.get('format')}); "
+            f"this is mltl {__version__}: retrain it or use that version",
+            path=d / MARKER,
+        )
     try:
         cfg = config_from_json(_need(d, "config.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
@@ -386,12 +430,16 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
         except (ValueError, OSError, EOFError) as exc:
             raise InputError(f"corrupt or truncated vectors ({exc})", path=xp) from None
         if mat.ndim != 2 or mat.shape[0] != len(words):
-            raise InputError(f"{mat.shape[0] if mat.ndim else 0} vectors but {len(words)} words in {vp.name}",
-                             path=xp)
+            raise InputError(f"{mat.shape[0] if mat.ndim else 0} vectors but {len(words)} words in {vp.name}", path=xp)
         vocabs[lang], vectors[lang] = words, mat
     emb_dim = next(iter(vectors.values())).shape[1]
-    feat = Featurizer(vocabs, chars, lowercase=cfg.data.lowercase, lowercase_chars=cfg.model.lowercase_chars,
-                      max_word_len=cfg.data.max_word_len)
+    feat = Featurizer(
+        vocabs,
+        chars,
+        lowercase=cfg.data.lowercase,
+        lowercase_chars=cfg.model.lowercase_chars,
+        max_word_len=cfg.data.max_word_len,
+    )
     net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim, labels=list(lab["labels"]))
     for lang, mat in vectors.items():
         net.embeddings.set_language(lang, mat.astype(np.float32))

@@ -5,6 +5,7 @@ followed by a softmax over experts. The mixture is a convex combination of the
 expert outputs, weighted by the gate weights α. All experts run as one batched
 matrix product (no Python loop over experts or tokens).
 """
+
 from __future__ import annotations
 
 import math
@@ -84,8 +85,16 @@ class MixtureOfExperts(nn.Module):
     of the reference implementation).
     """
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, n_experts: int,
-                 last_activation: str = "tanh", dropout: float = 0.5, detach_gate: bool = False) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int,
+        out_dim: int,
+        n_experts: int,
+        last_activation: str = "tanh",
+        dropout: float = 0.5,
+        detach_gate: bool = False,
+    ) -> None:
         super().__init__()
         if last_activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {last_activation!r}; choose from {sorted(_ACTIVATIONS)}")
@@ -123,19 +132,20 @@ class MixtureOfExperts(nn.Module):
         With ``mask`` (x's leading shape) only the selected positions are computed;
         the others are 0 in both outputs.
         """
+
         def run(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             logits = self.gate_logits(flat)
             return mix_experts(self.experts(flat), gate_weights(logits)), logits
 
         return on_positions(run, x, mask)
 
-    def forward_log_probs(self, x: torch.Tensor, mask: torch.Tensor | None = None
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_log_probs(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictor form (Figure 6): mixture of per-expert label distributions.
 
         Returns (log-probabilities (..., L), gate logits (..., E)); ``mask`` as in
         :meth:`forward`.
         """
+
         def run(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             logits = self.gate_logits(flat)
             return mix_expert_log_probs(F.log_softmax(self.experts(flat), dim=-1), logits), logits
@@ -148,8 +158,7 @@ class MLP(nn.Module):
 
     def __init__(self, in_dim: int, hidden: int, out_dim: int, dropout: float = 0.5) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), Dropout(dropout),
-                                 nn.Linear(hidden, out_dim))
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, out_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

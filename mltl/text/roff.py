@@ -5,32 +5,74 @@ blocks (``.nf``/``.fi``, ``.EX``/``.EE``), tables (``.TS``/``.TE``), comments an
 copyright boilerplate. Font escapes are removed, keeping their text, so
 ``\\fBls\\fP`` becomes ``ls``. :func:`roff_spans` keeps them as spans instead.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Iterable, Iterator
 
-_NAMED = {"em": "—", "en": "–", "hy": "-", "bu": "•", "aq": "'", "dq": '"', "lq": "“", "rq": "”",
-          "oq": "‘", "cq": "’", "co": "©", "rg": "®", "tm": "™", "mi": "−", "ti": "~", "ha": "^",
-          "Fo": "«", "Fc": "»", "fo": "‹", "fc": "›", "de": "°", "mu": "×", "pl": "+",
-          "eq": "=", "sl": "/", "rs": "\\", "ba": "|", "at": "@", "sh": "#", "Do": "$", "ct": "¢",
-          "ss": "ß", "a:": "ä", "o:": "ö", "u:": "ü", "A:": "Ä", "O:": "Ö", "U:": "Ü", "e'": "é",
-          "a`": "à", "e`": "è", "c,": "ç", "n~": "ñ"}
+_NAMED = {
+    "em": "—",
+    "en": "–",
+    "hy": "-",
+    "bu": "•",
+    "aq": "'",
+    "dq": '"',
+    "lq": "“",
+    "rq": "”",
+    "oq": "‘",
+    "cq": "’",
+    "co": "©",
+    "rg": "®",
+    "tm": "™",
+    "mi": "−",
+    "ti": "~",
+    "ha": "^",
+    "Fo": "«",
+    "Fc": "»",
+    "fo": "‹",
+    "fc": "›",
+    "de": "°",
+    "mu": "×",
+    "pl": "+",
+    "eq": "=",
+    "sl": "/",
+    "rs": "\\",
+    "ba": "|",
+    "at": "@",
+    "sh": "#",
+    "Do": "$",
+    "ct": "¢",
+    "ss": "ß",
+    "a:": "ä",
+    "o:": "ö",
+    "u:": "ü",
+    "A:": "Ä",
+    "O:": "Ö",
+    "U:": "Ü",
+    "e'": "é",
+    "a`": "à",
+    "e`": "è",
+    "c,": "ç",
+    "n~": "ñ",
+}
 _FONT_MACROS = {"B", "I", "SM", "SB", "BR", "RB", "IR", "RI", "BI", "IB", "UR", "MT", "OP"}
 _PARA = {"PP", "LP", "P", "SH", "SS", "TP", "IP", "HP", "TQ", "RS", "RE", "TH", "sp", "br", "in", "ti"}
 _SKIP_START = {"nf": "fi", "EX": "EE", "TS": "TE", "EQ": "EN", "de": "..", "ig": ".."}
-_BOILERPLATE = re.compile(r"(?i)copyright|licen[cs]e|permission is granted|this program is free|"
-                          r"GNU General Public|warranty|translat(ion|or)|übersetz|traduc|vertaling")
+_BOILERPLATE = re.compile(
+    r"(?i)copyright|licen[cs]e|permission is granted|this program is free|"
+    r"GNU General Public|warranty|translat(ion|or)|übersetz|traduc|vertaling"
+)
 
 
 def unescape(text: str, keep_fonts: bool = False) -> str:
     """Resolve roff escapes; with ``keep_fonts`` the ``\\fX`` switches stay in the text."""
-    text = re.sub(r'\\".*$', "", text)                       # comment
+    text = re.sub(r'\\".*$', "", text)  # comment
     text = re.sub(r"\\\((..)", lambda m: _NAMED.get(m.group(1), ""), text)
     text = re.sub(r"\\\[([^\]]*)\]", lambda m: _NAMED.get(m.group(1), ""), text)
     if not keep_fonts:
         text = re.sub(r"\\f(\[[^\]]*\]|\(..|.)", "", text)
-    text = re.sub(r"\\[sS][-+]?\d+", "", text)               # size changes
+    text = re.sub(r"\\[sS][-+]?\d+", "", text)  # size changes
     text = re.sub(r"\\[*n]\(..|\\[*n]\[[^\]]*\]|\\[*n].", "", text)  # strings, registers
     text = re.sub(r"\\[hvwoDlLxXbkZ]'[^']*'", "", text)
     text = text.replace("\\-", "-").replace("\\e", "\\").replace("\\&", "").replace("\\ ", " ")
@@ -94,8 +136,21 @@ def roff_lines(lines: Iterable[str], keep_fonts: bool = False) -> Iterator[tuple
                     out = "".join(parts)
                 yield "text", unescape(out, keep_fonts)
             continue  # any other request: no text
-        if section in ("COPYRIGHT", "COLOPHON", "ÜBERSETZUNG", "TRADUCTION", "TRADUCCIÓN", "VERTALING",
-                       "AUTHOR", "AUTHORS", "AUTOR", "AUTOREN", "AUTEURS", "AUTORES", "SEE ALSO"):
+        if section in (
+            "COPYRIGHT",
+            "COLOPHON",
+            "ÜBERSETZUNG",
+            "TRADUCTION",
+            "TRADUCCIÓN",
+            "VERTALING",
+            "AUTHOR",
+            "AUTHORS",
+            "AUTOR",
+            "AUTOREN",
+            "AUTEURS",
+            "AUTORES",
+            "SEE ALSO",
+        ):
             continue
         yield "text", unescape(line, keep_fonts)
 

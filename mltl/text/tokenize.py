@@ -11,6 +11,7 @@ vocabulary coverage. Kinds:
 * ``sentencepiece``: subword pieces from a trained model, for scripts spaCy cannot
   split without extra dictionaries.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -74,26 +75,32 @@ def _blank(lang: str):
 
     if lang == "zh":
         if importlib.util.find_spec("jieba") is None:
-            raise InputError("Chinese word segmentation needs jieba: pip install jieba "
-                             "(or use --tokenizer sentencepiece)")
+            raise InputError(
+                "Chinese word segmentation needs jieba: pip install jieba (or use --tokenizer sentencepiece)"
+            )
         import logging
 
         import jieba
 
         jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to print
         return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-    if lang == "ja" and (importlib.util.find_spec("sudachipy") is None
-                         or importlib.util.find_spec("sudachidict_core") is None):
-        raise InputError("Japanese tokenization with spaCy needs sudachipy: "
-                         "pip install sudachipy sudachidict-core (or use --tokenizer sentencepiece)")
+    if lang == "ja" and (
+        importlib.util.find_spec("sudachipy") is None or importlib.util.find_spec("sudachidict_core") is None
+    ):
+        raise InputError(
+            "Japanese tokenization with spaCy needs sudachipy: "
+            "pip install sudachipy sudachidict-core (or use --tokenizer sentencepiece)"
+        )
     if lang == "ko" and importlib.util.find_spec("natto") is None and importlib.util.find_spec("mecab") is None:
-        raise InputError("Korean tokenization with spaCy needs mecab-ko (natto-py); "
-                         "use --tokenizer sentencepiece instead")
+        raise InputError(
+            "Korean tokenization with spaCy needs mecab-ko (natto-py); use --tokenizer sentencepiece instead"
+        )
     try:
         return spacy.blank(lang)
     except ImportError as exc:
-        raise InputError(f"spaCy's tokenizer for {lang!r} needs an extra package: {exc} "
-                         "(or use --tokenizer sentencepiece)") from None
+        raise InputError(
+            f"spaCy's tokenizer for {lang!r} needs an extra package: {exc} (or use --tokenizer sentencepiece)"
+        ) from None
 
 
 class WhitespaceTokenizer:
@@ -178,10 +185,15 @@ def train_sentencepiece(lines: Iterable[str], model_prefix: str | Path, vocab_si
 
     sentences = (ln for ln in lines if ln.strip())
     spm.SentencePieceTrainer.train(
-        sentence_iterator=sentences, model_prefix=str(model_prefix), vocab_size=vocab_size,
-        hard_vocab_limit=False, character_coverage=0.9995, model_type="unigram",
+        sentence_iterator=sentences,
+        model_prefix=str(model_prefix),
+        vocab_size=vocab_size,
+        hard_vocab_limit=False,
+        character_coverage=0.9995,
+        model_type="unigram",
         normalization_rule_name="identity",  # pieces stay substrings of the input (offsets)
-        minloglevel=2, num_threads=2,
+        minloglevel=2,
+        num_threads=2,
     )
     return Path(f"{model_prefix}.model")
 
@@ -195,7 +207,9 @@ def get_tokenizer(lang: str, kind: str = "spacy", sp_model: str | Path | None = 
         return WhitespaceTokenizer(lang)
     if kind == "sentencepiece":
         if sp_model is None:
-            raise InputError("--tokenizer sentencepiece needs --sp-model FILE (train one with "
-                             "`mltl prepare --unlabeled --tokenizer sentencepiece`)")
+            raise InputError(
+                "--tokenizer sentencepiece needs --sp-model FILE (train one with "
+                "`mltl prepare --unlabeled --tokenizer sentencepiece`)"
+            )
         return SentencePieceTokenizer(lang, sp_model)
     raise InputError(f"unknown tokenizer {kind!r}; choose one of: {', '.join(TOKENIZERS)}")

@@ -2,6 +2,7 @@
 
 Importing this package is cheap; torch is imported by the functions that use it.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ input (a source without data, a target listed as a source, vectors of another
 dimension, a language without vectors) ends with one :class:`InputError` naming
 the file and leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,10 @@ class RunData:
     scheme: str | None
     featurizer: Featurizer
     vectors: dict[str, np.ndarray]
-    train: dict[str, EncodedCorpus]          # per source
-    dev: dict[str, EncodedCorpus]            # per source (+ "target" key for --target-dev)
+    train: dict[str, EncodedCorpus]  # per source
+    dev: dict[str, EncodedCorpus]  # per source (+ "target" key for --target-dev)
     dev_gold: dict[str, list[Any]]
-    d_text: dict[str, EncodedCorpus]         # per language of Δ (only with the adversary)
+    d_text: dict[str, EncodedCorpus]  # per language of Δ (only with the adversary)
     target_eval: dict[str, tuple[EncodedCorpus, list[Any]]]  # reported only, never for selection
     warnings: list[str] = field(default_factory=list)
 
@@ -104,11 +105,13 @@ def check_languages(cfg: TrainConfig) -> None:
     if not d.target:
         raise InputError("no target language: pass --target, e.g. --target de")
     if d.target in d.sources:
-        raise InputError(f"target language {d.target!r} is also a source; a zero-resource target has no "
-                         f"labels: remove it from --sources")
+        raise InputError(
+            f"target language {d.target!r} is also a source; a zero-resource target has no "
+            f"labels: remove it from --sources"
+        )
     from mltl.langs import check_lang
 
-    for lang in cfg.all_langs:   # the rule of --lang: the codes name files of the model directory
+    for lang in cfg.all_langs:  # the rule of --lang: the codes name files of the model directory
         if check_lang(lang) != lang:
             raise InputError(f"language code {lang!r}: write it as {check_lang(lang)!r}")
     if d.data is None and not d.files:
@@ -129,8 +132,10 @@ def vectors_path(cfg: TrainConfig, lang: str) -> Path:
     try:
         return resolve_path(base / lang)
     except InputError:
-        raise InputError(f"no vectors for language {lang!r} (looked for {lang}.vec, {lang}.bin, {lang}.npy, "
-                         f"{lang}/)", path=base / f"{lang}.vec") from None
+        raise InputError(
+            f"no vectors for language {lang!r} (looked for {lang}.vec, {lang}.bin, {lang}.npy, {lang}/)",
+            path=base / f"{lang}.vec",
+        ) from None
 
 
 def read_languages(cfg: TrainConfig) -> tuple[dict[str, LangData], list[str]]:
@@ -144,8 +149,9 @@ def read_languages(cfg: TrainConfig) -> tuple[dict[str, LangData], list[str]]:
             raise InputError(f"source language {lang!r} has no training data", path=tp or lang)
         meta = _meta(cfg, lang)
         if meta and meta.get("task") not in (None, cfg.task):
-            raise InputError(f"dataset is for task {meta.get('task')!r}, not {cfg.task!r}",
-                             path=tp.parent / "meta.json")
+            raise InputError(
+                f"dataset is for task {meta.get('task')!r}, not {cfg.task!r}", path=tp.parent / "meta.json"
+            )
         ld.train, ld.train_labels = read_split(tp, task, True)
         if not ld.train:
             raise InputError(f"source language {lang!r} has no training data (file has no sentences)", path=tp)
@@ -174,8 +180,11 @@ def read_languages(cfg: TrainConfig) -> tuple[dict[str, LangData], list[str]]:
                 ld.paths["unlabeled"] = str(up)
         if need_text and not ld.unlabeled and lang not in cfg.data.sources:
             role = "target" if lang == cfg.data.target else "unlabeled"
-            raise InputError(f"{role} language {lang!r} has no unlabeled text for the language discriminator "
-                             f"(or pass --no-adversary)", path=up or lang)
+            raise InputError(
+                f"{role} language {lang!r} has no unlabeled text for the language discriminator "
+                f"(or pass --no-adversary)",
+                path=up or lang,
+            )
         if need_text and not ld.unlabeled and cfg.data.d_text != "train" and lang in cfg.data.sources:
             warnings.append(f"{lang}: no unlabeled text ({up}); D reads its training text instead")
     return out, warnings
@@ -192,8 +201,10 @@ def collect_labels(cfg: TrainConfig, langs: dict[str, LangData], warnings: list[
     if differ:
         detail = "; ".join(f"{lang} lacks {','.join(sorted(union - per[lang]))}" for lang in differ)
         if cfg.data.strict_labels:
-            raise InputError(f"label sets differ between sources ({detail}); drop --strict to use their union",
-                             path=langs[differ[0]].paths.get("train"))
+            raise InputError(
+                f"label sets differ between sources ({detail}); drop --strict to use their union",
+                path=langs[differ[0]].paths.get("train"),
+            )
         warnings.append(f"label sets differ between sources ({detail}); training on their union")
     scheme = None
     if task.token_level:
@@ -215,7 +226,7 @@ def prune_vectors(vecs, needed: set[str], keep_top: int, lowercase: bool) -> tup
     index = vecs.index
     rows = set(range(min(keep_top, len(vecs.words))))
     for w in needed:
-        for key in ((w.lower(),) if lowercase else (w, w.lower())):
+        for key in (w.lower(),) if lowercase else (w, w.lower()):
             i = index.get(key)
             if i is not None:
                 rows.add(i)
@@ -280,17 +291,23 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         if dim is None:
             dim, first = vecs.dim, vp
         elif vecs.dim != dim:
-            raise InputError(f"vectors have dimension {vecs.dim} but {first} has {dim}; all languages must "
-                             f"share one aligned space", path=vp)
-        vocabs[lang], vectors[lang] = prune_vectors(vecs, needed, cfg.data.keep_vectors,
-                                                    lang in cfg.data.lowercase)
+            raise InputError(
+                f"vectors have dimension {vecs.dim} but {first} has {dim}; all languages must share one aligned space",
+                path=vp,
+            )
+        vocabs[lang], vectors[lang] = prune_vectors(vecs, needed, cfg.data.keep_vectors, lang in cfg.data.lowercase)
         del vecs
         log.debug(f"{lang}: kept {len(vocabs[lang]) - 2} vectors from {vp}")
 
     char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
     chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
-    feat = Featurizer(vocabs, chars, lowercase=cfg.data.lowercase, lowercase_chars=cfg.model.lowercase_chars,
-                      max_word_len=cfg.data.max_word_len)
+    feat = Featurizer(
+        vocabs,
+        chars,
+        lowercase=cfg.data.lowercase,
+        lowercase_chars=cfg.model.lowercase_chars,
+        max_word_len=cfg.data.max_word_len,
+    )
 
     def encode(lang: str, sents: list[list[str]], ys: list[Any] | None) -> EncodedCorpus:
         c = feat.encode(lang, sents)

@@ -6,6 +6,7 @@ and neither may drop the lock. ``flock`` locks die with their process, so a kill
 leaves no stale lock (at most the file, which the next run reuses). The file holds the
 holder's pid, which a second run names in its error.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,5 +74,5 @@ def run_lock(run_dir: str | Path, what: str = "mltl train") -> Iterator[Path | N
         yield path
     finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)   # while still locked: a waiting run then retries on a fresh file
+            os.unlink(path)  # while still locked: a waiting run then retries on a fresh file
         os.close(fd)

@@ -4,6 +4,7 @@ One span reader serves training, ``mltl evaluate`` and ``mltl predict``
 (:func:`mltl.data.schemes.to_spans`, conlleval/seqeval's lenient rules), so the
 score that picks ``model-best`` is the score users see.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -20,8 +21,14 @@ def get_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
 def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
     """Micro precision / recall / F1 over entities, with the counts behind them."""
     r = tagging_report(gold, pred)
-    return {"precision": r["precision"], "recall": r["recall"], "f1": r["f1"], "gold": r["support"],
-            "predicted": r["predicted"], "correct": r["correct"]}
+    return {
+        "precision": r["precision"],
+        "recall": r["recall"],
+        "f1": r["f1"],
+        "gold": r["support"],
+        "predicted": r["predicted"],
+        "correct": r["correct"],
+    }
 
 
 def span_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> float:

@@ -5,6 +5,7 @@ generator state, shuffles, sorts chunks of ~50 batches by length (little padding
 still random) and shuffles the batch order. Its state is (state before the pass,
 position), so a resumed run regenerates exactly the same batches.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -31,9 +32,9 @@ class BucketSampler:
         chunk = self.batch_size * self.bucket
         batches: list[np.ndarray] = []
         for s in range(0, n, chunk):
-            part = perm[s:s + chunk]
+            part = perm[s : s + chunk]
             part = part[np.argsort(self.lengths[part], kind="stable")]
-            batches.extend(part[i:i + self.batch_size] for i in range(0, len(part), self.batch_size))
+            batches.extend(part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size))
         order = self.rng.permutation(len(batches))
         self._batches = [batches[i] for i in order]
         self._pos = 0

@@ -6,6 +6,7 @@ task subclasses :class:`Task` and overrides the label hooks (``read_label``,
 ``label_set``, ``encode_labels``) for labels that are neither one tag per token
 nor one class per sentence (see ``plugins/mltl-multilabel``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,21 +31,21 @@ class Task:
     """
 
     name: str
-    head: str               # registry name of the predictor C
-    label_key: str          # field of a dataset line holding the gold labels
-    token_level: bool       # one label per token (tagging) or per sentence
+    head: str  # registry name of the predictor C
+    label_key: str  # field of a dataset line holding the gold labels
+    token_level: bool  # one label per token (tagging) or per sentence
     metric_name: str
     score: Callable[[Sequence[Any], Sequence[Any], str | None], float]
     # class-level hooks (not constructor fields): overridden by subclasses
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}
-    model_class: ClassVar[type | None] = None   # None = mltl.models.model.Model
+    model_class: ClassVar[type | None] = None  # None = mltl.models.model.Model
 
     def empty_prediction(self) -> dict[str, Any]:
         """The prediction of an empty input line."""
         if self.token_level:
             return {self.pred_key: []}
         empty: dict[str, Any] = {"label": None, "probs": {}}
-        if self.pred_key != "label":   # e.g. multi-label "labels"
+        if self.pred_key != "label":  # e.g. multi-label "labels"
             empty[self.pred_key] = []
         return empty
 
@@ -104,4 +105,5 @@ def _cls_score(gold: Sequence[str], pred: Sequence[str], scheme: str | None) -> 
 
 TAGGING = register_task("tagging")(Task("tagging", "tagging", "tags", True, "f1", _tagging_score))
 CLASSIFICATION = register_task("classification")(
-    Task("classification", "classification", "label", False, "accuracy", _cls_score))
+    Task("classification", "classification", "label", False, "accuracy", _cls_score)
+)

@@ -20,6 +20,7 @@ Output directory::
     OUT/model-best/        best dev score so far (a full model directory)
     OUT/model-last/        the final (or interrupted) model
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,13 +44,26 @@ from mltl.training.lock import run_lock
 
 CHECKPOINT = "checkpoint"
 # What Trainer.state_dict writes to checkpoint/trainer.pt.
-TRAINER_STATE_KEYS = frozenset({"step", "best_score", "best_step", "bad_evals", "opt", "d_opt", "torch_rng",
-                                "cuda_rng", "samplers", "history", "mltl_version"})
+TRAINER_STATE_KEYS = frozenset(
+    {
+        "step",
+        "best_score",
+        "best_step",
+        "bad_evals",
+        "opt",
+        "d_opt",
+        "torch_rng",
+        "cuda_rng",
+        "samplers",
+        "history",
+        "mltl_version",
+    }
+)
 
 
 @dataclass
 class TrainResult:
-    model: Any                       # mltl.models.model.Model (the best one)
+    model: Any  # mltl.models.model.Model (the best one)
     out_dir: Path | None
     metrics: dict[str, Any]
     interrupted: bool = False
@@ -116,16 +130,24 @@ class Trainer:
         # GPU step is bound by kernel launches, not by arithmetic.
         fused = self.device.type == "cuda"
         self.opt = torch.optim.Adam(self.net.main_parameters(), lr=t.lr, weight_decay=t.weight_decay, fused=fused)
-        self.d_opt = (torch.optim.Adam(self.net.discriminator.parameters(), lr=t.d_lr, weight_decay=t.weight_decay,
-                                       fused=fused)
-                      if self.net.discriminator is not None else None)
+        self.d_opt = (
+            torch.optim.Adam(self.net.discriminator.parameters(), lr=t.d_lr, weight_decay=t.weight_decay, fused=fused)
+            if self.net.discriminator is not None
+            else None
+        )
         # One sampler per corpus, each seeded from (seed, role, language index): adding a
         # language does not change another's batches.
         langs = cfg.all_langs
-        self.samplers = {f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l)])
-                         for l in cfg.data.sources}
-        self.samplers.update({f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l)])
-                              for l, c in data.d_text.items()})
+        self.samplers = {
+            f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l)])
+            for l in cfg.data.sources
+        }
+        self.samplers.update(
+            {
+                f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l)])
+                for l, c in data.d_text.items()
+            }
+        )
         largest = max(len(c) for c in data.train.values())
         self.steps_per_epoch = t.steps_per_epoch or max(1, math.ceil(largest / t.batch_size))
         self.step = 0
@@ -140,8 +162,9 @@ class Trainer:
     # ---------------------------------------------------------------- batches
     def _batch(self, key: str, corpus, labels: bool):
         idx = self.samplers[key].next()
-        return corpus.batch(idx, with_chars=self.use_chars, with_labels=labels,
-                            token_level=self.task.token_level).to(self.device)
+        return corpus.batch(idx, with_chars=self.use_chars, with_labels=labels, token_level=self.task.token_level).to(
+            self.device
+        )
 
     def _autocast(self):
         import contextlib
@@ -167,8 +190,10 @@ class Trainer:
 
         gold = torch.cat([torch.full((n,), self.net.lang_index(lang), dtype=torch.long) for lang, n in segs])
         gold = gold.to(logits.device)
-        loss = sum(F.cross_entropy(part, g) for part, g in zip(logits.split([n for _, n in segs]),
-                                                               gold.split([n for _, n in segs])))
+        loss = sum(
+            F.cross_entropy(part, g)
+            for part, g in zip(logits.split([n for _, n in segs]), gold.split([n for _, n in segs]))
+        )
         return loss, int((logits.argmax(-1) == gold).sum()), len(gold)
 
     def d_iteration(self, stats: dict[str, float], k: int) -> None:
@@ -177,12 +202,12 @@ class Trainer:
 
         net = self.net
         for _ in range(k):
-            segs, b = self._sample("U", self.data.d_text, labels=False)   # x ~ U_l for all l ∈ Δ
+            segs, b = self._sample("U", self.data.d_text, labels=False)  # x ~ U_l for all l ∈ Δ
             with self._autocast():
                 with torch.no_grad():
-                    fs = net.shared_features(b)                           # fs = Fs(x)
+                    fs = net.shared_features(b)  # fs = Fs(x)
                 logits = net.discriminate(fs, b.mask, [n for _, n in segs]).float()
-            l_d, correct, total = self._lang_losses(logits, segs)         # l_D += L_D(D(fs); l)
+            l_d, correct, total = self._lang_losses(logits, segs)  # l_D += L_D(D(fs); l)
             self._d_update(l_d, correct, total, stats)
 
     def _d_update(self, l_d, correct: int, total: int, stats: dict[str, float]) -> None:
@@ -219,27 +244,28 @@ class Trainer:
         net, t = self.net, self.cfg.training
         lab = [self._batch(f"X/{lang}", c, labels=True) for lang, c in self.data.train.items()]
         adversarial = net.discriminator is not None and t.lambda1 > 0
-        unl = [self._batch(f"U/{lang}", c, labels=False) for lang, c in self.data.d_text.items()] \
-            if adversarial else []
+        unl = [self._batch(f"U/{lang}", c, labels=False) for lang, c in self.data.d_text.items()] if adversarial else []
         lab_rows = [b.words.shape[0] for b in lab]
         n_lab = sum(lab_rows)
         big = cat_batches(lab + unl).to(self.device)
         with self._autocast():
             x = net.represent(big)
-            fs = net.fs(x, big.lengths)                                   # fs = Fs(x), all batches at once
-            t_lab = int(big.lengths[:n_lab].max())    # labeled rows cut to their own longest
-            out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab],
-                                   big.mask[:n_lab, :t_lab])
+            fs = net.fs(x, big.lengths)  # fs = Fs(x), all batches at once
+            t_lab = int(big.lengths[:n_lab].max())  # labeled rows cut to their own longest
+            out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab], big.mask[:n_lab, :t_lab])
         loss: torch.Tensor | float = 0.0
         lp_all = out.log_probs.float()
-        parts = zip(lab, lp_all.split(lab_rows), big.mask[:n_lab, :t_lab].split(lab_rows),
-                    *(g.float().split(lab_rows) if g is not None else [None] * len(lab)
-                      for g in (out.gate1, out.gate2)))
+        parts = zip(
+            lab,
+            lp_all.split(lab_rows),
+            big.mask[:n_lab, :t_lab].split(lab_rows),
+            *(g.float().split(lab_rows) if g is not None else [None] * len(lab) for g in (out.gate1, out.gate2)),
+        )
         for b, lp, mask, g1, g2 in parts:
             gold = b.labels.to(lp.device)
             if self.task.token_level:
                 gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
-            l_c = net.head.loss(lp, gold, mask)                           # L_C, the head's own (NLL, CRF, ...)
+            l_c = net.head.loss(lp, gold, mask)  # L_C, the head's own (NLL, CRF, ...)
             e = net.expert_index(b.lang)
             l_g: torch.Tensor | float = 0.0
             if g1 is not None:
@@ -250,7 +276,7 @@ class Trainer:
                 j2 = gate_nll(g2, e, mask if self.task.token_level else None)
                 l_g = l_g + j2
                 stats["J_G2"] += float(j2.detach())
-            loss = loss + l_c + t.lambda2 * l_g                          # L_C + λ2 (L_G1 + L_G2)
+            loss = loss + l_c + t.lambda2 * l_g  # L_C + λ2 (L_G1 + L_G2)
             stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
         if adversarial:
@@ -274,7 +300,7 @@ class Trainer:
                 with self._autocast():
                     logits = net.discriminate(fs_unl, mask_unl, unl_rows).float()
                 l_d, _, _ = self._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
-                loss = loss - t.lambda1 * l_d                             # −λ1·L_D: confuse D
+                loss = loss - t.lambda1 * l_d  # −λ1·L_D: confuse D
             finally:
                 for p in net.discriminator.parameters():
                     p.requires_grad_(True)
@@ -287,15 +313,19 @@ class Trainer:
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, model=None) -> dict[str, float]:
         model = model or self.model
-        preds = {key: model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
-                 for key, corpus in self.data.dev.items()}
+        preds = {
+            key: model.predict_corpus(corpus, self.cfg.training.eval_batch_size)
+            for key, corpus in self.data.dev.items()
+        }
         # e.g. per-label decision thresholds, chosen on the dev sets used for model
         # selection; the task updates the model and the predictions in place.
         keys = ["target"] if "target" in preds else list(self.cfg.data.sources)
         self.task.tune(model, [g for k in keys for g in self.data.dev_gold[k]], [p for k in keys for p in preds[k]])
         field_ = self.task.pred_key
-        return {key: self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
-                for key, pred in preds.items()}
+        return {
+            key: self.task.score(self.data.dev_gold[key], [p[field_] for p in pred], self.data.scheme)
+            for key, pred in preds.items()
+        }
 
     def selection_score(self, scores: dict[str, float]) -> float:
         if "target" in scores:
@@ -307,13 +337,17 @@ class Trainer:
         import torch
 
         st = {
-            "step": self.step, "best_score": self.best_score, "best_step": self.best_step,
-            "bad_evals": self.bad_evals, "opt": self.opt.state_dict(),
+            "step": self.step,
+            "best_score": self.best_score,
+            "best_step": self.best_step,
+            "bad_evals": self.bad_evals,
+            "opt": self.opt.state_dict(),
             "d_opt": self.d_opt.state_dict() if self.d_opt else None,
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "samplers": {k: s.state_dict() for k, s in self.samplers.items()},
-            "history": json.dumps(self.history), "mltl_version": __version__,
+            "history": json.dumps(self.history),
+            "mltl_version": __version__,
         }
         return st
 
@@ -359,27 +393,33 @@ class Trainer:
             what = f"lacks {', '.join(missing)}" if missing else f"holds a {type(st).__name__}"
             raise InputError(f"file is corrupt or not an mltl checkpoint (it {what})", path=tp)
         if st.get("mltl_version") != __version__:
-            raise InputError(f"checkpoint was written by mltl {st.get('mltl_version')}, this is {__version__}",
-                             path=d)
+            raise InputError(f"checkpoint was written by mltl {st.get('mltl_version')}, this is {__version__}", path=d)
         try:
             self.net.load_state_dict(weights)
         except RuntimeError as exc:
-            raise InputError(f"checkpoint does not fit this run's model: {str(exc).splitlines()[0]}",
-                             path=wp) from None
+            raise InputError(f"checkpoint does not fit this run's model: {str(exc).splitlines()[0]}", path=wp) from None
         try:
             self.load_state_dict(st)
         except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
-            raise InputError(f"checkpoint does not fit this run ({type(exc).__name__}: "
-                             f"{(str(exc).splitlines() or [''])[0][:160]})", path=tp) from None
+            raise InputError(
+                f"checkpoint does not fit this run ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]})",
+                path=tp,
+            ) from None
 
     def metrics(self, scores: dict[str, float] | None = None) -> dict[str, Any]:
         zero = "target" not in self.data.dev
         return {
-            "task": self.cfg.task, "metric": self.task.metric_name, "sources": self.cfg.data.sources,
-            "target": self.cfg.data.target, "zero_resource": zero,
+            "task": self.cfg.task,
+            "metric": self.task.metric_name,
+            "sources": self.cfg.data.sources,
+            "target": self.cfg.data.target,
+            "zero_resource": zero,
             "selection": "mean source dev" if zero else "target dev (NOT zero-resource)",
-            "best_score": None if self.best_score == -math.inf else self.best_score, "best_step": self.best_step,
-            "steps": self.step, "dev": scores or {}, "mltl_version": __version__,
+            "best_score": None if self.best_score == -math.inf else self.best_score,
+            "best_step": self.best_step,
+            "steps": self.step,
+            "dev": scores or {},
+            "mltl_version": __version__,
         }
 
     def save_model(self, name: str, scores: dict[str, float] | None = None) -> None:
@@ -395,13 +435,16 @@ class Trainer:
         if self.out_dir is None:
             return None
         try:
+
             def handler(signum, frame):  # noqa: ARG001
                 if self.stop_requested:
                     raise KeyboardInterrupt
                 self.stop_requested = True
                 if signum == signal.SIGTERM:
-                    log.info("SIGTERM: saving a checkpoint after this iteration, then stopping "
-                             "(SIGTERM or Ctrl-C again to abort)")
+                    log.info(
+                        "SIGTERM: saving a checkpoint after this iteration, then stopping "
+                        "(SIGTERM or Ctrl-C again to abort)"
+                    )
                 else:
                     log.info("interrupt: saving a checkpoint after this iteration (Ctrl-C again to abort)")
 
@@ -443,8 +486,9 @@ class Trainer:
                 try:
                     self.iteration(stats)
                 except torch.cuda.OutOfMemoryError:
-                    raise InputError(f"out of GPU memory at batch size {t.batch_size}; try "
-                                     f"--batch-size {max(1, t.batch_size // 2)}") from None
+                    raise InputError(
+                        f"out of GPU memory at batch size {t.batch_size}; try --batch-size {max(1, t.batch_size // 2)}"
+                    ) from None
                 self.step += 1
                 stats["steps"] += 1
                 if self.on_step is not None:
@@ -514,14 +558,25 @@ class Trainer:
                 f.write(json.dumps(rec) + "\n")
         devs = " ".join(f"{k}={v:.4f}" for k, v in rec["dev"].items())
         dacc = f" D_acc={rec['D_acc']:.3f}" if rec["D_acc"] is not None else ""
-        log.info(f"epoch {rec['epoch']} step {rec['step']}: J_C={rec['J_C']:.4f} J_D={rec['J_D']:.4f} "
-                 f"J_G1={rec['J_G1']:.4f} J_G2={rec['J_G2']:.4f}{dacc} dev {devs} "
-                 f"score={rec['score']:.4f}{' *' if improved else ''} {rec['tokens_per_s']:.0f} tok/s")
+        log.info(
+            f"epoch {rec['epoch']} step {rec['step']}: J_C={rec['J_C']:.4f} J_D={rec['J_D']:.4f} "
+            f"J_G1={rec['J_G1']:.4f} J_G2={rec['J_G2']:.4f}{dacc} dev {devs} "
+            f"score={rec['score']:.4f}{' *' if improved else ''} {rec['tokens_per_s']:.0f} tok/s"
+        )
 
 
 def _zero_stats() -> dict[str, float]:
-    return {"J": 0.0, "J_C": 0.0, "J_D": 0.0, "J_G1": 0.0, "J_G2": 0.0, "d_correct": 0, "d_total": 0,
-            "tokens": 0, "steps": 0}
+    return {
+        "J": 0.0,
+        "J_C": 0.0,
+        "J_D": 0.0,
+        "J_G1": 0.0,
+        "J_G2": 0.0,
+        "d_correct": 0,
+        "d_total": 0,
+        "tokens": 0,
+        "steps": 0,
+    }
 
 
 def _describe(tr: Trainer, stats: dict[str, float], t0: float) -> str:
@@ -529,21 +584,31 @@ def _describe(tr: Trainer, stats: dict[str, float], t0: float) -> str:
     el = max(time.perf_counter() - t0, 1e-9)
     d = f" D_acc {stats['d_correct'] / stats['d_total']:.2f}" if stats["d_total"] else ""
     best = f" best {tr.best_score:.3f}" if tr.best_score > -math.inf else ""
-    return (f"epoch {tr.step // tr.steps_per_epoch + 1} J_C {stats['J_C'] / n:.3f}{d}"
-            f" {stats['tokens'] / el:.0f} tok/s{best}")
+    return (
+        f"epoch {tr.step // tr.steps_per_epoch + 1} J_C {stats['J_C'] / n:.3f}{d}"
+        f" {stats['tokens'] / el:.0f} tok/s{best}"
+    )
 
 
-def _record(tr: Trainer, stats: dict[str, float], scores: dict[str, float], score: float, secs: float,
-            total_secs: float) -> dict[str, Any]:
+def _record(
+    tr: Trainer, stats: dict[str, float], scores: dict[str, float], score: float, secs: float, total_secs: float
+) -> dict[str, Any]:
     n = max(stats["steps"], 1)
     ns = len(tr.cfg.data.sources)
     return {
-        "epoch": math.ceil(tr.step / tr.steps_per_epoch), "step": tr.step,
-        "J": stats["J"] / n, "J_C": stats["J_C"] / n / ns, "J_D": stats["J_D"] / n,
-        "J_G1": stats["J_G1"] / n / ns, "J_G2": stats["J_G2"] / n / ns,
+        "epoch": math.ceil(tr.step / tr.steps_per_epoch),
+        "step": tr.step,
+        "J": stats["J"] / n,
+        "J_C": stats["J_C"] / n / ns,
+        "J_D": stats["J_D"] / n,
+        "J_G1": stats["J_G1"] / n / ns,
+        "J_G2": stats["J_G2"] / n / ns,
         "D_acc": stats["d_correct"] / stats["d_total"] if stats["d_total"] else None,
-        "dev": scores, "score": score, "tokens_per_s": stats["tokens"] / max(secs, 1e-9),
-        "seconds": total_secs, **_gpu_memory(tr.device),
+        "dev": scores,
+        "score": score,
+        "tokens_per_s": stats["tokens"] / max(secs, 1e-9),
+        "seconds": total_secs,
+        **_gpu_memory(tr.device),
     }
 
 
@@ -562,8 +627,9 @@ def prepare_output(out: Path, force: bool) -> None:
         if not out.is_dir():
             raise InputError("output path exists and is not a directory", path=out)
         if any(out.iterdir()) and not force:
-            raise InputError("output directory exists; pass --force to overwrite it or --resume to continue it",
-                             path=out)
+            raise InputError(
+                "output directory exists; pass --force to overwrite it or --resume to continue it", path=out
+            )
         if force:
             import shutil
 
@@ -576,8 +642,9 @@ def prepare_output(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = False,
-          on_step: Callable | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = False, on_step: Callable | None = None
+) -> TrainResult:
     """Train MAN-MoE as configured; the Python face of ``mltl train``.
 
     All input is read and checked before ``out_dir`` is touched. With ``out_dir``
@@ -599,7 +666,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
     tr = Trainer(cfg, data, out, on_step=on_step)
     if out is None:
         return _start(tr)
-    with run_lock(out):   # a second run on the same directory stops here, before writing
+    with run_lock(out):  # a second run on the same directory stops here, before writing
         prepare_output(out, force)
         with atomic_file(out / "config.json") as f:
             f.write(cfg.to_json() + "\n")
@@ -608,8 +675,10 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, force: bool = 
 
 def _start(tr: Trainer) -> TrainResult:
     cfg = tr.cfg
-    log.info(f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target} on "
-             f"{tr.device}: {tr.steps_per_epoch} iterations per epoch")
+    log.info(
+        f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target} on "
+        f"{tr.device}: {tr.steps_per_epoch} iterations per epoch"
+    )
     return tr.fit()
 
 
@@ -617,8 +686,9 @@ def _start(tr: Trainer) -> TrainResult:
 RESUMABLE = frozenset({"max_epochs", "max_steps", "patience", "device", "threads", "checkpoint_every"})
 
 
-def resume(out_dir: str | Path, overrides: dict[str, Any] | None = None, *,
-           on_step: Callable | None = None) -> TrainResult:
+def resume(
+    out_dir: str | Path, overrides: dict[str, Any] | None = None, *, on_step: Callable | None = None
+) -> TrainResult:
     """Continue a run from ``out_dir/checkpoint``; same seed on CPU = same final weights.
 
     ``overrides`` may change only ``training.max_epochs``/``max_steps``/``patience``

@@ -4,6 +4,7 @@
 label log-probabilities (or the single MLP's with ``--no-c-moe``), so the expert
 gate G2 and its loss work as with the default head.
 """
+
 from mltl.registry import register_head
 from mltl_crf.crf import CRFHead, LinearChainCRF, allowed_transitions  # noqa: F401
 

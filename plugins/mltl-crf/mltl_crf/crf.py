@@ -8,6 +8,7 @@ BIOES likewise for ``E-X``, and a sentence never ends inside an entity) get a
 fixed score of -10000, so Viterbi never picks them. Sentences are row prefixes
 of ``mask`` (padding at the end), as mltl's packed encoders produce.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -61,12 +62,15 @@ class LinearChainCRF(nn.Module):
     def __init__(self, n_labels: int, allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.n_labels = n_labels
-        self.trans = nn.Parameter(torch.zeros(n_labels, n_labels))   # trans[i, j]: i -> j
+        self.trans = nn.Parameter(torch.zeros(n_labels, n_labels))  # trans[i, j]: i -> j
         self.start = nn.Parameter(torch.zeros(n_labels))
         self.end = nn.Parameter(torch.zeros(n_labels))
         if allowed is None:
-            allowed = (torch.ones(n_labels, n_labels, dtype=torch.bool), torch.ones(n_labels, dtype=torch.bool),
-                       torch.ones(n_labels, dtype=torch.bool))
+            allowed = (
+                torch.ones(n_labels, n_labels, dtype=torch.bool),
+                torch.ones(n_labels, dtype=torch.bool),
+                torch.ones(n_labels, dtype=torch.bool),
+            )
         for name, ok in zip(("trans_pen", "start_pen", "end_pen"), allowed):
             # derived from the label names (saved with the model): not part of the weights
             self.register_buffer(name, torch.where(ok, 0.0, NEG), persistent=False)
@@ -159,9 +163,19 @@ class CRFHead(Head):
 
     token_level = True
 
-    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
-                 dropout: float = 0.5, detach_gate: bool = False, labels: Sequence[str] | None = None,
-                 constraints: bool = True, **_: object) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        n_labels: int,
+        n_experts: int,
+        hidden: int = 128,
+        moe: bool = True,
+        dropout: float = 0.5,
+        detach_gate: bool = False,
+        labels: Sequence[str] | None = None,
+        constraints: bool = True,
+        **_: object,
+    ) -> None:
         super().__init__()
         self.dropout = Dropout(dropout)
         self.pred = MoEOrMLP(in_dim, hidden, n_labels, n_experts, moe, dropout, detach_gate)

@@ -1,4 +1,5 @@
 """The CRF against brute-force enumeration of every tag sequence (tiny sizes)."""
+
 from __future__ import annotations
 
 import itertools

@@ -8,6 +8,7 @@ in the config (``[data.files.en] train = "en.tsv"``). Output of ``mltl predict -
 jsonl``: ``labels`` (every label whose probability reaches its threshold), ``probs`` (one
 sigmoid probability per label) and ``label`` (the most probable one).
 """
+
 from mltl.registry import register_head, register_task
 from mltl_multilabel.task import MultiLabelHead, MultiLabelModel, MultiLabelTask, f1_scores, read_file  # noqa: F401
 

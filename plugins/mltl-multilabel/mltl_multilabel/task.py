@@ -1,5 +1,6 @@
 """Multi-label task: reader (JSONL / TSV), multi-hot labels, sigmoid MoE head + BCE,
 per-label thresholds tuned on dev, micro/macro F1."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def read_file(path: str | Path, labeled: bool = True, limit: int | None = None
-              ) -> tuple[list[list[str]], list[list[str]]]:
+def read_file(
+    path: str | Path, labeled: bool = True, limit: int | None = None
+) -> tuple[list[list[str]], list[list[str]]]:
     """(token lists, label lists) of a JSONL ``{"text"|"tokens", "labels"}`` or TSV ``l1,l2<TAB>text`` file."""
     tsv = Path(str(path).removesuffix(".gz")).suffix.lower() in (".tsv", ".txt")
     docs: list[list[str]] = []
@@ -132,8 +134,7 @@ class MultiLabelTask(Task):
     score: Any = _score
 
     # like classification (Appendix B): λ1, λ2, k; no CharCNN
-    defaults = {"training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16},
-                "model": {"char_cnn": False}}
+    defaults = {"training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16}, "model": {"char_cnn": False}}
     model_class = MultiLabelModel
 
     @property
@@ -157,8 +158,10 @@ class MultiLabelTask(Task):
 
     def tune(self, model, gold: Sequence[Sequence[str]], preds: list[dict[str, Any]]) -> None:
         """Per-label thresholds with the best dev F1, stored in the head (saved with the weights)."""
-        thr = [best_threshold(np.array([p["probs"][l] for p in preds]), np.array([l in g for g in gold]))
-               for l in model.labels]
+        thr = [
+            best_threshold(np.array([p["probs"][l] for p in preds]), np.array([l in g for g in gold]))
+            for l in model.labels
+        ]
         model.net.head.thresholds.copy_(torch.tensor(thr))
         for p in preds:
             p["labels"] = [l for l, t in zip(model.labels, thr) if p["probs"][l] >= t]
@@ -175,19 +178,27 @@ class MultiLabelHead(ClassificationHead):
 
     token_level = False
 
-    def __init__(self, in_dim: int, n_labels: int, n_experts: int, hidden: int = 128, moe: bool = True,
-                 dropout: float = 0.5, detach_gate: bool = False, **_: object) -> None:
-        super().__init__(in_dim, n_labels, n_experts, hidden=hidden, moe=moe, dropout=dropout,
-                         detach_gate=detach_gate)
+    def __init__(
+        self,
+        in_dim: int,
+        n_labels: int,
+        n_experts: int,
+        hidden: int = 128,
+        moe: bool = True,
+        dropout: float = 0.5,
+        detach_gate: bool = False,
+        **_: object,
+    ) -> None:
+        super().__init__(in_dim, n_labels, n_experts, hidden=hidden, moe=moe, dropout=dropout, detach_gate=detach_gate)
         self.register_buffer("thresholds", torch.full((n_labels,), 0.5))  # tuned on dev by the task
 
     def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         pooled = self.dropout(torch.einsum("bt,btd->bd", self.attention(feats, mask), feats))
         moe = self.pred.moe
         if moe is not None:
-            gate = moe.gate_logits(pooled)                                   # (B, E)
-            e = moe.experts(pooled)                                          # (E, B, L)
-            log_alpha = torch.log_softmax(gate, dim=-1).t().unsqueeze(-1)    # (E, B, 1)
+            gate = moe.gate_logits(pooled)  # (B, E)
+            e = moe.experts(pooled)  # (E, B, L)
+            log_alpha = torch.log_softmax(gate, dim=-1).t().unsqueeze(-1)  # (E, B, 1)
             logp = torch.logsumexp(F.logsigmoid(e) + log_alpha, dim=0)
             log1mp = torch.logsumexp(F.logsigmoid(-e) + log_alpha, dim=0)
         else:

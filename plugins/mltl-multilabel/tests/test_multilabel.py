@@ -11,8 +11,10 @@ from mltl.errors import InputError
 
 def test_readers(tmp_path):
     j = tmp_path / "a.jsonl"
-    j.write_text('{"text": "Stocks fell, sharply.", "labels": ["business", "news"]}\n\n'
-                 '{"tokens": ["A", "b"], "labels": []}\n', encoding="utf-8")
+    j.write_text(
+        '{"text": "Stocks fell, sharply.", "labels": ["business", "news"]}\n\n{"tokens": ["A", "b"], "labels": []}\n',
+        encoding="utf-8",
+    )
     docs, labs = read_file(j)
     assert docs == [["Stocks", "fell", ",", "sharply", "."], ["A", "b"]] and labs == [["business", "news"], []]
     t = tmp_path / "a.tsv"

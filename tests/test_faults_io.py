@@ -230,6 +230,7 @@ def test_stdout_on_a_full_disk(tmp_path):
                 "-m",
                 "mltl",
                 "evaluate",
+                "predictions",
                 "--gold",
                 tmp_path / "g.conll",
                 "--pred",
@@ -251,7 +252,7 @@ def test_plot_format_is_checked_before_evaluating(model, tmp_path):
     assert_one_line_error(p, "g.xyz", "unknown image format .xyz", ".png", ".svg")
     assert not (tmp_path / "g.xyz").exists() and leftovers(tmp_path) == []
     assert time.monotonic() - t0 < 30
-    p = run_cli("evaluate", "--gold", DE_TEST, "--pred", DE_TEST, "--plot", tmp_path / "g.png")
+    p = run_cli("evaluate", "predictions", "--gold", DE_TEST, "--pred", DE_TEST, "--plot", tmp_path / "g.png")
     assert_one_line_error(p, "--plot", "--model")
 
 
@@ -261,7 +262,7 @@ def test_plot_format_is_checked_before_evaluating(model, tmp_path):
 def test_gold_and_pred_with_other_tokens_are_refused(tmp_path):
     (tmp_path / "gold.conll").write_text("Berlin B-LOC\nist O\n\nParis B-LOC\nauch O\n\n")
     (tmp_path / "pred.conll").write_text("Berlin B-LOC\nist O\n\nRom B-LOC\nauch O\n\n")
-    p = run_cli("evaluate", "--gold", tmp_path / "gold.conll", "--pred", tmp_path / "pred.conll")
+    p = run_cli("evaluate", "predictions", "--gold", tmp_path / "gold.conll", "--pred", tmp_path / "pred.conll")
     assert_one_line_error(
         p, f"{tmp_path / 'pred.conll'}:4", "sentence 2, token 1", "'Rom'", "'Paris'", f"{tmp_path / 'gold.conll'}:4"
     )

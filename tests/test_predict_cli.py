@@ -62,7 +62,7 @@ def test_evaluate_equals_seqeval_on_the_predicted_file(model, tmp_path):
     assert report["gates"]["experts"] == ["en", "es"]
     assert sum(report["gates"]["fp"]["all"]) == pytest.approx(1.0)
     assert (tmp_path / "gates.png").read_bytes()[:4] == b"\x89PNG"
-    both = json.loads(run_cli("evaluate", "--gold", pred, "--pred", pred, "--json", check=True).stdout)
+    both = json.loads(run_cli("evaluate", "predictions", "--gold", pred, "--pred", pred, "--json", check=True).stdout)
     assert both["f1"] == pytest.approx(f1_score(gold, gold) if any(any(t != "O" for t in g) for g in gold) else 0)
 
 

@@ -284,3 +284,20 @@ def test_every_shipped_example_prepares(tmp_path):
         run_cli(
             "prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem, check=True
         )
+
+
+def test_prepare_never_loads_torch(tmp_path):
+    # spaCy's thinc imports torch when it can: 3 s of every `mltl prepare`, for nothing.
+    import subprocess
+    import sys
+
+    raw, out = str(EXAMPLES / "unlabeled" / "de.txt"), str(tmp_path / "de")
+    argv = ["-q", "prepare", "--task", "unlabeled", "--lang", "de", raw, "-o", out]
+    code = (
+        f"import sys\nfrom mltl.cli import main\ntry:\n    main({argv!r})\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('torch' in sys.modules, 'spacy' in sys.modules)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["False", "True"], p.stderr
+    assert (tmp_path / "de" / "unlabeled.jsonl").stat().st_size > 0

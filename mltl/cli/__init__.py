@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     from mltl.runtime import configure_threads
 
     configure_threads()
+    from mltl.text import tokenize
+
+    tokenize.SPACY_WITHOUT_TORCH = True  # prepare/embed tokenize with spaCy and never need torch
     signals.install()
     try:
         try:

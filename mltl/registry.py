@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from mltl.errors import InputError
+
+if TYPE_CHECKING:
+    from mltl.models.contracts import EncoderFactory, HeadFactory
 
 T = TypeVar("T")
 
@@ -254,11 +257,13 @@ def get_task(name: str) -> Any:
     return _lookup("task", name)
 
 
-def get_head(name: str) -> Any:
+def get_head(name: str) -> HeadFactory:
+    """The predictor C registered as ``name`` (see :class:`mltl.models.contracts.HeadFactory`)."""
     return _lookup("head", name)
 
 
-def get_encoder(name: str) -> Any:
+def get_encoder(name: str) -> EncoderFactory:
+    """The Fs/Fp base registered as ``name`` (see :class:`mltl.models.contracts.EncoderFactory`)."""
     return _lookup("encoder", name)
 
 

@@ -448,6 +448,9 @@ def test_every_registered_component_builds_and_trains_a_step(kind, name):
                 else gold[int(b.lengths[:i].sum()) : int(b.lengths[: i + 1].sum())]
             )
         gold = padded
+    from mltl.models.contracts import Encoder, HeadModule
+
+    assert isinstance(net.fs, Encoder) and isinstance(net.head, HeadModule)  # the Protocols of the contract
     net.train()
     out = net(b)
     loss = net.head.loss(out.log_probs, gold, b.mask) - net.discriminate(out.fs, b.mask).logsumexp(-1).mean()

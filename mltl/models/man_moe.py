@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from mltl.models.charcnn import CharCNN
+from mltl.models.contracts import Encoder
 from mltl.models.discriminator import LanguageDiscriminator
 from mltl.models.dropout import Dropout
 from mltl.models.moe import MixtureOfExperts
@@ -203,7 +204,7 @@ class ManMoE(nn.Module):
         enc = get_encoder(encoder)
         self.fs = enc(in_dim, shared_hidden, layers, dropout)  # Fs
         if fp_moe:
-            self.fp = enc(in_dim, private_hidden, layers, dropout)  # Fp's BiLSTM
+            self.fp: Encoder | None = enc(in_dim, private_hidden, layers, dropout)  # Fp's BiLSTM
             self.fp_moe: MixtureOfExperts | None = MixtureOfExperts(
                 private_hidden,
                 expert_hidden,

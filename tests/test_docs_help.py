@@ -17,6 +17,9 @@ from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli,
 
 from mltl.runtime import THREAD_ENV_VARS
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def help_text(*cmd: str) -> str:
     proc = run_cli(*cmd, "--help", check=True)

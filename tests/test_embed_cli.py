@@ -14,6 +14,9 @@ import pytest
 from mltl.embeddings import Vectors, load_vectors, save_vectors
 from mltl.embeddings.mapping import random_rotation
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 MAN_EN = sorted(glob.glob("/usr/share/man/man1/*.1.gz"))
 FAST = ["--dim", "24", "--min-count", "3", "--epoch", "3", "--bucket", "20000", "--threads", "1"]
 

@@ -19,6 +19,9 @@ from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli,
 
 from mltl.runtime import THREAD_ENV_VARS
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"  # CoNLL columns in a .txt file
 CONLL = "Berlin B-LOC\nist O\ngroß O\n. O\n\n"
 

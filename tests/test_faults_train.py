@@ -21,6 +21,9 @@ from conftest import TINY_MODEL, assert_one_line_error, run_cli
 
 from mltl.runtime import THREAD_ENV_VARS
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch")
 
 

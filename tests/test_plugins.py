@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TINY_MODEL, run_cli
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("mltl_crf", reason="pip install -e plugins/mltl-crf (done by .ci/run)")
 
 

@@ -9,6 +9,9 @@ import pytest
 from conftest import EXAMPLES, assert_one_line_error, run_cli
 from seqeval.metrics import f1_score
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 DE_TEST = EXAMPLES / "ner" / "de" / "test.txt"
 RAW = "Angela Merkel besuchte gestern Paris.\n\n  Die Siemens AG sitzt in München und Berlin.\n"
 

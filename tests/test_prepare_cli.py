@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, assert_one_line_error, run_cli
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 TRAIN = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n. O\n\nPeter B-PER\nBlackburn I-PER\n\n"
 DEV = "BRUSSELS B-LOC\n1996-08-22 O\n"
 TEST = "Germany B-LOC\n's O\nrepresentative O\n"

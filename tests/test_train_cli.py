@@ -13,6 +13,9 @@ pytest.importorskip("torch")
 
 from toydata import make_toy_data  # noqa: E402
 
+# Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
+pytestmark = pytest.mark.slow
+
 TINY = [
     "--hidden-size",
     "16",

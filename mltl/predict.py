@@ -147,7 +147,7 @@ def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[s
     if scheme in (None, "plain"):
         return []
     out = []
-    for label, s, e in schemes.to_spans(tags, "bio"):
+    for label, s, e in schemes.to_spans(tags):
         ent: dict[str, Any] = {"label": label, "token_start": s, "token_end": e}
         if item.offsets is not None and item.text is not None:
             cs, ce = item.offsets[s][0], item.offsets[e - 1][1]

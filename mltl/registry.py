@@ -232,10 +232,6 @@ def plugins() -> list[Plugin]:
     return load_plugins(report=False)
 
 
-def load_builtins(kind: str | None = None) -> None:  # kept for callers of the old API
-    load_plugins()
-
-
 def _failed_note() -> str:
     bad = [p for p in _state["plugins"] if p.status != "ok"]
     if not bad:

@@ -31,7 +31,7 @@ def test_detect_plain_tags():
 
 def test_iob1_specifics():
     iob1 = ["I-PER", "I-PER", "B-PER", "O", "I-LOC"]
-    assert schemes.to_spans(iob1, "iob1") == [("PER", 0, 2), ("PER", 2, 3), ("LOC", 4, 5)]
+    assert schemes.to_spans(iob1) == [("PER", 0, 2), ("PER", 2, 3), ("LOC", 4, 5)]
     assert schemes.convert(iob1, "iob1", "bio") == ["B-PER", "I-PER", "B-PER", "O", "B-LOC"]
 
 

@@ -94,9 +94,9 @@ def problems(tags: Sequence[str], scheme: str) -> list[tuple[int, str]]:
     return out
 
 
-def to_spans(tags: Sequence[str], scheme: str = "bio") -> list[Span]:
-    """Decode tags to spans, leniently (as conlleval): an ``I-X`` that cannot continue
-    the open chunk starts a new one."""
+def to_spans(tags: Sequence[str]) -> list[Span]:
+    """Decode tags of any span scheme (BIO, IOB1, BIOES, BILOU) to spans, leniently (as conlleval):
+    an ``I-X`` that cannot continue the open chunk starts a new one."""
     spans: list[Span] = []
     start, cur = -1, ""
 
@@ -157,14 +157,14 @@ def convert(tags: Sequence[str], src: str, dst: str = "bio") -> list[str]:
     """Convert one tag sequence between span schemes (lenient decoding of ``src``)."""
     if src == dst or src == "plain":
         return list(tags)
-    return from_spans(to_spans(tags, src), len(tags), dst)
+    return from_spans(to_spans(tags), len(tags), dst)
 
 
 def repair(tags: Sequence[str], scheme: str = "bio") -> list[str]:
     """Make a sequence valid by decoding leniently and re-encoding in the same scheme."""
     if scheme == "plain":
         return list(tags)
-    return from_spans(to_spans(tags, scheme), len(tags), scheme)
+    return from_spans(to_spans(tags), len(tags), scheme)
 
 
 def entity_types(tags: Iterable[str]) -> set[str]:

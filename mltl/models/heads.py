@@ -30,8 +30,8 @@ from mltl.registry import API_VERSION, register_head
 MLTL_API_VERSION = API_VERSION
 
 
-def nll_loss(log_probs: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean negative log-likelihood over real tokens (gold -100 = padding) or sentences."""
+def nll_loss(log_probs: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood over real tokens (gold -100 = padding: no mask needed) or sentences."""
     return nn.functional.nll_loss(log_probs.reshape(-1, log_probs.shape[-1]), gold.reshape(-1), ignore_index=-100)
 
 
@@ -41,7 +41,7 @@ class Head(nn.Module):
     token_level = True
 
     def loss(self, scores: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return nll_loss(scores, gold, mask)
+        return nll_loss(scores, gold)  # padding is gold -100; a CRF head needs the mask
 
 
 class MoEOrMLP(nn.Module):

@@ -20,6 +20,7 @@ from mltl.config import TrainConfig
 from mltl.errors import InputError
 from mltl.models.featurize import PAD_WORD, UNK_WORD, EncodedCorpus, Featurizer
 from mltl.registry import get_task
+from mltl.training.tasks import Task
 
 SPLITS = ("train", "dev", "test", "unlabeled")
 
@@ -37,8 +38,10 @@ class LangData:
 
 @dataclass
 class RunData:
-    """Encoded corpora and the pieces of the model directory (vocab, vectors, labels)."""
+    """Encoded corpora and the pieces of the model directory (vocab, vectors, labels), with the
+    :class:`~mltl.training.tasks.Task` they were read for."""
 
+    task: Task
     labels: list[str]
     scheme: str | None
     featurizer: Featurizer
@@ -61,7 +64,7 @@ def split_path(cfg: TrainConfig, lang: str, split: str) -> Path | None:
     return Path(cfg.data.data) / lang / f"{split}.jsonl"
 
 
-def read_split(path: Path, task, labeled: bool, limit: int | None = None) -> tuple[list[list[str]], list[Any]]:
+def read_split(path: Path, task: Task, labeled: bool, limit: int | None = None) -> tuple[list[list[str]], list[Any]]:
     from mltl.data.jsonl import read_jsonl
 
     own = task.read_split(path, labeled, limit)
@@ -138,8 +141,7 @@ def vectors_path(cfg: TrainConfig, lang: str) -> Path:
         ) from None
 
 
-def read_languages(cfg: TrainConfig) -> tuple[dict[str, LangData], list[str]]:
-    task = get_task(cfg.task)
+def read_languages(cfg: TrainConfig, task: Task) -> tuple[dict[str, LangData], list[str]]:
     warnings: list[str] = []
     out: dict[str, LangData] = {}
     for lang in cfg.data.sources:
@@ -190,8 +192,9 @@ def read_languages(cfg: TrainConfig) -> tuple[dict[str, LangData], list[str]]:
     return out, warnings
 
 
-def collect_labels(cfg: TrainConfig, langs: dict[str, LangData], warnings: list[str]) -> tuple[list[str], str | None]:
-    task = get_task(cfg.task)
+def collect_labels(
+    cfg: TrainConfig, task: Task, langs: dict[str, LangData], warnings: list[str]
+) -> tuple[list[str], str | None]:
     per: dict[str, set[str]] = {}
     for lang in cfg.data.sources:
         ys = langs[lang].train_labels + langs[lang].dev_labels
@@ -245,8 +248,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     check_languages(cfg)
     target = cfg.data.target
     assert target is not None  # check_languages raised otherwise
-    langs, warnings = read_languages(cfg)
-    labels, scheme = collect_labels(cfg, langs, warnings)
+    langs, warnings = read_languages(cfg, task)
+    labels, scheme = collect_labels(cfg, task, langs, warnings)
     label_id = {lab: i for i, lab in enumerate(labels)}
 
     tdev = None
@@ -331,4 +334,4 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
                 sents = ld.unlabeled
             d_text[lang] = encode(lang, sents, None)
     target_eval = {split: (encode(target, s, None), y) for split, (s, y) in target_eval_raw.items()}
-    return RunData(labels, scheme, feat, vectors, train, dev, dev_gold, d_text, target_eval, warnings)
+    return RunData(task, labels, scheme, feat, vectors, train, dev, dev_gold, d_text, target_eval, warnings)

@@ -104,14 +104,13 @@ class Trainer:
         import torch
 
         from mltl.models.model import Model, build_network
-        from mltl.registry import get_task
         from mltl.training.sampler import BucketSampler
 
         self.cfg = cfg
         self.data = data
         self.out_dir = out_dir
         self.on_step = on_step
-        self.task = get_task(cfg.task)
+        self.task = data.task
         t = cfg.training
         # --threads applies while this trainer trains; fit() restores the caller's setting
         self._threads_before = torch.get_num_threads()

@@ -266,11 +266,24 @@ def test_existing_output_needs_force(tmp_path):
 
 @pytest.mark.skipif(not (EXAMPLES / "ner").is_dir(), reason="example data not present")
 def test_every_shipped_example_prepares(tmp_path):
+    # The shipped examples stay usable: every file reads, every split is filled, the labels are the
+    # ones the examples promise (CoNLL types; the classification topics), nothing is dropped.
+    def meta(out):
+        return json.loads((out / "meta.json").read_text(encoding="utf-8"))
+
     for lang_dir in sorted((EXAMPLES / "ner").iterdir()):
         files = [lang_dir / f"{s}.txt" for s in ("train", "dev", "test")]
-        run_cli("prepare", "--lang", lang_dir.name, *files, "-o", tmp_path / "ner" / lang_dir.name, check=True)
+        out = tmp_path / "ner" / lang_dir.name
+        run_cli("-q", "prepare", "--lang", lang_dir.name, *files, "-o", out, check=True)
+        m = meta(out)
+        assert set(m["splits"]) == {"train", "dev", "test"} and all(st["items"] > 0 for st in m["splits"].values())
+        assert set(m["entity_types"]) <= {"PER", "LOC", "ORG", "MISC"} and {"PER", "LOC"} <= set(m["entity_types"])
+        sentences = sum(f.read_text(encoding="utf-8").count("\n\n") for f in files)
+        assert abs(sum(st["items"] for st in m["splits"].values()) - sentences) <= 3, lang_dir.name
     for tsv in sorted((EXAMPLES / "cls").glob("*.tsv")):
+        out = tmp_path / "cls" / tsv.stem
         run_cli(
+            "-q",
             "prepare",
             "--task",
             "classification",
@@ -280,13 +293,18 @@ def test_every_shipped_example_prepares(tmp_path):
             "--split",
             "80/10/10",
             "-o",
-            tmp_path / "cls" / tsv.stem,
+            out,
             check=True,
         )
+        m = meta(out)
+        rows = [ln for ln in tsv.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        assert sum(st["items"] for st in m["splits"].values()) == len(rows)
+        assert set(m["labels"]) == {ln.split("\t")[0] for ln in rows}
     for raw in sorted((EXAMPLES / "unlabeled").glob("*.txt")):
-        run_cli(
-            "prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", tmp_path / "raw" / raw.stem, check=True
-        )
+        out = tmp_path / "raw" / raw.stem
+        run_cli("-q", "prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", out, check=True)
+        lines = [ln for ln in raw.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        assert meta(out)["splits"]["unlabeled"]["items"] >= len(lines) * 0.9, raw.stem
 
 
 def test_prepare_never_loads_torch(tmp_path):

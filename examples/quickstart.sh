@@ -31,8 +31,9 @@ echo "== align: de, es, nl into the English space (identical-strings seed + self
 mltl -q align --hub en "$OUT"/vectors/{en,de,es,nl}.vec --method identical --force -o "$OUT/aligned"
 
 echo "== train: MAN-MoE on en, es, nl; target de (unlabeled only)"
-mltl train --task tagging --sources en,es,nl --target de --data "$OUT/data" --vectors "$OUT/aligned" \
-  --max-epochs 24 --steps-per-epoch 25 --patience 0 --seed "$SEED" --force -o "$OUT/model"
+# Settings in examples/train-ner.toml; the flags point it at this run's directories.
+mltl train --config examples/train-ner.toml --data "$OUT/data" --vectors "$OUT/aligned" \
+  --seed "$SEED" --force -o "$OUT/model"
 
 echo "== predict: raw German text"
 printf 'Angela Merkel traf am Montag in Berlin den Vorstand von Siemens.\n' > "$OUT/de.txt"

@@ -73,7 +73,11 @@ class DataConfig:
         default_help="none",
     )
     # per-language path overrides ([data.files.<lang>] in TOML)
-    files: dict[str, dict[str, str]] = setting(factory=dict, cli=False)
+    files: dict[str, dict[str, str]] = setting(
+        factory=dict,
+        cli=False,
+        help="Per-language path overrides: [data.files.<lang>] train/dev/test/unlabeled/vectors.",
+    )
     lowercase: list[str] = setting(
         factory=list,
         help="Comma-separated languages looked up lowercased in their vectors.",
@@ -117,9 +121,9 @@ class ModelConfig:
     adversary: bool = setting(True, help="Language discriminator D (MAN).", panel=_MODEL)
     char_cnn: bool = setting(True, help="CharCNN word features.", panel=_MODEL)  # the task sets it
     char_emb_size: int = setting(50, help="Character embedding size (not given in the paper).", panel=_MODEL)
-    char_kernels: int = setting(200, cli=False)
-    char_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
-    char_out: int = setting(128, cli=False)
+    char_kernels: int = setting(200, cli=False, help="CharCNN filters per width (Appendix B).")
+    char_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False, help="CharCNN filter widths.")
+    char_out: int = setting(128, cli=False, help="CharCNN output size per word.")
     lowercase_chars: bool = setting(
         False, help="Lowercase before the CharCNN (e.g. German capitalises all nouns).", panel=_MODEL
     )
@@ -141,9 +145,9 @@ class ModelConfig:
         help="Last activation of Fp's experts: tanh | relu | none (Appendix B: tanh, to match the LSTM features).",
         panel=_MODEL,
     )
-    d_kernels: int = setting(200, cli=False)
-    d_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False)
-    d_hidden: int = setting(128, cli=False)
+    d_kernels: int = setting(200, cli=False, help="D's CNN filters per width.")
+    d_widths: list[int] = setting(factory=lambda: [3, 4, 5], cli=False, help="D's CNN filter widths.")
+    d_hidden: int = setting(128, cli=False, help="D's hidden layer.")
     dropout: float = setting(0.5, help="Dropout.", panel=_MODEL)
     word_dropout: float = setting(0.0, help="Replace words by <unk> in training.", panel=_MODEL)
     detach_gate: bool = setting(False, help="Gates read detached features.", panel=_MODEL)

@@ -130,6 +130,24 @@ def read_items(
         raise InputError(f"unknown input format {fmt!r}; choose one of: {', '.join(INPUT_FORMATS)}")
 
 
+def items_from_text(text: str, tokenizer, split_lines: bool = True) -> list[Item]:
+    """Raw text as ``mltl predict`` reads it: one item per line (LF or CRLF; ``split_lines``)
+    or one for the whole text, token offsets into ``text`` itself."""
+    parts: list[tuple[int, str]] = []
+    if split_lines:
+        start = 0
+        for line in text.split("\n"):
+            parts.append((start, line.removesuffix("\r")))
+            start += len(line) + 1
+    else:
+        parts = [(0, text)]
+    items = []
+    for base, chunk in parts:
+        spans = tokenizer.tokenize_with_offsets(chunk)
+        items.append(Item([t for t, _, _ in spans], text, [(base + s, base + e) for _, s, e in spans]))
+    return items
+
+
 def chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
     buf: list[Item] = []
     for it in items:

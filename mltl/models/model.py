@@ -201,8 +201,14 @@ class Model:
                 rows[keys[i]] = base + j
         return table[torch.tensor([rows[k] for k in keys], dtype=torch.long, device=self.device)]
 
-    def predict_corpus(self, corpus, batch_size: int = 256, gates: bool = False) -> list[dict[str, Any]]:
-        """Predictions for every sentence of an encoded corpus, in corpus order."""
+    def predict_corpus(
+        self, corpus, batch_size: int = 256, gates: bool = False, *, scores: bool = False
+    ) -> list[dict[str, Any]]:
+        """Predictions for every sentence of an encoded corpus, in corpus order.
+
+        ``scores`` (token-level tasks): add ``tag_probs``, the model's probability of each
+        predicted tag, from which span and sentence confidences are taken.
+        """
         import torch
 
         token_level = self.task.token_level
@@ -216,6 +222,8 @@ class Model:
                 n = int(corpus.lengths[i])
                 if token_level:
                     res: dict[str, Any] = {"tags": [self.labels[j] for j in best[r, :n]]}
+                    if scores:
+                        res["tag_probs"] = lp[r, :n].max(-1).values.exp().tolist()
                 else:
                     probs = lp[r].exp().cpu().numpy()
                     res = {
@@ -232,7 +240,13 @@ class Model:
         return results  # type: ignore[return-value]
 
     def predict_batch(
-        self, lang: str, sentences: Sequence[Sequence[str]], batch_size: int = 256, gates: bool = False
+        self,
+        lang: str,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 256,
+        gates: bool = False,
+        *,
+        scores: bool = False,
     ) -> list[dict[str, Any]]:
         """Predict for tokenised sentences of ``lang``.
 
@@ -243,7 +257,9 @@ class Model:
         self.check_lang(lang)
         keep = [i for i, s in enumerate(sentences) if len(s)]
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
-        res = self.predict_corpus(corpus, batch_size, gates) if keep else []
+        # ``scores`` only when asked: a plugin's predict_corpus override may not take it
+        extra = {"scores": True} if scores else {}
+        res = self.predict_corpus(corpus, batch_size, gates, **extra) if keep else []
         empty = self.task.empty_prediction()
         out: list[dict[str, Any]] = [dict(empty) for _ in sentences]
         for i, r in zip(keep, res):
@@ -380,8 +396,30 @@ def check_model_languages(langs: Any, path: Path) -> list[str]:
     return langs
 
 
+MODEL_ENTRY_POINTS = "mltl.models"  # the group a package built by `mltl package` declares
+
+
+def resolve_model_dir(model: str | Path) -> Path:
+    """A model directory, or the name of an installed model package built by ``mltl package``.
+
+    Packages are found only through their declared entry point (group ``mltl.models``, name =
+    the package name, value = a function returning the model directory), as plugins are: a
+    name never imports an arbitrary module.
+    """
+    d = Path(model)
+    if d.is_dir():
+        return d
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group=MODEL_ENTRY_POINTS) if ep.name == str(model)]
+    if found:
+        return Path(found[0].load()())
+    raise InputError("no such model directory (nor an installed mltl model package of that name)", path=d)
+
+
 def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
-    """Load a model directory (``model-best/``, ``model-last/``) written by ``mltl train``.
+    """Load a model directory (``model-best/``, ``model-last/``) written by ``mltl train``,
+    or an installed model package by its name (``mltl package``).
 
     ``device``: ``auto`` (a GPU when one is visible, else the CPU), ``cpu``, ``cuda``, ``cuda:N``.
 
@@ -392,9 +430,7 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
     from mltl.models.featurize import Featurizer
 
     device = str(pick_device(device))
-    d = Path(path)
-    if not d.is_dir():
-        raise InputError("no such model directory", path=d)
+    d = resolve_model_dir(path)
     marker = _read_json(d, MARKER)
     if not isinstance(marker, dict):
         raise InputError("not an mltl model marker (expected a JSON object)", path=d / MARKER)

@@ -147,3 +147,39 @@ def test_package_installs_and_loads_by_name(model, tmp_path):
 
     meta = zipfile.ZipFile(wheel).read("mltl_test_ner-1.0.0.dist-info/METADATA").decode()
     assert "Requires-Dist: mltl==" in meta and "**Zero-resource**" in meta and "source dev f1, en" in meta
+
+
+def test_zero_shot_language_in_spacy_as_in_predict(example_chain, model, tmp_path):
+    # Dutch was never seen by the model (sources en, es; target de): its aligned vectors make it
+    # predictable, in spaCy as with `mltl predict --lang nl --vectors`; to_disk keeps them.
+    vec = example_chain / "aligned" / "nl.vec"
+    lines = []
+    for line in (EXAMPLES / "unlabeled" / "nl.txt").read_text(encoding="utf-8").splitlines()[:15]:
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    (tmp_path / "nl.txt").write_text(text, encoding="utf-8")
+    out = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--lang",
+        "nl",
+        "--vectors",
+        vec,
+        tmp_path / "nl.txt",
+        "--format",
+        "jsonl",
+        check=True,
+    ).stdout
+    want, base = [], 0
+    for rec in map(json.loads, out.splitlines()):
+        want += [(base + e["start"], base + e["end"], e["label"]) for e in rec["entities"]]
+        base += len(rec["text"]) + 1
+    nlp = spacy.blank("nl")
+    nlp.add_pipe("mltl", config={"model": str(model), "lang": "nl", "vectors": str(vec), "device": "cpu"})
+    assert [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents] == want
+    nlp.to_disk(tmp_path / "pipe")
+    assert [(e.start_char, e.end_char, e.label_) for e in spacy.load(tmp_path / "pipe")(text).ents] == want
+    bad = spacy.blank("nl")
+    with pytest.raises(Exception, match='"vectors" \\(a zero-shot language\\) needs "lang"'):
+        bad.add_pipe("mltl", config={"model": str(model), "vectors": str(vec)})("Een zin.")

@@ -147,7 +147,7 @@ def readme_blocks() -> list[str]:
 def test_ci_runs_the_readmes_test_command():
     install = next(b for b in readme_blocks() if "pytest" in b)
     command = install.strip().rsplit("&&", 1)[-1].strip()
-    assert command == "python -m pytest -q tests plugins/*/tests"
+    assert command == "python -m pytest -q -n 2 tests plugins/*/tests"
     ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if ln.strip()]
     assert ci[-1] == command
     assert list(ROOT.glob("plugins/*/tests/test_*.py")), "the glob finds no plugin tests"

@@ -188,7 +188,7 @@ def package_model(
     force: bool = False,
 ) -> Path:
     """Build ``OUT_DIR/NAME-VERSION-py3-none-any.whl`` from a model directory; returns its path."""
-    from mltl.models.model import load_model
+    from mltl.models.model import load_model, resolve_model_dir
 
     if not _NAME.fullmatch(name):
         raise InputError(
@@ -196,7 +196,7 @@ def package_model(
         )
     if not _VERSION.fullmatch(version):
         raise InputError(f"--version {version!r} is not a version number such as 1.0.0")
-    src_dir = Path(model_dir)
+    src_dir = resolve_model_dir(model_dir)  # a directory, or an installed model package's
     model = load_model(src_dir, device="cpu")  # the same checks as predict: a model of this mltl version
     cfg = model.config
     out = Path(out_dir)

@@ -8,7 +8,7 @@ import json
 import tomllib
 
 import pytest
-from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli
+from conftest import ROOT, TINY_MODEL, assert_one_line_error, run_cli
 
 from mltl.config import SECTIONS
 
@@ -78,50 +78,10 @@ def test_example_configs_train_on_the_shipped_data(example_chain, tmp_path):
     )
     saved = json.loads((tmp_path / "ner" / "model-best" / "config.json").read_text())
     assert saved["data"]["sources"] == ["en", "es", "nl"] and saved["training"]["seed"] == 1
-    # classification: prepare the shipped topic data (en, es labeled; de the target)
-    for lang in ("en", "es", "de"):
-        run_cli(
-            "-q",
-            "prepare",
-            "--task",
-            "classification",
-            "--lang",
-            lang,
-            EXAMPLES / "cls" / f"{lang}.tsv",
-            "--split",
-            "80/10/10",
-            "--unlabeled-text",
-            EXAMPLES / "unlabeled" / f"{lang}.txt",
-            "-o",
-            tmp_path / "data-cls" / lang,
-            check=True,
-        )
-    run_cli(
-        "-q",
-        "train",
-        "--config",
-        "examples/train-cls.toml",
-        "--data",
-        tmp_path / "data-cls",
-        "--vectors",
-        example_chain / "aligned",
-        *short,
-        "-o",
-        tmp_path / "cls",
-        cwd=ROOT,
-        check=True,
-    )
-    saved = json.loads((tmp_path / "cls" / "model-best" / "config.json").read_text())
-    assert saved["task"] == "classification" and saved["model"]["char_cnn"] is False
-    assert saved["training"]["lambda1"] == 0.002  # the task's default, not in the file
-    report = json.loads(
-        run_cli(
-            "evaluate",
-            "--model",
-            tmp_path / "cls" / "model-best",
-            tmp_path / "data-cls" / "de" / "test.jsonl",
-            "--json",
-            check=True,
-        ).stdout
-    )
-    assert report["documents"] > 0 and set(report["labels"]) == {"business", "science", "sports"}
+    # examples/train-cls.toml: the classification settings (a classification model trains, on
+    # the same data layout, in test_predict_cli::test_classification_predict_and_evaluate)
+    cfg = json.loads(run_cli("train", "--config", "examples/train-cls.toml", "--dry-run", cwd=ROOT, check=True).stdout)
+    assert cfg["task"] == "classification" and cfg["data"]["sources"] == ["en", "es"] and cfg["data"]["target"] == "de"
+    assert cfg["model"]["char_cnn"] is False and cfg["training"]["lambda1"] == 0.002  # the task's defaults
+    assert cfg["data"]["data"] == "out/quickstart/data-cls"
+    assert '-o "$OUT/data-cls/$lang"' in quick  # the quickstart prepares that layout

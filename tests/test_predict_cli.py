@@ -307,3 +307,12 @@ def test_classification_predict_and_evaluate(tmp_path):
     assert report["task"] == "classification" and report["documents"] == 19
     assert sum(map(sum, report["confusion"])) == 19
     assert set(report["gates"]["c"]["by"]) <= {"business", "science", "sports"}
+    # the same model in spaCy (issue 20): doc.cats are the probabilities `mltl predict` gave
+    import spacy
+
+    nlp = spacy.blank("fr")
+    nlp.add_pipe("mltl", config={"model": str(model), "device": "cpu", "scores": True})
+    for r in recs:
+        doc = nlp(r["text"])
+        assert doc.cats == pytest.approx(r["probs"], abs=1e-6)
+        assert doc._.mltl_scores["label"] == r["label"] == max(doc.cats, key=doc.cats.get)

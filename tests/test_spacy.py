@@ -30,11 +30,10 @@ def _german_text(n: int = 12) -> str:
     return "\n".join(sents[:n]) + "\n"
 
 
-def _predicted_spans(model, text_file) -> list[tuple[int, int, str]]:
-    """Entities of `mltl predict` on a raw-text file, as character spans into the whole text."""
-    out = run_cli("predict", "--model", model, text_file, "--format", "jsonl", check=True).stdout
+def _spans(jsonl: str) -> list[tuple[int, int, str]]:
+    """Entities of `mltl predict --format jsonl` output, as character spans into the whole text."""
     spans, base = [], 0
-    for rec in map(json.loads, out.splitlines()):
+    for rec in map(json.loads, jsonl.splitlines()):
         spans += [(base + e["start"], base + e["end"], e["label"]) for e in rec["entities"]]
         base += len(rec["text"]) + 1
     return spans
@@ -45,10 +44,18 @@ def model(example_chain):
     return example_chain / "model" / "model-best"
 
 
-def test_component_equals_mltl_predict_and_round_trips(model, tmp_path):
+@pytest.fixture(scope="module")
+def german(model, tmp_path_factory):
+    """(text, its file, `mltl predict --format jsonl` output on it, the entities as char spans)."""
     text = _german_text()
-    (tmp_path / "de.txt").write_text(text, encoding="utf-8")
-    want = _predicted_spans(model, tmp_path / "de.txt")
+    f = tmp_path_factory.mktemp("de") / "de.txt"
+    f.write_text(text, encoding="utf-8")
+    out = run_cli("predict", "--model", model, f, "--format", "jsonl", check=True).stdout
+    return text, f, out, _spans(out)
+
+
+def test_component_equals_mltl_predict_and_round_trips(model, german, tmp_path):
+    text, _, _, want = german
     assert want, "the test model predicts no entity at all"
     nlp = spacy.blank("de")
     nlp.add_pipe("mltl", config={"model": str(model), "scores": True, "device": "cpu"})
@@ -72,12 +79,10 @@ def test_component_equals_mltl_predict_and_round_trips(model, tmp_path):
     assert [(e.start_char, e.end_char, e.label_) for e in loaded(text).ents] == want
 
 
-def test_entities_off_the_docs_token_boundaries_are_dropped_and_counted(model, tmp_path, caplog):
+def test_entities_off_the_docs_token_boundaries_are_dropped_and_counted(model, german, caplog):
     from spacy.tokens import Doc
 
-    text = _german_text()
-    (tmp_path / "de.txt").write_text(text, encoding="utf-8")
-    want = _predicted_spans(model, tmp_path / "de.txt")
+    text, _, _, want = german
     nlp = spacy.blank("de")
 
     def three_chars(t: str) -> Doc:  # a tokenizer unlike mltl's: 3-character pieces
@@ -94,7 +99,7 @@ def test_entities_off_the_docs_token_boundaries_are_dropped_and_counted(model, t
     assert any("did not fall on the Doc's token boundaries" in r.getMessage() for r in caplog.records)
 
 
-def test_package_installs_and_loads_by_name(model, tmp_path):
+def test_package_installs_and_loads_by_name(model, german, tmp_path):
     dist = tmp_path / "dist"
     p = run_cli("package", model, "-o", dist, "--name", "mltl_test_ner", "--version", "1.0.0", check=True)
     wheel = dist / "mltl_test_ner-1.0.0-py3-none-any.whl"
@@ -122,17 +127,14 @@ def test_package_installs_and_loads_by_name(model, tmp_path):
         timeout=300,
     )
     assert pip.returncode == 0, pip.stderr
-    text = _german_text(6)
-    (tmp_path / "de.txt").write_text(text, encoding="utf-8")
-    want = _predicted_spans(model, tmp_path / "de.txt")
+    text, text_file, direct, want = german
     by_name = subprocess.run(
-        [py, "-m", "mltl", "predict", "--model", "mltl_test_ner", tmp_path / "de.txt", "--format", "jsonl"],
+        [py, "-m", "mltl", "predict", "--model", "mltl_test_ner", text_file, "--format", "jsonl"],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert by_name.returncode == 0, by_name.stderr
-    direct = run_cli("predict", "--model", model, tmp_path / "de.txt", "--format", "jsonl", check=True).stdout
     assert by_name.stdout == direct
     code = (
         "import json, spacy, sys\nnlp = spacy.blank('de')\n"

@@ -429,7 +429,11 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
     from mltl.config import config_from_json
     from mltl.models.featurize import Featurizer
 
-    device = str(pick_device(device))
+    # A GPU named explicitly is checked first; `auto`/`cpu` (which need torch, 3-4 s to import)
+    # only once the directory has passed the cheap checks, so a wrong path fails at once.
+    explicit = device not in ("auto", "cpu")
+    if explicit:
+        device = str(pick_device(device))
     d = resolve_model_dir(path)
     marker = _read_json(d, MARKER)
     if not isinstance(marker, dict):
@@ -444,6 +448,8 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
         cfg = config_from_json(_need(d, "config.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
         raise InputError(f"corrupt config ({exc})", path=d / "config.json") from None
+    if not explicit:
+        device = str(pick_device(device))
     from mltl.config import components
 
     try:

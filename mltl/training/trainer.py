@@ -653,10 +653,12 @@ def train(
     from mltl.registry import provenance
     from mltl.training.data import load_run_data
 
-    # Task, head and encoder by name (built-in or plugin); the plugin packages are
-    # recorded in config.json so a model can say which one to install.
-    cfg.plugins = provenance(components(cfg))
+    # The data first: its checks need neither torch nor the heads (a wrong path fails in a
+    # second, not after importing torch). Then task, head and encoder by name (built-in or
+    # plugin); the plugin packages are recorded in config.json so a model can say which one
+    # to install.
     data = load_run_data(cfg)
+    cfg.plugins = provenance(components(cfg))
     for w in data.warnings:
         log.warning(w)
     out = Path(out_dir) if out_dir is not None else None

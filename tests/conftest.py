@@ -103,7 +103,8 @@ def example_chain(tmp_path_factory):
     Returns the work dir holding vectors/, aligned/ (en hub; de, es, nl mapped), data/ and model/.
     """
     w = tmp_path_factory.mktemp("chain")
-    for lang in ("en", "de", "es", "nl"):
+
+    def one_language(lang: str) -> None:  # prepare -> embed; the languages are independent
         d = EXAMPLES / "ner" / lang
         run_cli(
             "-q",
@@ -138,6 +139,12 @@ def example_chain(tmp_path_factory):
             "1",
             check=True,
         )
+
+    # Two languages at a time: each step is mostly interpreter start-up and imports (2 cores).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one_language, ("en", "de", "es", "nl")))
     run_cli(
         "-q",
         "align",

@@ -222,7 +222,7 @@ def test_classification_predict_and_evaluate(tmp_path):
     accuracy/macro-F1/confusion and gate weights from evaluate."""
     from conftest import TINY_MODEL
 
-    for lang in ("en", "es", "fr"):
+    def one_language(lang: str) -> None:  # prepare -> embed; the languages are independent
         run_cli(
             "-q",
             "prepare",
@@ -258,6 +258,11 @@ def test_classification_predict_and_evaluate(tmp_path):
             "1",
             check=True,
         )
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one_language, ("en", "es", "fr")))
     run_cli(
         "-q",
         "align",

@@ -268,43 +268,27 @@ def test_existing_output_needs_force(tmp_path):
 def test_every_shipped_example_prepares(tmp_path):
     # The shipped examples stay usable: every file reads, every split is filled, the labels are the
     # ones the examples promise (CoNLL types; the classification topics), nothing is dropped.
-    def meta(out):
-        return json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    # In-process through the Python API `mltl prepare` calls (15 datasets; the CLI face of the same
+    # function is tested above), so spaCy loads once instead of 15 times.
+    from mltl.data.prepare import prepare
 
     for lang_dir in sorted((EXAMPLES / "ner").iterdir()):
-        files = [lang_dir / f"{s}.txt" for s in ("train", "dev", "test")]
-        out = tmp_path / "ner" / lang_dir.name
-        run_cli("-q", "prepare", "--lang", lang_dir.name, *files, "-o", out, check=True)
-        m = meta(out)
+        files = [str(lang_dir / f"{s}.txt") for s in ("train", "dev", "test")]
+        m = prepare(files, tmp_path / "ner" / lang_dir.name, task="tagging", lang=lang_dir.name)
         assert set(m["splits"]) == {"train", "dev", "test"} and all(st["items"] > 0 for st in m["splits"].values())
         assert set(m["entity_types"]) <= {"PER", "LOC", "ORG", "MISC"} and {"PER", "LOC"} <= set(m["entity_types"])
-        sentences = sum(f.read_text(encoding="utf-8").count("\n\n") for f in files)
+        sentences = sum(Path(f).read_text(encoding="utf-8").count("\n\n") for f in files)
         assert abs(sum(st["items"] for st in m["splits"].values()) - sentences) <= 3, lang_dir.name
+        assert json.loads((tmp_path / "ner" / lang_dir.name / "meta.json").read_text(encoding="utf-8")) == m
     for tsv in sorted((EXAMPLES / "cls").glob("*.tsv")):
-        out = tmp_path / "cls" / tsv.stem
-        run_cli(
-            "-q",
-            "prepare",
-            "--task",
-            "classification",
-            "--lang",
-            tsv.stem,
-            tsv,
-            "--split",
-            "80/10/10",
-            "-o",
-            out,
-            check=True,
-        )
-        m = meta(out)
+        m = prepare([str(tsv)], tmp_path / "cls" / tsv.stem, task="classification", lang=tsv.stem, split="80/10/10")
         rows = [ln for ln in tsv.read_text(encoding="utf-8").splitlines() if ln.strip()]
         assert sum(st["items"] for st in m["splits"].values()) == len(rows)
         assert set(m["labels"]) == {ln.split("\t")[0] for ln in rows}
     for raw in sorted((EXAMPLES / "unlabeled").glob("*.txt")):
-        out = tmp_path / "raw" / raw.stem
-        run_cli("-q", "prepare", "--task", "unlabeled", "--lang", raw.stem, raw, "-o", out, check=True)
+        m = prepare([str(raw)], tmp_path / "raw" / raw.stem, task="unlabeled", lang=raw.stem)
         lines = [ln for ln in raw.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        assert meta(out)["splits"]["unlabeled"]["items"] >= len(lines) * 0.9, raw.stem
+        assert m["splits"]["unlabeled"]["items"] >= len(lines) * 0.9, raw.stem
 
 
 def test_prepare_never_loads_torch(tmp_path):

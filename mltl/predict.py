@@ -21,7 +21,7 @@ from mltl.errors import InputError
 from mltl.files import STDIO, iter_lines
 
 INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
-OUTPUT_FORMATS = ("conll", "jsonl")
+OUTPUT_FORMATS = ("conll", "jsonl", "doccano")
 CHUNK = 2048  # sentences read, predicted and written at a time
 
 
@@ -159,14 +159,20 @@ def chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
         yield buf
 
 
-def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[str, Any]]:
+def entities(
+    item: Item, tags: Sequence[str], scheme: str | None, tag_probs: Sequence[float] | None = None
+) -> list[dict[str, Any]]:
     """Entity spans ``{start, end, label, text}``: char offsets into the original text when
-    known (``end`` exclusive), token indices otherwise (``token_start``/``token_end``)."""
+    known (``end`` exclusive), token indices otherwise (``token_start``/``token_end``).
+    With ``tag_probs`` (the probability of each predicted tag), each gets a ``score``: the
+    mean over its tokens."""
     if scheme in (None, "plain"):
         return []
     out = []
     for label, s, e in schemes.to_spans(tags):
         ent: dict[str, Any] = {"label": label, "token_start": s, "token_end": e}
+        if tag_probs is not None:
+            ent["score"] = round(sum(tag_probs[s:e]) / (e - s), 6)
         if item.offsets is not None and item.text is not None:
             cs, ce = item.offsets[s][0], item.offsets[e - 1][1]
             ent.update(start=cs, end=ce, text=item.text[cs:ce])
@@ -176,8 +182,51 @@ def entities(item: Item, tags: Sequence[str], scheme: str | None) -> list[dict[s
     return out
 
 
+def sentence_score(tag_probs: Sequence[float]) -> float | None:
+    """Confidence of a tagged sentence: the mean probability of its predicted tags."""
+    return round(sum(tag_probs) / len(tag_probs), 6) if tag_probs else None
+
+
+def with_text(item: Item) -> Item:
+    """``item`` with a text and offsets: pre-tokenized input (CoNLL, JSONL tokens) gets its tokens
+    joined by single spaces, so that character offsets always point into the written text."""
+    if item.text is not None and item.offsets is not None:
+        return item
+    offsets, pos = [], 0
+    for t in item.tokens:
+        offsets.append((pos, pos + len(t)))
+        pos += len(t) + 1
+    return Item(item.tokens, " ".join(item.tokens), offsets, item.gold, item.meta)
+
+
+def doccano_record(
+    item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None, scores: bool = False
+) -> dict[str, Any]:
+    """One line of doccano's JSONL import: ``text`` and ``label`` — ``[[start, end, TAG], …]`` for
+    sequence labeling, ``[LABEL]`` for text classification; ``--scores`` adds ``score`` (and a
+    score per span, in the order of ``label``), which doccano keeps as metadata."""
+    item = with_text(item)
+    rec: dict[str, Any] = {"text": item.text}
+    if token_level:
+        ents = entities(item, pred["tags"], scheme, pred.get("tag_probs"))
+        rec["label"] = [[e["start"], e["end"], e["label"]] for e in ents]
+        if scores:
+            rec["score"] = sentence_score(pred.get("tag_probs") or [])
+            rec["label_scores"] = [e.get("score") for e in ents]
+    else:
+        rec["label"] = [pred["label"]]
+        if scores:
+            rec["score"] = round(max(pred["probs"].values()), 6) if pred.get("probs") else None
+    return rec
+
+
 def jsonl_record(
-    item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None, sources: Sequence[str]
+    item: Item,
+    pred: dict[str, Any],
+    token_level: bool,
+    scheme: str | None,
+    sources: Sequence[str],
+    scores: bool = False,
 ) -> dict[str, Any]:
     rec: dict[str, Any] = dict(item.meta)
     if item.text is not None:
@@ -188,10 +237,14 @@ def jsonl_record(
         rec["tokens"] = item.tokens
     if token_level:
         rec["tags"] = pred["tags"]
-        rec["entities"] = entities(item, pred["tags"], scheme)
+        rec["entities"] = entities(item, pred["tags"], scheme, pred.get("tag_probs"))
+        if "tag_probs" in pred:
+            rec["score"] = sentence_score(pred["tag_probs"])
     else:
         rec["label"] = pred["label"]
         rec["probs"] = pred["probs"]
+        if scores:
+            rec["score"] = round(max(pred["probs"].values()), 6) if pred["probs"] else None
         for key, value in pred.items():  # a plugin task's own fields, e.g. multi-label "labels"
             if key not in ("text", "tokens", "tags", "label", "probs", "gold") and not key.startswith("gate_"):
                 rec[key] = value
@@ -226,17 +279,27 @@ def predict_stream(
     gates: bool = False,
     batch_size: int = 256,
     on_chunk: Callable[[int, int], None] | None = None,
+    scores: bool = False,
 ) -> dict[str, int]:
-    """Predict every item and write it to ``out`` in input order; returns counts."""
+    """Predict every item and write it to ``out`` in input order; returns counts.
+
+    ``scores``: confidences in the JSON formats (``score`` per sentence/document and per entity).
+    """
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
     token_level = model.task.token_level
     n_items = n_tokens = 0
     for chunk in chunks(items):
-        preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates)
+        preds = model.predict_batch(
+            lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates, scores=scores and token_level
+        )
         for it, p in zip(chunk, preds):
             if fmt == "jsonl":
-                out.write(json.dumps(jsonl_record(it, p, token_level, model.scheme, model.sources), ensure_ascii=False))
+                rec = jsonl_record(it, p, token_level, model.scheme, model.sources, scores)
+                out.write(json.dumps(rec, ensure_ascii=False))
+                out.write("\n")
+            elif fmt == "doccano":
+                out.write(json.dumps(doccano_record(it, p, token_level, model.scheme, scores), ensure_ascii=False))
                 out.write("\n")
             else:
                 write_conll_item(out, it, p)

@@ -321,3 +321,30 @@ def test_classification_predict_and_evaluate(tmp_path):
         doc = nlp(r["text"])
         assert doc.cats == pytest.approx(r["probs"], abs=1e-6)
         assert doc._.mltl_scores["label"] == r["label"] == max(doc.cats, key=doc.cats.get)
+
+
+def test_doccano_export_and_scores_agree_with_jsonl(model, tmp_path):
+    # Issue 19: `--format doccano` is text + [[start, end, TAG]] spans, the same entities as the
+    # JSONL output; `--scores` adds a confidence per sentence and per entity in both.
+    (tmp_path / "de.txt").write_text(RAW, encoding="utf-8")
+    js = [
+        json.loads(x)
+        for x in run_cli("predict", "--model", model, tmp_path / "de.txt", "--scores", check=True).stdout.splitlines()
+    ]
+    dc = [
+        json.loads(x)
+        for x in run_cli(
+            "predict", "--model", model, tmp_path / "de.txt", "--format", "doccano", "--scores", check=True
+        ).stdout.splitlines()
+    ]
+    assert len(js) == len(dc) == len([ln for ln in RAW.splitlines()])
+    assert any(r["entities"] for r in js), "the test model predicts no entity at all"
+    for j, d in zip(js, dc):
+        assert set(d) == {"text", "label", "score", "label_scores"} and d["text"] == j["text"]
+        assert d["label"] == [[e["start"], e["end"], e["label"]] for e in j["entities"]]
+        assert [d["text"][s:e] for s, e, _ in d["label"]] == [e["text"] for e in j["entities"]]
+        assert d["label_scores"] == [e["score"] for e in j["entities"]] and d["score"] == j["score"]
+        assert (0 < j["score"] <= 1) if j["tokens"] else j["score"] is None  # an empty line has no score
+        assert all(0 < e["score"] <= 1 for e in j["entities"])
+    plain = json.loads(run_cli("predict", "--model", model, tmp_path / "de.txt", check=True).stdout.splitlines()[0])
+    assert "score" not in plain and all("score" not in e for e in plain["entities"])

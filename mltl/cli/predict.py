@@ -23,7 +23,11 @@ def register(app: typer.Typer) -> None:
         ),
         model_dir: Path = typer.Option(..., "--model", "-m", help="Model directory from `mltl train`."),
         out_format: Optional[str] = typer.Option(
-            None, "--format", "-f", help="conll | jsonl (default: conll for CoNLL input, jsonl otherwise)."
+            None,
+            "--format",
+            "-f",
+            help="conll | jsonl | doccano (doccano's JSONL import: text + label spans or labels) "
+            "(default: conll for CoNLL input, jsonl otherwise).",
         ),
         input_format: Optional[str] = typer.Option(
             None, "--input-format", help="text | conll | conllu | jsonl (default: from the extension; text otherwise)."
@@ -40,6 +44,12 @@ def register(app: typer.Typer) -> None:
         tokenizer: str = typer.Option("spacy", "--tokenizer", help="For raw text: spacy | whitespace | sentencepiece."),
         sp_model: Optional[str] = typer.Option(None, "--sp-model", help="sentencepiece model for raw text."),
         gates: bool = typer.Option(False, "--gates", help="Add the per-token expert-gate weights (JSONL)."),
+        scores: bool = typer.Option(
+            False,
+            "--scores",
+            help="Confidences in the JSON formats: `score` per sentence/document (mean probability of the "
+            "predicted tags, or of the label) and per entity (mean over its tokens).",
+        ),
         tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, misc:KEY."),
         batch_size: int = typer.Option(256, "--batch-size", help="Sentences per forward pass."),
         device: str = typer.Option(DEFAULT_DEVICE, "--device", help=f"{DEVICES}."),
@@ -75,7 +85,8 @@ def register(app: typer.Typer) -> None:
 
         def out_name(f: str) -> str:
             ofmt = out_format or ("conll" if formats[f] in ("conll", "conllu") else "jsonl")
-            return (Path(f).name if f != STDIO else "stdin") + f".{ofmt}"
+            ext = {"doccano": "doccano.jsonl"}.get(ofmt, ofmt)
+            return (Path(f).name if f != STDIO else "stdin") + f".{ext}"
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
         if to_dir:
@@ -126,10 +137,10 @@ def register(app: typer.Typer) -> None:
                 if to_dir:
                     assert output is not None  # to_dir implies -o
                     with atomic_file(output / out_name(f)) as o:
-                        counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk)
+                        counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk, scores)
                 else:
                     assert shared is not None  # opened above whenever not to_dir
-                    counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk)
+                    counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk, scores)
                 done["items"] += counts["items"]
                 done["tokens"] += counts["tokens"]
         if output is not None:

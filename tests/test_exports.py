@@ -1,0 +1,80 @@
+"""Issue 19, exports: doccano records and confidences; character offsets are exact substrings of
+the input text (CRLF, tabs, emoji, combining marks, CJK)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mltl.predict import Item, doccano_record, entities, jsonl_record, read_items, sentence_score
+from mltl.text.tokenize import get_tokenizer
+
+LINES = {
+    "de": [
+        "Angela Merkel\tbesuchte  München 👍🏽 mit Café-Besitzern.",
+        "Die e\u0301cole in Zürich — ﬁnal: Straße, 🇩🇪 Berlin!",
+    ],
+    "zh": ["习近平在北京会见了普京。", "东京大学的研究人员发表了论文"],
+}
+
+
+def _tags(n: int) -> list[str]:
+    """B-X on every third token, I-X after it: spans of 2 tokens everywhere in the sentence."""
+    tags = ["O"] * n
+    for i in range(0, n - 1, 3):
+        tags[i], tags[i + 1] = "B-LOC", "I-LOC"
+    return tags
+
+
+@pytest.mark.parametrize("lang", sorted(LINES))
+def test_doccano_spans_are_exact_substrings_of_the_input(lang, tmp_path):
+    f = tmp_path / f"{lang}.txt"
+    f.write_bytes("\r\n".join(LINES[lang]).encode("utf-8") + b"\r\n")  # CRLF line ends
+    items = list(read_items(str(f), "text", get_tokenizer(lang)))
+    assert [it.text for it in items] == LINES[lang]  # no \r in the text
+    for it in items:
+        tags = _tags(len(it.tokens))
+        probs = [0.5 + 0.01 * i for i in range(len(tags))]
+        rec = doccano_record(it, {"tags": tags, "tag_probs": probs}, True, "bio", scores=True)
+        assert rec["text"] == it.text and rec["label"]
+        for (start, end, label), score, (_, s, e) in zip(
+            rec["label"], rec["label_scores"], [(t, s, e) for t, s, e in entities_as_tokens(tags)]
+        ):
+            assert label == "LOC"
+            # the span is the text from its first token's start to its last token's end
+            assert rec["text"][start:end] == it.text[it.offsets[s][0] : it.offsets[e - 1][1]]
+            assert rec["text"][start:end].startswith(it.tokens[s]) and rec["text"][start:end].endswith(it.tokens[e - 1])
+            assert score == pytest.approx(sum(probs[s:e]) / (e - s))
+        assert rec["score"] == pytest.approx(sum(probs) / len(probs))
+
+
+def entities_as_tokens(tags):
+    from mltl.data.schemes import to_spans
+
+    return to_spans(tags)
+
+
+def test_pretokenized_input_gets_a_text_its_offsets_point_into():
+    it = Item(["Angela", "Merkel", "in", "Berlin", "."])
+    rec = doccano_record(it, {"tags": ["B-PER", "I-PER", "O", "B-LOC", "O"]}, True, "bio")
+    assert rec == {"text": "Angela Merkel in Berlin .", "label": [[0, 13, "PER"], [17, 23, "LOC"]]}
+    assert [rec["text"][s:e] for s, e, _ in rec["label"]] == ["Angela Merkel", "Berlin"]
+
+
+def test_classification_records_and_scores():
+    it = Item(
+        ["Der", "Satellit", "misst", "Methan"], "Der Satellit misst Methan", [(0, 3), (4, 12), (13, 18), (19, 25)]
+    )
+    pred = {"label": "science", "probs": {"business": 0.1, "science": 0.7, "sports": 0.2}}
+    assert doccano_record(it, pred, False, None) == {"text": it.text, "label": ["science"]}
+    assert doccano_record(it, pred, False, None, scores=True)["score"] == pytest.approx(0.7)
+    rec = jsonl_record(it, pred, False, None, ["en", "es"], scores=True)
+    assert rec["score"] == pytest.approx(0.7) and rec["label"] == "science"
+    assert "score" not in jsonl_record(it, pred, False, None, ["en", "es"])
+
+
+def test_entity_and_sentence_scores():
+    it = Item(["a", "b", "c"], "a b c", [(0, 1), (2, 3), (4, 5)])
+    ents = entities(it, ["B-PER", "I-PER", "O"], "bio", [0.9, 0.5, 0.8])
+    assert ents[0]["score"] == pytest.approx(0.7) and ents[0]["text"] == "a b"
+    assert sentence_score([0.9, 0.5, 0.8]) == pytest.approx(2.2 / 3) and sentence_score([]) is None
+    assert "score" not in entities(it, ["B-PER", "I-PER", "O"], "bio")[0]

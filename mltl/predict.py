@@ -21,7 +21,7 @@ from mltl.errors import InputError
 from mltl.files import STDIO, iter_lines
 
 INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
-OUTPUT_FORMATS = ("conll", "jsonl", "doccano")
+OUTPUT_FORMATS = ("conll", "jsonl", "doccano", "spacy")
 CHUNK = 2048  # sentences read, predicted and written at a time
 
 
@@ -218,6 +218,73 @@ def doccano_record(
         if scores:
             rec["score"] = round(max(pred["probs"].values()), 6) if pred.get("probs") else None
     return rec
+
+
+def spacy_doc(vocab: Any, item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None) -> Any:
+    """A spaCy ``Doc`` whose text is exactly the input's (whitespace between mltl's tokens kept: one
+    space as the token's trailing space, more as a spaCy whitespace token), with ``doc.ents``
+    (tagging) or ``doc.cats`` (classification: the label probabilities)."""
+    from spacy.tokens import Doc, Span
+
+    item = with_text(item)
+    text = item.text or ""
+    words: list[str] = []
+    spaces: list[bool] = []
+    index: list[int] = []  # mltl token i -> its word in the Doc
+
+    def add_gap(gap: str) -> None:
+        if gap.startswith(" ") and words and not spaces[-1]:
+            spaces[-1], gap = True, gap[1:]
+        if gap:
+            words.append(gap)
+            spaces.append(False)
+
+    pos = 0
+    for s, e in item.offsets or []:
+        add_gap(text[pos:s])
+        index.append(len(words))
+        words.append(text[s:e])
+        spaces.append(False)
+        pos = e
+    add_gap(text[pos:])
+    doc = Doc(vocab, words=words, spaces=spaces)
+    if token_level:
+        doc.ents = [
+            Span(doc, index[ent["token_start"]], index[ent["token_end"] - 1] + 1, label=ent["label"])
+            for ent in entities(item, pred["tags"], scheme)
+        ]
+    else:
+        doc.cats = {lab: float(p) for lab, p in (pred.get("probs") or {}).items()}
+    return doc
+
+
+def predict_docbin(
+    model,
+    items: Iterable[Item],
+    lang: str,
+    out: IO[bytes],
+    batch_size: int = 256,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """``--format spacy``: every item as a ``Doc`` in one ``DocBin`` (``spacy train`` reads it;
+    ``DocBin().from_disk``), written to the binary stream ``out`` at the end."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    vocab = Vocab()
+    token_level = model.task.token_level
+    docs = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"])
+    n_items = n_tokens = 0
+    for chunk in chunks(items):
+        preds = model.predict_batch(lang, [it.tokens for it in chunk], batch_size=batch_size)
+        for it, p in zip(chunk, preds):
+            docs.add(spacy_doc(vocab, it, p, token_level, model.scheme))
+            n_tokens += len(it.tokens)
+        n_items += len(chunk)
+        if on_chunk:
+            on_chunk(n_items, n_tokens)
+    out.write(docs.to_bytes())
+    return {"items": n_items, "tokens": n_tokens}
 
 
 def jsonl_record(

@@ -78,3 +78,32 @@ def test_entity_and_sentence_scores():
     assert ents[0]["score"] == pytest.approx(0.7) and ents[0]["text"] == "a b"
     assert sentence_score([0.9, 0.5, 0.8]) == pytest.approx(2.2 / 3) and sentence_score([]) is None
     assert "score" not in entities(it, ["B-PER", "I-PER", "O"], "bio")[0]
+
+
+@pytest.mark.parametrize("lang", sorted(LINES))
+def test_spacy_docs_keep_the_exact_text_and_the_entities(lang, tmp_path):
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from mltl.predict import spacy_doc
+
+    f = tmp_path / f"{lang}.txt"
+    f.write_text("\n".join(LINES[lang]) + "\n", encoding="utf-8")
+    vocab = Vocab()
+    bin_ = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"])
+    want = []
+    for it in read_items(str(f), "text", get_tokenizer(lang)):
+        tags = _tags(len(it.tokens))
+        doc = spacy_doc(vocab, it, {"tags": tags}, True, "bio")
+        assert doc.text == it.text  # tabs, double spaces, emoji, combining marks kept
+        ents = [(e["start"], e["end"], e["label"]) for e in entities(it, tags, "bio")]
+        assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == ents
+        bin_.add(doc)
+        want.append((doc.text, ents))
+    back = list(DocBin().from_bytes(bin_.to_bytes()).get_docs(Vocab()))
+    assert [(d.text, [(e.start_char, e.end_char, e.label_) for e in d.ents]) for d in back] == want
+    # pre-tokenized input and a document label
+    doc = spacy_doc(
+        vocab, Item(["Der", "Satellit"]), {"label": "science", "probs": {"science": 0.8, "sports": 0.2}}, False, None
+    )
+    assert doc.text == "Der Satellit" and doc.cats == pytest.approx({"science": 0.8, "sports": 0.2})

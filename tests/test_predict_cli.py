@@ -348,3 +348,16 @@ def test_doccano_export_and_scores_agree_with_jsonl(model, tmp_path):
         assert all(0 < e["score"] <= 1 for e in j["entities"])
     plain = json.loads(run_cli("predict", "--model", model, tmp_path / "de.txt", check=True).stdout.splitlines()[0])
     assert "score" not in plain and all("score" not in e for e in plain["entities"])
+    # --format spacy: a DocBin `spacy train` reads; same texts, same entities
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    assert_one_line_error(run_cli("predict", "--model", model, tmp_path / "de.txt", "--format", "spacy"), "-o FILE")
+    run_cli(
+        "predict", "--model", model, tmp_path / "de.txt", "--format", "spacy", "-o", tmp_path / "de.spacy", check=True
+    )
+    docs = list(DocBin().from_disk(tmp_path / "de.spacy").get_docs(Vocab()))
+    assert [d.text for d in docs] == [j["text"] for j in js]
+    assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs] == [
+        [(e["start"], e["end"], e["label"]) for e in j["entities"]] for j in js
+    ]

@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--format",
             "-f",
-            help="conll | jsonl | doccano (doccano's JSONL import: text + label spans or labels) "
-            "(default: conll for CoNLL input, jsonl otherwise).",
+            help="conll | jsonl | doccano (doccano's JSONL import: text + label spans or labels) | spacy (a "
+            "DocBin for `spacy train`; needs -o) (default: conll for CoNLL input, jsonl otherwise).",
         ),
         input_format: Optional[str] = typer.Option(
             None, "--input-format", help="text | conll | conllu | jsonl (default: from the extension; text otherwise)."
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from mltl.errors import InputError
         from mltl.files import STDIO, atomic_file, check_input_file
         from mltl.models.model import load_model
-        from mltl.predict import OUTPUT_FORMATS, detect_format, predict_stream, read_items
+        from mltl.predict import OUTPUT_FORMATS, detect_format, predict_docbin, predict_stream, read_items
 
         check_device(device)  # before any file is read (the GPU itself is checked with the model)
         inputs = list(files) if files else [STDIO]
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
 
         def out_name(f: str) -> str:
             ofmt = out_format or ("conll" if formats[f] in ("conll", "conllu") else "jsonl")
-            ext = {"doccano": "doccano.jsonl"}.get(ofmt, ofmt)
+            ext = {"doccano": "doccano.jsonl"}.get(ofmt, ofmt)  # spacy -> NAME.spacy
             return (Path(f).name if f != STDIO else "stdin") + f".{ext}"
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
@@ -105,6 +105,9 @@ def register(app: typer.Typer) -> None:
                         f"{other} and {f} would both be written to {output / out_name(f)}; "
                         "predict them in separate runs or give files with different names"
                     )
+        binary = out_format == "spacy"  # a DocBin: a binary file, never stdout
+        if binary and output is None:
+            raise InputError("--format spacy writes a binary DocBin: give -o FILE.spacy (or -o DIR)")
         model = load_model(model_dir, device=device)
         language = lang or model.config.data.target
         if vectors is not None:
@@ -123,7 +126,11 @@ def register(app: typer.Typer) -> None:
         with log.progress() as prog, contextlib.ExitStack() as stack:
             bar = prog.add_task("predict", total=None)
             # One output stream (stdout or -o FILE, written atomically), or one file per input in -o DIR.
-            shared = None if to_dir else stack.enter_context(atomic_file(output if output else STDIO))
+            shared = (
+                None
+                if to_dir
+                else stack.enter_context(atomic_file(output if output else STDIO, "wb" if binary else "w"))
+            )
             for f in inputs:
                 fmt = formats[f]
                 ofmt = out_format or ("conll" if fmt in ("conll", "conllu") else "jsonl")
@@ -136,11 +143,19 @@ def register(app: typer.Typer) -> None:
 
                 if to_dir:
                     assert output is not None  # to_dir implies -o
-                    with atomic_file(output / out_name(f)) as o:
-                        counts = predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk, scores)
+                    with atomic_file(output / out_name(f), "wb" if binary else "w") as o:
+                        counts = (
+                            predict_docbin(model, items, language, o, batch_size, on_chunk)
+                            if binary
+                            else predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk, scores)
+                        )
                 else:
                     assert shared is not None  # opened above whenever not to_dir
-                    counts = predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk, scores)
+                    counts = (
+                        predict_docbin(model, items, language, shared, batch_size, on_chunk)
+                        if binary
+                        else predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk, scores)
+                    )
                 done["items"] += counts["items"]
                 done["tokens"] += counts["tokens"]
         if output is not None:

@@ -107,3 +107,92 @@ def test_spacy_docs_keep_the_exact_text_and_the_entities(lang, tmp_path):
         vocab, Item(["Der", "Satellit"]), {"label": "science", "probs": {"science": 0.8, "sports": 0.2}}, False, None
     )
     assert doc.text == "Der Satellit" and doc.cats == pytest.approx({"science": 0.8, "sports": 0.2})
+
+
+# --- import: `mltl prepare --format doccano` reads doccano's export ------------------------------
+
+
+def _write_jsonl(path, records):
+    import json
+
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_doccano_round_trip_through_prepare(tmp_path):
+    import json
+
+    from mltl.data.prepare import prepare
+
+    # what `mltl predict --format doccano` writes is what prepare reads back, tags unchanged
+    tok = get_tokenizer("de")
+    f = tmp_path / "de.txt"
+    f.write_text("\n".join(LINES["de"]) + "\n", encoding="utf-8")
+    items = list(read_items(str(f), "text", tok))
+    recs = [dict(doccano_record(it, {"tags": _tags(len(it.tokens))}, True, "bio"), id=i) for i, it in enumerate(items)]
+    meta = prepare(
+        [str(_write_jsonl(tmp_path / "ann.jsonl", recs))], tmp_path / "data", task="tagging", lang="de", fmt="doccano"
+    )
+    assert meta["splits"]["train"]["items"] == 2 and meta["spans_snapped"] == 0
+    back = [json.loads(x) for x in (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["tokens"] for r in back] == [it.tokens for it in items]
+    assert [r["tags"] for r in back] == [_tags(len(it.tokens)) for it in items]
+    assert [r["text"] for r in back] == LINES["de"]
+
+
+def test_doccano_spans_off_token_boundaries_fail_or_snap(tmp_path):
+    from conftest import assert_one_line_error, run_cli
+
+    from mltl.data.prepare import prepare
+    from mltl.errors import InputError
+
+    recs = [{"id": 7, "text": "Angela Merkel besuchte Berlin.", "label": [[0, 10, "PER"], [23, 29, "LOC"]]}]
+    ann = _write_jsonl(tmp_path / "ann.jsonl", recs)  # [0, 10] ends inside "Merkel"
+    with pytest.raises(InputError, match=r"record id 7: span \[0, 10\] 'Angela Mer' \(PER\) does not start"):
+        prepare([str(ann)], tmp_path / "x", task="tagging", lang="de", fmt="doccano")
+    assert not (tmp_path / "x").exists()
+    p = run_cli("prepare", "--format", "doccano", "--lang", "de", ann, "-o", tmp_path / "y")
+    assert_one_line_error(p, "ann.jsonl:1", "record id 7", "--repair")
+    meta = prepare([str(ann)], tmp_path / "z", task="tagging", lang="de", fmt="doccano", repair=True)
+    assert meta["spans_snapped"] == 1
+    import json
+
+    rec = json.loads((tmp_path / "z" / "train.jsonl").read_text(encoding="utf-8"))
+    assert rec["tags"] == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+
+
+@pytest.mark.parametrize(
+    "label,message",
+    [
+        ([[0, 6, "PER"], [0, 13, "PER"]], "overlaps another span"),
+        (["business"], "is this a text-classification export"),
+        ([[0, 99, "PER"]], "lies outside its text"),
+    ],
+)
+def test_doccano_bad_records_are_named(tmp_path, label, message):
+    from mltl.data.prepare import prepare
+    from mltl.errors import InputError
+
+    ann = _write_jsonl(
+        tmp_path / "a.jsonl", [{"text": "ok", "label": []}, {"id": 3, "text": "Angela Merkel", "label": label}]
+    )
+    with pytest.raises(InputError, match=message) as exc:
+        prepare([str(ann)], tmp_path / "x", task="tagging", lang="de", fmt="doccano")
+    assert "a.jsonl:2" in str(exc.value) and "record id 3" in str(exc.value)
+
+
+def test_doccano_classification_import(tmp_path):
+    from mltl.data.prepare import prepare
+    from mltl.errors import InputError
+
+    recs = [
+        {"text": "Der Satellit misst Methan.", "label": ["science"]},
+        {"text": "Tor in Minute 90.", "label": ["sports"]},
+    ]
+    meta = prepare(
+        [str(_write_jsonl(tmp_path / "c.jsonl", recs))], tmp_path / "d", task="classification", lang="de", fmt="doccano"
+    )
+    assert meta["labels"] == ["science", "sports"] and meta["splits"]["train"]["items"] == 2
+    bad = _write_jsonl(tmp_path / "b.jsonl", [{"id": 9, "text": "x y", "label": ["a", "b"]}])
+    with pytest.raises(InputError, match="record id 9: 2 labels"):
+        prepare([str(bad)], tmp_path / "e", task="classification", lang="de", fmt="doccano")

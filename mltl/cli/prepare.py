@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
             "--format",
             "-f",
             help="tagging: conll2002 (default), conll2003, "
-            "conll, conllu; classification: tsv (default), csv, jsonl; "
-            "raw text: text (default), roff (man pages).",
+            "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans); classification: tsv "
+            "(default), csv, jsonl, doccano; raw text: text (default), roff (man pages).",
         ),
         unlabeled_text: List[str] = typer.Option(
             [], "--unlabeled-text", help="Raw text to add as unlabeled.jsonl beside labeled data (repeatable)."
@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
         repair: bool = typer.Option(
             False,
             "--repair",
-            help="Repair invalid tag sequences (I-X after O or after B-Y) instead of stopping at the first.",
+            help="Repair invalid tag sequences (I-X after O or after B-Y) instead of stopping at the first; "
+            "doccano: snap spans that do not fall on token boundaries to whole tokens (counted).",
         ),
         split: Optional[str] = typer.Option(
             None,
@@ -182,6 +183,8 @@ def print_summary(meta: dict, output: Path) -> None:
     notes = []
     if meta.get("source_scheme") and meta["source_scheme"] not in ("bio", "plain"):
         notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
+    if meta.get("spans_snapped"):
+        notes.append(f"spans snapped to tokens: {meta['spans_snapped']}")
     if kind.token_level:
         notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
     if meta.get("label_map"):

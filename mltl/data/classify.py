@@ -12,7 +12,7 @@ from mltl.data.jsonl import read_jsonl
 from mltl.errors import InputError
 from mltl.files import iter_lines
 
-CLS_FORMATS = ("tsv", "csv", "jsonl")
+CLS_FORMATS = ("tsv", "csv", "jsonl", "doccano")
 
 
 @dataclass
@@ -117,5 +117,9 @@ def read_classification(
             if text_field not in obj or label_field not in obj:
                 raise InputError(f"missing key {text_field!r} or {label_field!r}", path=path, line=lineno)
             yield Document(str(obj[text_field]), str(obj[label_field]), lineno, str(path))
+    elif fmt == "doccano":
+        from mltl.data.doccano import read_doccano_documents
+
+        yield from read_doccano_documents(path, encoding)
     else:
         raise InputError(f"unknown classification format {fmt!r}; choose one of: {', '.join(CLS_FORMATS)}")

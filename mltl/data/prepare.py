@@ -31,7 +31,7 @@ from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_fil
 from mltl.langs import check_lang
 from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
 
-TAGGING_FORMATS = (*CONLL_FORMATS, "conllu")
+TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano")
 TEXT_FORMATS = ("text", "roff")
 ROLES = ("train", "dev", "test")
 
@@ -285,7 +285,15 @@ def prepare(
     stats: dict[str, SplitStats] = {}
     problems = 0
     if kind.token_level:
-        files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix) for p in labeled_files]
+        if fmt == "doccano":  # raw text + character spans: tokenized here, spans become BIO tags
+            from mltl.data.doccano import read_doccano_tagged
+
+            tok_spans = get_tokenizer(lang, tokenizer, sp_model=sp_model)
+            read = [read_doccano_tagged(p, tok_spans, repair, encoding) for p in labeled_files]
+            files = [f for f, _ in read]
+            meta["spans_snapped"] = sum(n for _, n in read)
+        else:
+            files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix) for p in labeled_files]
         for p, f in zip(labeled_files, files):
             if not f:
                 raise InputError("no sentences found", path=p)

@@ -1,0 +1,109 @@
+"""doccano's JSONL (its export, and what ``mltl predict --format doccano`` writes) as mltl data.
+
+Sequence labeling: ``{"text": …, "label": [[start, end, "TAG"], …]}`` (older doccano: ``labels``);
+the text is tokenized with the dataset's tokenizer and each span becomes BIO tags on the tokens
+it covers. A span whose ends are not token boundaries is an error naming the record (its ``id``
+when the export has one) — or, with ``repair``, it is snapped outward to whole tokens and counted.
+Text classification: ``{"text": …, "label": ["LABEL"]}`` (one label per document).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from mltl.data.classify import Document
+from mltl.data.conll import Sentence
+from mltl.data.jsonl import read_jsonl
+from mltl.errors import InputError
+
+
+def _records(path: str | Path, encoding: str) -> Iterator[tuple[int, str, Any, str]]:
+    """(line, text, label value, how to name the record) of each JSONL object."""
+    for lineno, obj in read_jsonl(path, encoding):
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise InputError('each doccano record needs a "text" string', path=path, line=lineno)
+        label = obj.get("label", obj.get("labels", []))
+        name = f"record id {obj['id']}" if "id" in obj else "record"
+        yield lineno, obj["text"], label, name
+
+
+def read_doccano_tagged(
+    path: str | Path, tokenizer: Any, repair: bool = False, encoding: str = "utf-8"
+) -> tuple[list[Sentence], int]:
+    """Sentences with BIO tags from doccano sequence-labeling records; returns (sentences, spans snapped)."""
+    sents: list[Sentence] = []
+    snapped = 0
+    for lineno, text, label, name in _records(path, encoding):
+        if not isinstance(label, list) or not all(
+            isinstance(s, (list, tuple))
+            and len(s) == 3
+            and isinstance(s[0], int)
+            and isinstance(s[1], int)
+            and isinstance(s[2], str)
+            for s in label
+        ):
+            raise InputError(
+                f'{name}: expected "label": [[start, end, TAG], …] (a sequence-labeling record; '
+                "is this a text-classification export?)",
+                path=path,
+                line=lineno,
+            )
+        toks = tokenizer.tokenize_with_offsets(text)
+        if not toks:
+            continue
+        tags = ["O"] * len(toks)
+        for start, end, tag in sorted(label, key=lambda s: (s[0], s[1])):
+            if not 0 <= start < end <= len(text):
+                raise InputError(
+                    f"{name}: span [{start}, {end}] lies outside its text ({len(text)} characters)",
+                    path=path,
+                    line=lineno,
+                )
+            first = next((i for i, (_, s, _) in enumerate(toks) if s == start), None)
+            last = next((i for i, (_, _, e) in enumerate(toks) if e == end), None)
+            if first is None or last is None or last < first:
+                if not repair:
+                    raise InputError(
+                        f"{name}: span [{start}, {end}] {text[start:end]!r} ({tag}) does not start and end on "
+                        f"token boundaries; pass --repair to snap it to whole tokens",
+                        path=path,
+                        line=lineno,
+                    )
+                cover = [i for i, (_, s, e) in enumerate(toks) if s < end and e > start]
+                if not cover:
+                    raise InputError(f"{name}: span [{start}, {end}] covers no token", path=path, line=lineno)
+                first, last = cover[0], cover[-1]
+                snapped += 1
+            if any(t != "O" for t in tags[first : last + 1]):
+                raise InputError(f"{name}: span [{start}, {end}] ({tag}) overlaps another span", path=path, line=lineno)
+            tags[first] = f"B-{tag}"
+            for i in range(first + 1, last + 1):
+                tags[i] = f"I-{tag}"
+        sents.append(Sentence([t for t, _, _ in toks], tags, [lineno] * len(toks), str(path), 2, text))
+    return sents, snapped
+
+
+def read_doccano_documents(path: str | Path, encoding: str = "utf-8") -> Iterator[Document]:
+    """Documents from doccano text-classification records (one label each)."""
+    for lineno, text, label, name in _records(path, encoding):
+        labels = [label] if isinstance(label, str) else label
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise InputError(
+                f'{name}: expected "label": ["LABEL"] (a text-classification record; is this a '
+                "sequence-labeling export?)",
+                path=path,
+                line=lineno,
+            )
+        if len(labels) != 1:
+            raise InputError(
+                f"{name}: {len(labels)} labels; a classification dataset takes exactly one per document",
+                path=path,
+                line=lineno,
+            )
+        if not text.strip():
+            raise InputError(f"{name}: empty text", path=path, line=lineno)
+        yield Document(text.strip(), labels[0], lineno, str(path))
+
+
+__all__ = ["read_doccano_tagged", "read_doccano_documents"]

@@ -196,3 +196,41 @@ def test_doccano_classification_import(tmp_path):
     bad = _write_jsonl(tmp_path / "b.jsonl", [{"id": 9, "text": "x y", "label": ["a", "b"]}])
     with pytest.raises(InputError, match="record id 9: 2 labels"):
         prepare([str(bad)], tmp_path / "e", task="classification", lang="de", fmt="doccano")
+
+
+def test_docbin_round_trip_through_prepare(tmp_path):
+    import json
+
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from mltl.data.prepare import prepare
+    from mltl.errors import InputError
+    from mltl.predict import spacy_doc
+
+    f = tmp_path / "de.txt"
+    f.write_text("\n".join(LINES["de"]) + "\n", encoding="utf-8")
+    items = list(read_items(str(f), "text", get_tokenizer("de")))
+    bin_ = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"])
+    for it in items:
+        bin_.add(spacy_doc(Vocab(), it, {"tags": _tags(len(it.tokens))}, True, "bio"))
+    bin_.to_disk(tmp_path / "de.spacy")
+    meta = prepare([str(tmp_path / "de.spacy")], tmp_path / "data", task="tagging", lang="de", fmt="spacy")
+    assert meta["splits"]["train"]["items"] == 2
+    back = [json.loads(x) for x in (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["tokens"] for r in back] == [it.tokens for it in items]  # whitespace tokens left out
+    assert [r["tags"] for r in back] == [_tags(len(it.tokens)) for it in items]
+    # classification: the best doc.cats label
+    cls = DocBin()
+    for text, cats in (
+        ("Der Satellit misst Methan.", {"science": 0.9, "sports": 0.1}),
+        ("Tor!", {"science": 0.2, "sports": 0.8}),
+    ):
+        d = spacy_doc(Vocab(), Item(text.split()), {"label": "", "probs": cats}, False, None)
+        cls.add(d)
+    cls.to_disk(tmp_path / "c.spacy")
+    meta = prepare([str(tmp_path / "c.spacy")], tmp_path / "c", task="classification", lang="de", fmt="spacy")
+    assert meta["labels"] == ["science", "sports"]
+    (tmp_path / "junk.spacy").write_bytes(b"not a docbin")
+    with pytest.raises(InputError, match="not a spaCy DocBin"):
+        prepare([str(tmp_path / "junk.spacy")], tmp_path / "j", task="tagging", lang="de", fmt="spacy")

@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
             "--format",
             "-f",
             help="tagging: conll2002 (default), conll2003, "
-            "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans); classification: tsv "
-            "(default), csv, jsonl, doccano; raw text: text (default), roff (man pages).",
+            "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans), spacy (a DocBin); "
+            "classification: tsv (default), csv, jsonl, doccano, spacy; raw text: text (default), roff (man pages).",
         ),
         unlabeled_text: List[str] = typer.Option(
             [], "--unlabeled-text", help="Raw text to add as unlabeled.jsonl beside labeled data (repeatable)."

@@ -12,7 +12,7 @@ from mltl.data.jsonl import read_jsonl
 from mltl.errors import InputError
 from mltl.files import iter_lines
 
-CLS_FORMATS = ("tsv", "csv", "jsonl", "doccano")
+CLS_FORMATS = ("tsv", "csv", "jsonl", "doccano", "spacy")
 
 
 @dataclass
@@ -121,5 +121,9 @@ def read_classification(
         from mltl.data.doccano import read_doccano_documents
 
         yield from read_doccano_documents(path, encoding)
+    elif fmt == "spacy":
+        from mltl.data.doccano import read_docbin_documents
+
+        yield from read_docbin_documents(path)
     else:
         raise InputError(f"unknown classification format {fmt!r}; choose one of: {', '.join(CLS_FORMATS)}")

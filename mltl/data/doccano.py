@@ -1,4 +1,5 @@
-"""doccano's JSONL (its export, and what ``mltl predict --format doccano`` writes) as mltl data.
+"""Labeling tools' exports as mltl data: doccano's JSONL and spaCy's DocBin (``mltl predict
+--format doccano | spacy`` writes the same formats, so a corrected export comes back in).
 
 Sequence labeling: ``{"text": …, "label": [[start, end, "TAG"], …]}`` (older doccano: ``labels``);
 the text is tokenized with the dataset's tokenizer and each span becomes BIO tags on the tokens
@@ -106,4 +107,45 @@ def read_doccano_documents(path: str | Path, encoding: str = "utf-8") -> Iterato
         yield Document(text.strip(), labels[0], lineno, str(path))
 
 
-__all__ = ["read_doccano_tagged", "read_doccano_documents"]
+def read_docbin_tagged(path: str | Path) -> list[Sentence]:
+    """Sentences from a spaCy DocBin (``.spacy``): the Doc's tokens (whitespace tokens left out)
+    and BIO tags from ``doc.ents``."""
+    out: list[Sentence] = []
+    for n, doc in enumerate(_docbin(path), 1):
+        keep = [t for t in doc if not t.text.isspace()]  # (is_space needs a language vocab)
+        if not keep:
+            continue
+        tags = []
+        for t in keep:
+            tags.append("O" if not t.ent_type_ else f"{'B' if t.ent_iob_ == 'B' else 'I'}-{t.ent_type_}")
+        out.append(Sentence([t.text for t in keep], tags, [n] * len(keep), str(path), 2, doc.text))
+    return out
+
+
+def read_docbin_documents(path: str | Path) -> Iterator[Document]:
+    """Documents from a spaCy DocBin: the text and the best-scoring ``doc.cats`` label."""
+    for n, doc in enumerate(_docbin(path), 1):
+        if not doc.cats:
+            raise InputError(
+                f"Doc {n} has no doc.cats (a text-classification DocBin gives each Doc its labels)", path=path
+            )
+        if not doc.text.strip():
+            raise InputError(f"Doc {n}: empty text", path=path)
+        yield Document(doc.text.strip(), max(doc.cats, key=doc.cats.get), n, str(path))
+
+
+def _docbin(path: str | Path) -> Iterator[Any]:
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", path=p)
+    try:
+        docs = DocBin().from_disk(p)
+    except Exception as exc:  # noqa: BLE001 - msgpack/zlib errors of a file that is no DocBin
+        raise InputError(f"not a spaCy DocBin ({type(exc).__name__})", path=p) from None
+    yield from docs.get_docs(Vocab())
+
+
+__all__ = ["read_doccano_tagged", "read_doccano_documents", "read_docbin_tagged", "read_docbin_documents"]

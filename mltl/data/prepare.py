@@ -31,7 +31,7 @@ from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_fil
 from mltl.langs import check_lang
 from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
 
-TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano")
+TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano", "spacy")
 TEXT_FORMATS = ("text", "roff")
 ROLES = ("train", "dev", "test")
 
@@ -292,6 +292,10 @@ def prepare(
             read = [read_doccano_tagged(p, tok_spans, repair, encoding) for p in labeled_files]
             files = [f for f, _ in read]
             meta["spans_snapped"] = sum(n for _, n in read)
+        elif fmt == "spacy":  # a DocBin: spaCy's tokens and doc.ents
+            from mltl.data.doccano import read_docbin_tagged
+
+            files = [read_docbin_tagged(p) for p in labeled_files]
         else:
             files = [_read_tagged(p, fmt, encoding, token_col, tag_col, tag_field, token_prefix) for p in labeled_files]
         for p, f in zip(labeled_files, files):

@@ -225,4 +225,3 @@ def test_the_readme_tour_runs_as_written(tmp_path):
     assert tags and len(tags) >= n_lines
     assert (out / "gates.png").stat().st_size > 0
     assert "micro" in proc.stdout  # evaluate's table
-    assert (out / "dist" / "mltl_tour_de-0.1.0-py3-none-any.whl").is_file()  # mltl package

@@ -305,8 +305,8 @@ def jsonl_record(
     if token_level:
         rec["tags"] = pred["tags"]
         rec["entities"] = entities(item, pred["tags"], scheme, pred.get("tag_probs"))
-        if "tag_probs" in pred:
-            rec["score"] = sentence_score(pred["tag_probs"])
+        if scores or "tag_probs" in pred:  # an empty line has no tags: its score is None
+            rec["score"] = sentence_score(pred.get("tag_probs") or [])
     else:
         rec["label"] = pred["label"]
         rec["probs"] = pred["probs"]

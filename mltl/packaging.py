@@ -68,7 +68,7 @@ def model_card(
     lines = [
         f"# {name} {version}",
         "",
-        f"An [mltl](https://example.invalid/mltl) {cfg.task} model ({cfg.model.arch}: MAN-MoE, Chen et al., ACL 2019) "
+        f"An mltl {cfg.task} model ({cfg.model.arch}: MAN-MoE, Chen et al., ACL 2019) "
         f"for **{target}**, trained on labeled {sources}.",
         "",
         (

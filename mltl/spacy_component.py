@@ -119,8 +119,12 @@ class MltlComponent:
         self._tokenizer = get_tokenizer(lang)
 
     @property
-    def model(self) -> Any:
-        """The :class:`mltl.models.model.Model`, loaded at first use."""
+    def mltl_model(self) -> Any:
+        """The :class:`mltl.models.model.Model`, loaded at first use.
+
+        Not called ``model``: spaCy probes components for a ``model`` attribute (its
+        ``ListenedToComponent`` protocol, with ``hasattr``) while it builds a pipeline, and a
+        lazy load there would read the config's reference even when ``from_disk`` follows."""
         if self._model is None:
             from mltl.models.model import resolve_model_dir
 
@@ -138,7 +142,7 @@ class MltlComponent:
     def _predict(self, docs: list[Doc]) -> list[Doc]:
         from mltl.predict import entities, items_from_text
 
-        model = self.model
+        model = self.mltl_model
         token_level = model.task.token_level
         per_doc = [items_from_text(doc.text, self._tokenizer, split_lines=token_level) for doc in docs]
         flat = [it for items in per_doc for it in items]
@@ -190,7 +194,7 @@ class MltlComponent:
     # -- serialisation -----------------------------------------------------------------------
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """Copy the model directory (and a zero-shot language's vectors) into ``path``."""
-        _ = self.model  # resolve and check the reference now, not when the copy is loaded
+        _ = self.mltl_model  # resolve and check the reference now, not when the copy is loaded
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         assert self._model_dir is not None

@@ -21,7 +21,7 @@ from mltl.errors import InputError
 from mltl.files import STDIO, iter_lines
 
 INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
-OUTPUT_FORMATS = ("conll", "jsonl", "doccano", "spacy")
+OUTPUT_FORMATS = ("conll", "jsonl", "doccano", "labelstudio", "spacy")
 CHUNK = 2048  # sentences read, predicted and written at a time
 
 
@@ -220,6 +220,29 @@ def doccano_record(
     return rec
 
 
+def labelstudio_task(
+    item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None, model_version: str
+) -> dict[str, Any]:
+    """One task of Label Studio's JSON import: ``data.text`` (and the input's other JSONL keys) with
+    the model's prediction — entity spans (``labels``) or the document label (``choices``), each with
+    a ``score``, and the prediction's ``score`` (what Label Studio sorts tasks by)."""
+    from mltl.data import labelstudio
+
+    item = with_text(item)
+    text = item.text or ""
+    if token_level:
+        ents = entities(item, pred["tags"], scheme, pred.get("tag_probs"))
+        results = [
+            labelstudio.span_result(i, e["start"], e["end"], e["text"], e["label"], e.get("score"))
+            for i, e in enumerate(ents)
+        ]
+        score = sentence_score(pred.get("tag_probs") or [])
+    else:
+        score = round(max(pred["probs"].values()), 6) if pred.get("probs") else None
+        results = [labelstudio.choice_result(pred["label"], score)]
+    return labelstudio.task(text, results, score, model_version, item.meta)
+
+
 def spacy_doc(vocab: Any, item: Item, pred: dict[str, Any], token_level: bool, scheme: str | None) -> Any:
     """A spaCy ``Doc`` whose text is exactly the input's (whitespace between mltl's tokens kept: one
     space as the token's trailing space, more as a spaCy whitespace token), with ``doc.ents``
@@ -347,21 +370,31 @@ def predict_stream(
     batch_size: int = 256,
     on_chunk: Callable[[int, int], None] | None = None,
     scores: bool = False,
+    model_version: str = "mltl",
 ) -> dict[str, int]:
     """Predict every item and write it to ``out`` in input order; returns counts.
 
-    ``scores``: confidences in the JSON formats (``score`` per sentence/document and per entity).
+    ``scores``: confidences in the JSON formats (``score`` per sentence/document and per entity);
+    Label Studio tasks always carry them. ``labelstudio`` writes one JSON list, streamed.
     """
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of: {', '.join(OUTPUT_FORMATS)}")
     token_level = model.task.token_level
+    scores = scores or fmt == "labelstudio"
     n_items = n_tokens = 0
+    sep = "\n"  # between Label Studio tasks
+    if fmt == "labelstudio":
+        out.write("[")
     for chunk in chunks(items):
         preds = model.predict_batch(
             lang, [it.tokens for it in chunk], batch_size=batch_size, gates=gates, scores=scores and token_level
         )
         for it, p in zip(chunk, preds):
-            if fmt == "jsonl":
+            if fmt == "labelstudio":
+                task = labelstudio_task(it, p, token_level, model.scheme, model_version)
+                out.write(sep + json.dumps(task, ensure_ascii=False))
+                sep = ",\n"
+            elif fmt == "jsonl":
                 rec = jsonl_record(it, p, token_level, model.scheme, model.sources, scores)
                 out.write(json.dumps(rec, ensure_ascii=False))
                 out.write("\n")
@@ -375,4 +408,6 @@ def predict_stream(
         out.flush()
         if on_chunk:
             on_chunk(n_items, n_tokens)
+    if fmt == "labelstudio":
+        out.write("\n]\n")
     return {"items": n_items, "tokens": n_tokens}

@@ -9,6 +9,8 @@ import pytest
 from conftest import EXAMPLES, assert_one_line_error, run_cli
 from seqeval.metrics import f1_score
 
+import mltl
+
 # Whole CLI pipelines in subprocesses: `pytest -m "not slow"` (the fast suite) leaves them out.
 pytestmark = pytest.mark.slow
 
@@ -346,6 +348,17 @@ def test_doccano_export_and_scores_agree_with_jsonl(model, tmp_path):
         assert d["label_scores"] == [e["score"] for e in j["entities"]] and d["score"] == j["score"]
         assert (0 < j["score"] <= 1) if j["tokens"] else j["score"] is None  # an empty line has no score
         assert all(0 < e["score"] <= 1 for e in j["entities"])
+    # --format labelstudio: one JSON task list, the same entities as Label Studio results, scores always
+    ls = json.loads(
+        run_cli("predict", "--model", model, tmp_path / "de.txt", "--format", "labelstudio", check=True).stdout
+    )
+    assert [t["data"]["text"] for t in ls] == [j["text"] for j in js]
+    for t, j in zip(ls, js):
+        (p,) = t["predictions"]
+        assert p.get("score") == j["score"] and p["model_version"].endswith(f"(mltl {mltl.__version__})")
+        assert [(r["value"]["start"], r["value"]["end"], r["value"]["labels"], r["score"]) for r in p["result"]] == [
+            (e["start"], e["end"], [e["label"]], e["score"]) for e in j["entities"]
+        ]
     plain = json.loads(run_cli("predict", "--model", model, tmp_path / "de.txt", check=True).stdout.splitlines()[0])
     assert "score" not in plain and all("score" not in e for e in plain["entities"])
     # --format spacy: a DocBin `spacy train` reads; same texts, same entities

@@ -17,11 +17,20 @@ Example: mltl init config --task tagging --sources en,es --target de --data data
 """
 
 
+_LS_HELP = """Write a Label Studio labeling config (XML) for a model's labels.
+
+Paste it into the project's Settings > Labeling Interface (or pass it as `label_config` to the
+SDK): `mltl predict --format labelstudio` tasks then import with their predictions shown.
+
+Example: mltl init labelstudio --model models/de/model-best > ner.xml
+"""
+
+
 def register(app: typer.Typer) -> None:
     from mltl.cli import _Command  # the root's command class: boolean flags shown without a type
 
     init = typer.Typer(
-        help="Create starting files (a training config).",
+        help="Create starting files (a training config, a Label Studio labeling config).",
         no_args_is_help=True,
         rich_markup_mode="rich",
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -64,3 +73,23 @@ def register(app: typer.Typer) -> None:
             raise InputError("file exists; pass --force to overwrite it", path=output)
         with atomic_file(output if output is not None else STDIO) as f:
             f.write(text)
+
+    @init.command("labelstudio", help=_LS_HELP, cls=_Command)
+    def init_labelstudio(
+        model_dir: str = typer.Option(..., "--model", "-m", help="Model directory (or installed model package)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
+    ) -> None:
+        from mltl.data import schemes
+        from mltl.data.labelstudio import labeling_config
+        from mltl.errors import InputError
+        from mltl.files import STDIO, atomic_file
+        from mltl.models.model import read_labels, resolve_model_dir
+
+        labels, scheme = read_labels(resolve_model_dir(model_dir))
+        token_level = scheme is not None
+        names = sorted(schemes.entity_types(labels)) if scheme == "bio" else [x for x in labels if x != "O"]
+        if output is not None and output.exists() and not force:
+            raise InputError("file exists; pass --force to overwrite it", path=output)
+        with atomic_file(output if output is not None else STDIO) as f:
+            f.write(labeling_config(names, token_level))

@@ -26,8 +26,9 @@ def register(app: typer.Typer) -> None:
             None,
             "--format",
             "-f",
-            help="conll | jsonl | doccano (doccano's JSONL import: text + label spans or labels) | spacy (a "
-            "DocBin for `spacy train`; needs -o) (default: conll for CoNLL input, jsonl otherwise).",
+            help="conll | jsonl | doccano (doccano's JSONL import: text + label spans or labels) | labelstudio "
+            "(Label Studio's JSON import: tasks with scored predictions; project config: `mltl init labelstudio`) "
+            "| spacy (a DocBin for `spacy train`; needs -o) (default: conll for CoNLL input, jsonl otherwise).",
         ),
         input_format: Optional[str] = typer.Option(
             None, "--input-format", help="text | conll | conllu | jsonl (default: from the extension; text otherwise)."
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
         def out_name(f: str) -> str:
             ofmt = out_format or ("conll" if formats[f] in ("conll", "conllu") else "jsonl")
-            ext = {"doccano": "doccano.jsonl"}.get(ofmt, ofmt)  # spacy -> NAME.spacy
+            ext = {"doccano": "doccano.jsonl", "labelstudio": "labelstudio.json"}.get(ofmt, ofmt)  # spacy -> NAME.spacy
             return (Path(f).name if f != STDIO else "stdin") + f".{ext}"
 
         to_dir = output is not None and (len(inputs) > 1 or output.is_dir())
@@ -109,6 +110,7 @@ def register(app: typer.Typer) -> None:
         if binary and output is None:
             raise InputError("--format spacy writes a binary DocBin: give -o FILE.spacy (or -o DIR)")
         model = load_model(model_dir, device=device)
+        model_version = _model_version(model_dir)
         language = lang or model.config.data.target
         if vectors is not None:
             if lang is None:
@@ -147,20 +149,33 @@ def register(app: typer.Typer) -> None:
                         counts = (
                             predict_docbin(model, items, language, o, batch_size, on_chunk)
                             if binary
-                            else predict_stream(model, items, language, o, ofmt, gates, batch_size, on_chunk, scores)
+                            else predict_stream(
+                                model, items, language, o, ofmt, gates, batch_size, on_chunk, scores, model_version
+                            )
                         )
                 else:
                     assert shared is not None  # opened above whenever not to_dir
                     counts = (
                         predict_docbin(model, items, language, shared, batch_size, on_chunk)
                         if binary
-                        else predict_stream(model, items, language, shared, ofmt, gates, batch_size, on_chunk, scores)
+                        else predict_stream(
+                            model, items, language, shared, ofmt, gates, batch_size, on_chunk, scores, model_version
+                        )
                     )
                 done["items"] += counts["items"]
                 done["tokens"] += counts["tokens"]
         if output is not None:
             log.info(f"{done['items']:,} items, {done['tokens']:,} tokens -> {output}")
         sys.stdout.flush()
+
+
+def _model_version(model_dir: Path) -> str:
+    """Label Studio's ``model_version``: the model directory as the user named it, e.g.
+    ``models/de/model-best`` -> ``de/model-best`` (a packaged model: its name)."""
+    from mltl import __version__
+
+    parts = Path(str(model_dir)).resolve().parts[-2:]
+    return f"{'/'.join(parts)} (mltl {__version__})"
 
 
 class _LazyTokenizer:

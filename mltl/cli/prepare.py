@@ -32,8 +32,9 @@ def register(app: typer.Typer) -> None:
             "--format",
             "-f",
             help="tagging: conll2002 (default), conll2003, "
-            "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans), spacy (a DocBin); "
-            "classification: tsv (default), csv, jsonl, doccano, spacy; raw text: text (default), roff (man pages).",
+            "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans), labelstudio (a "
+            "project's JSON export), spacy (a DocBin); classification: tsv (default), csv, jsonl, doccano, "
+            "labelstudio, spacy; raw text: text (default), roff (man pages).",
         ),
         unlabeled_text: List[str] = typer.Option(
             [], "--unlabeled-text", help="Raw text to add as unlabeled.jsonl beside labeled data (repeatable)."
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
             False,
             "--repair",
             help="Repair invalid tag sequences (I-X after O or after B-Y) instead of stopping at the first; "
-            "doccano: snap spans that do not fall on token boundaries to whole tokens (counted).",
+            "doccano, labelstudio: snap spans that do not fall on token boundaries to whole tokens (counted).",
         ),
         split: Optional[str] = typer.Option(
             None,
@@ -74,7 +75,8 @@ def register(app: typer.Typer) -> None:
         text_field: str = typer.Option(
             "text",
             "--text-field",
-            help="TSV/CSV/JSONL text field: a header name, or a 0-based column number for files without a header.",
+            help="TSV/CSV/JSONL text field: a header name, or a 0-based column number for files without a "
+            "header; labelstudio: the key of the text in each task's data.",
         ),
         label_field: str = typer.Option(
             "label", "--label-field", help="TSV/CSV/JSONL label field (name or 0-based column number)."
@@ -96,6 +98,17 @@ def register(app: typer.Typer) -> None:
             None,
             "--token-prefix",
             help="Strip this prefix from CoNLL tokens that have it (WikiANN: --token-prefix de:).",
+        ),
+        labels: List[str] = typer.Option(
+            [],
+            "--labels",
+            help="doccano, labelstudio: the labels (entity types) the export may use, A,B,…; any other is an "
+            "error naming the record.",
+        ),
+        skip_unannotated: bool = typer.Option(
+            False,
+            "--skip-unannotated",
+            help="labelstudio: leave out tasks with no annotation (or only cancelled ones) instead of stopping.",
         ),
         encoding: str = typer.Option("utf-8", "--encoding", help="Input encoding."),
         force: bool = typer.Option(False, "--force", help="Replace an existing output directory."),
@@ -141,6 +154,8 @@ def register(app: typer.Typer) -> None:
                 header=header,
                 label_map=label_map,
                 token_prefix=token_prefix,
+                labels=labels,
+                skip_unannotated=skip_unannotated,
                 encoding=encoding,
                 force=force,
                 on_progress=on_progress,
@@ -185,6 +200,8 @@ def print_summary(meta: dict, output: Path) -> None:
         notes.append(f"converted {meta['source_scheme'].upper()} to BIO")
     if meta.get("spans_snapped"):
         notes.append(f"spans snapped to tokens: {meta['spans_snapped']}")
+    if meta.get("tasks_skipped"):
+        notes.append(f"unannotated tasks skipped: {meta['tasks_skipped']}")
     if kind.token_level:
         notes.append(f"problems repaired: {meta.get('problems_repaired', 0)}")
     if meta.get("label_map"):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from mltl.data.jsonl import read_jsonl
 from mltl.errors import InputError
 from mltl.files import iter_lines
 
-CLS_FORMATS = ("tsv", "csv", "jsonl", "doccano", "spacy")
+CLS_FORMATS = ("tsv", "csv", "jsonl", "doccano", "labelstudio", "spacy")
 
 
 @dataclass
@@ -45,8 +45,11 @@ def read_classification(
     label_field: str = "label",
     encoding: str = "utf-8",
     header: bool | None = None,
+    labels: Sequence[str] | None = None,
+    skip_unannotated: bool = False,
 ) -> Iterator[Document]:
-    """Yield labeled documents.
+    """Yield labeled documents (``labels``/``skip_unannotated``: for labeling tools' exports, see
+    :mod:`mltl.data.labelstudio`).
 
     TSV is ``label<TAB>text`` without a header by default; with ``header=True`` (or with
     ``text_field``/``label_field`` given as column numbers) it is a table whose columns
@@ -120,7 +123,11 @@ def read_classification(
     elif fmt == "doccano":
         from mltl.data.doccano import read_doccano_documents
 
-        yield from read_doccano_documents(path, encoding)
+        yield from read_doccano_documents(path, encoding, labels)
+    elif fmt == "labelstudio":
+        from mltl.data.labelstudio import read_labelstudio_documents
+
+        yield from read_labelstudio_documents(path, encoding, text_field, labels, skip_unannotated)
     elif fmt == "spacy":
         from mltl.data.doccano import read_docbin_documents
 

@@ -11,7 +11,7 @@ Text classification: ``{"text": …, "label": ["LABEL"]}`` (one label per docume
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from mltl.data.classify import Document
 from mltl.data.conll import Sentence
@@ -29,8 +29,19 @@ def _records(path: str | Path, encoding: str) -> Iterator[tuple[int, str, Any, s
         yield lineno, obj["text"], label, name
 
 
+def check_label(name: str, label: str, labels: Iterable[str] | None, path: str | Path, line: int | None = None) -> None:
+    """``--labels``: a label outside the known set is an error naming the record."""
+    if labels is not None and label not in labels:
+        known = ", ".join(sorted(labels))
+        raise InputError(f"{name}: label {label!r} is not one of the known labels ({known})", path=path, line=line)
+
+
 def read_doccano_tagged(
-    path: str | Path, tokenizer: Any, repair: bool = False, encoding: str = "utf-8"
+    path: str | Path,
+    tokenizer: Any,
+    repair: bool = False,
+    encoding: str = "utf-8",
+    labels: Iterable[str] | None = None,
 ) -> tuple[list[Sentence], int]:
     """Sentences with BIO tags from doccano sequence-labeling records; returns (sentences, spans snapped)."""
     sents: list[Sentence] = []
@@ -50,43 +61,69 @@ def read_doccano_tagged(
                 path=path,
                 line=lineno,
             )
-        toks = tokenizer.tokenize_with_offsets(text)
-        if not toks:
-            continue
-        tags = ["O"] * len(toks)
-        for start, end, tag in sorted(label, key=lambda s: (s[0], s[1])):
-            if not 0 <= start < end <= len(text):
-                raise InputError(
-                    f"{name}: span [{start}, {end}] lies outside its text ({len(text)} characters)",
-                    path=path,
-                    line=lineno,
-                )
-            first = next((i for i, (_, s, _) in enumerate(toks) if s == start), None)
-            last = next((i for i, (_, _, e) in enumerate(toks) if e == end), None)
-            if first is None or last is None or last < first:
-                if not repair:
-                    raise InputError(
-                        f"{name}: span [{start}, {end}] {text[start:end]!r} ({tag}) does not start and end on "
-                        f"token boundaries; pass --repair to snap it to whole tokens",
-                        path=path,
-                        line=lineno,
-                    )
-                cover = [i for i, (_, s, e) in enumerate(toks) if s < end and e > start]
-                if not cover:
-                    raise InputError(f"{name}: span [{start}, {end}] covers no token", path=path, line=lineno)
-                first, last = cover[0], cover[-1]
-                snapped += 1
-            if any(t != "O" for t in tags[first : last + 1]):
-                raise InputError(f"{name}: span [{start}, {end}] ({tag}) overlaps another span", path=path, line=lineno)
-            tags[first] = f"B-{tag}"
-            for i in range(first + 1, last + 1):
-                tags[i] = f"I-{tag}"
-        sents.append(Sentence([t for t, _, _ in toks], tags, [lineno] * len(toks), str(path), 2, text))
+        for _, _, tag in label:
+            check_label(name, tag, labels, path, lineno)
+        sent, n = spans_to_sentence(text, [(a, b, t) for a, b, t in label], tokenizer, repair, name, path, lineno)
+        snapped += n
+        if sent is not None:
+            sents.append(sent)
     return sents, snapped
 
 
-def read_doccano_documents(path: str | Path, encoding: str = "utf-8") -> Iterator[Document]:
+def spans_to_sentence(
+    text: str,
+    spans: list[tuple[int, int, str]],
+    tokenizer: Any,
+    repair: bool,
+    name: str,
+    path: str | Path,
+    line: int | None = None,
+) -> tuple[Sentence | None, int]:
+    """``text`` tokenized, with BIO tags from character spans ``(start, end, TAG)`` (``end``
+    exclusive); returns (sentence — None for a text without tokens —, spans snapped).
+
+    A span whose ends are not token boundaries is an error naming ``name`` (the record or task),
+    or with ``repair`` it is widened to the tokens it touches; overlapping spans are an error.
+    """
+    toks = tokenizer.tokenize_with_offsets(text)
+    if not toks:
+        return None, 0
+    tags = ["O"] * len(toks)
+    snapped = 0
+    for start, end, tag in sorted(spans, key=lambda s: (s[0], s[1])):
+        if not 0 <= start < end <= len(text):
+            raise InputError(
+                f"{name}: span [{start}, {end}] lies outside its text ({len(text)} characters)", path=path, line=line
+            )
+        first = next((i for i, (_, s, _) in enumerate(toks) if s == start), None)
+        last = next((i for i, (_, _, e) in enumerate(toks) if e == end), None)
+        if first is None or last is None or last < first:
+            if not repair:
+                raise InputError(
+                    f"{name}: span [{start}, {end}] {text[start:end]!r} ({tag}) does not start and end on "
+                    f"token boundaries; pass --repair to snap it to whole tokens",
+                    path=path,
+                    line=line,
+                )
+            cover = [i for i, (_, s, e) in enumerate(toks) if s < end and e > start]
+            if not cover:
+                raise InputError(f"{name}: span [{start}, {end}] covers no token", path=path, line=line)
+            first, last = cover[0], cover[-1]
+            snapped += 1
+        if any(t != "O" for t in tags[first : last + 1]):
+            raise InputError(f"{name}: span [{start}, {end}] ({tag}) overlaps another span", path=path, line=line)
+        tags[first] = f"B-{tag}"
+        for i in range(first + 1, last + 1):
+            tags[i] = f"I-{tag}"
+    lines = [line or 0] * len(toks)
+    return Sentence([t for t, _, _ in toks], tags, lines, str(path), 2, text), snapped
+
+
+def read_doccano_documents(
+    path: str | Path, encoding: str = "utf-8", labels: Iterable[str] | None = None
+) -> Iterator[Document]:
     """Documents from doccano text-classification records (one label each)."""
+    known = labels
     for lineno, text, label, name in _records(path, encoding):
         labels = [label] if isinstance(label, str) else label
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -102,6 +139,7 @@ def read_doccano_documents(path: str | Path, encoding: str = "utf-8") -> Iterato
                 path=path,
                 line=lineno,
             )
+        check_label(name, labels[0], known, path, lineno)
         if not text.strip():
             raise InputError(f"{name}: empty text", path=path, line=lineno)
         yield Document(text.strip(), labels[0], lineno, str(path))
@@ -148,4 +186,10 @@ def _docbin(path: str | Path) -> Iterator[Any]:
     yield from docs.get_docs(Vocab())
 
 
-__all__ = ["read_doccano_tagged", "read_doccano_documents", "read_docbin_tagged", "read_docbin_documents"]
+__all__ = [
+    "spans_to_sentence",
+    "read_doccano_tagged",
+    "read_doccano_documents",
+    "read_docbin_tagged",
+    "read_docbin_documents",
+]

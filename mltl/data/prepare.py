@@ -31,7 +31,7 @@ from mltl.files import STDIO, atomic_dir, check_nonempty, iter_lines, sha256_fil
 from mltl.langs import check_lang
 from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
 
-TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano", "spacy")
+TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano", "labelstudio", "spacy")
 TEXT_FORMATS = ("text", "roff")
 ROLES = ("train", "dev", "test")
 
@@ -69,6 +69,17 @@ class SplitStats:
 
     def to_json(self) -> dict:
         return {"items": self.items, "tokens": self.tokens, "labels": dict(sorted(self.labels.items()))}
+
+
+def _label_list(labels: Sequence[str] | str | None) -> list[str] | None:
+    """``--labels``: ``"A,B"`` or repeated values -> the label list (None: no check)."""
+    if labels is None or (not isinstance(labels, str) and not labels):
+        return None
+    parts = [labels] if isinstance(labels, str) else list(labels)
+    out = [x.strip() for part in parts for x in part.split(",") if x.strip()]
+    if not out:
+        raise InputError("--labels names no label")
+    return out
 
 
 def parse_split(spec: str) -> tuple[int, ...]:
@@ -223,6 +234,8 @@ def prepare(
     header: bool | None = None,
     label_map: Sequence[str] | str | None = None,
     token_prefix: str | None = None,
+    labels: Sequence[str] | str | None = None,
+    skip_unannotated: bool = False,
     encoding: str = "utf-8",
     force: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
@@ -235,7 +248,9 @@ def prepare(
     reports bytes of raw text processed. ``label_map`` (``"FROM=TO,…"``, see
     :mod:`mltl.data.labelmap`) renames, folds or drops labels; ``header`` says whether a
     TSV/CSV file starts with a header row (default: CSV yes, TSV no); ``token_prefix`` is
-    stripped from CoNLL tokens (WikiANN's ``de:``).
+    stripped from CoNLL tokens (WikiANN's ``de:``). ``labels`` (a list or ``"A,B,…"``): the only
+    labels (entity types) a labeling tool's export (doccano, Label Studio) may use — any other is an
+    error naming the record; ``skip_unannotated`` leaves out Label Studio tasks nobody labeled.
     """
     t0 = time.perf_counter()
     if task not in KINDS:
@@ -258,6 +273,11 @@ def prepare(
             "to unlabeled.jsonl: drop --split"
         )
     split_t = parse_split(split) if split else None
+    known = _label_list(labels)
+    if known is not None and fmt not in ("doccano", "labelstudio"):
+        raise InputError("--labels checks a labeling tool's export: use it with --format doccano or labelstudio")
+    if skip_unannotated and fmt != "labelstudio":
+        raise InputError("--skip-unannotated reads a Label Studio export: use it with --format labelstudio")
     lmap = parse_label_map(label_map)
     if lmap and not kind.labeled:
         raise InputError("--label-map needs labeled input (raw text has no labels)")
@@ -289,9 +309,20 @@ def prepare(
             from mltl.data.doccano import read_doccano_tagged
 
             tok_spans = get_tokenizer(lang, tokenizer, sp_model=sp_model)
-            read = [read_doccano_tagged(p, tok_spans, repair, encoding) for p in labeled_files]
+            read = [read_doccano_tagged(p, tok_spans, repair, encoding, known) for p in labeled_files]
             files = [f for f, _ in read]
             meta["spans_snapped"] = sum(n for _, n in read)
+        elif fmt == "labelstudio":  # the JSON export: tasks, their latest annotation's spans
+            from mltl.data.labelstudio import read_labelstudio_tagged
+
+            tok_spans = get_tokenizer(lang, tokenizer, sp_model=sp_model)
+            ls = [
+                read_labelstudio_tagged(p, tok_spans, repair, encoding, text_field, known, skip_unannotated)
+                for p in labeled_files
+            ]
+            files = [f for f, _ in ls]
+            meta["spans_snapped"] = sum(c["spans_snapped"] for _, c in ls)
+            meta["tasks_skipped"] = sum(c["tasks_skipped"] for _, c in ls)
         elif fmt == "spacy":  # a DocBin: spaCy's tokens and doc.ents
             from mltl.data.doccano import read_docbin_tagged
 
@@ -333,7 +364,18 @@ def prepare(
         files_docs: list[list[Document]] = []
         dropped = 0
         for p in labeled_files:
-            docs = list(read_classification(p, fmt, text_field, label_field, encoding, header=header))
+            docs = list(
+                read_classification(
+                    p,
+                    fmt,
+                    text_field,
+                    label_field,
+                    encoding,
+                    header=header,
+                    labels=known,
+                    skip_unannotated=skip_unannotated,
+                )
+            )
             if not docs:
                 raise InputError("no documents found", path=p)
             if lmap:

@@ -399,6 +399,17 @@ def check_model_languages(langs: Any, path: Path) -> list[str]:
 MODEL_ENTRY_POINTS = "mltl.models"  # the group a package built by `mltl package` declares
 
 
+def read_labels(path: str | Path) -> tuple[list[str], str | None]:
+    """A model's (labels, scheme) from its ``labels.json`` alone — no network is loaded."""
+    d = Path(path)
+    if not d.is_dir():
+        raise InputError("no such model directory", path=d)
+    lab = _read_json(d, "labels.json")
+    if not isinstance(lab, dict) or not isinstance(lab.get("labels"), list):
+        raise InputError("labels.json has no label list", path=d / "labels.json")
+    return [str(x) for x in lab["labels"]], lab.get("scheme")
+
+
 def resolve_model_dir(model: str | Path) -> Path:
     """A model directory, or the name of an installed model package built by ``mltl package``.
 

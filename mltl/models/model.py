@@ -202,12 +202,14 @@ class Model:
         return table[torch.tensor([rows[k] for k in keys], dtype=torch.long, device=self.device)]
 
     def predict_corpus(
-        self, corpus, batch_size: int = 256, gates: bool = False, *, scores: bool = False
+        self, corpus, batch_size: int = 256, gates: bool = False, *, scores: bool = False, features: bool = False
     ) -> list[dict[str, Any]]:
         """Predictions for every sentence of an encoded corpus, in corpus order.
 
         ``scores`` (token-level tasks): add ``tag_probs``, the model's probability of each
-        predicted tag, from which span and sentence confidences are taken.
+        predicted tag, from which span and sentence confidences are taken. ``features``: add
+        ``features``, the item's shared features Fs averaged over its tokens (a numpy vector;
+        ``mltl select --strategy diverse`` clusters them).
         """
         import torch
 
@@ -218,6 +220,9 @@ class Model:
             best = lp.argmax(-1).cpu().numpy()
             g1 = torch.softmax(out.gate1.float(), -1).cpu().numpy() if gates and out.gate1 is not None else None
             g2 = torch.softmax(out.gate2.float(), -1).cpu().numpy() if gates and out.gate2 is not None else None
+            if features:
+                m = out.mask.unsqueeze(-1).to(out.fs.dtype)
+                pooled = ((out.fs * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy()
             for r, i in enumerate(idx):
                 n = int(corpus.lengths[i])
                 if token_level:
@@ -230,6 +235,8 @@ class Model:
                         "label": self.labels[int(best[r])],
                         "probs": {lab: float(p) for lab, p in zip(self.labels, probs)},
                     }
+                if features:
+                    res["features"] = pooled[r]
                 if gates:
                     # per-expert weights (order = model.sources); per token for Fp and tagging C
                     if g1 is not None:
@@ -247,6 +254,7 @@ class Model:
         gates: bool = False,
         *,
         scores: bool = False,
+        features: bool = False,
     ) -> list[dict[str, Any]]:
         """Predict for tokenised sentences of ``lang``.
 
@@ -259,6 +267,8 @@ class Model:
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
         # ``scores`` only when asked: a plugin's predict_corpus override may not take it
         extra = {"scores": True} if scores else {}
+        if features:
+            extra["features"] = True
         res = self.predict_corpus(corpus, batch_size, gates, **extra) if keep else []
         empty = self.task.empty_prediction()
         out: list[dict[str, Any]] = [dict(empty) for _ in sentences]

@@ -91,6 +91,13 @@ class DataConfig:
         panel=_DATA,
         metavar="<file>",
     )
+    target_train: str | None = setting(
+        None,
+        help="A few labeled target sentences (a dataset directory from `mltl prepare`, or its train.jsonl), "
+        "trained on like a source's (C loss; no expert of their own). Metrics are then marked NOT zero-resource.",
+        panel=_DATA,
+        metavar="<dir|file>",
+    )
     d_text: str = setting("unlabeled", help="Text that feeds D: train | unlabeled | both.", panel=_DATA)
     max_unlabeled: int = setting(50000, help="Unlabeled sentences read per language.", panel=_DATA)
     keep_vectors: int = setting(

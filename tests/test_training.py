@@ -268,6 +268,27 @@ def test_target_dev_marks_not_zero_resource(toy, tmp_path):
     assert "NOT zero-resource" in res.metrics["selection"]
 
 
+def test_target_train_is_trained_on_and_marked_not_zero_resource(toy, tmp_path):
+    # Issue 19: a few labeled target sentences join the sources' C loss (no gate loss: the
+    # target has no expert); selection stays on source dev unless --target-dev is given.
+    base = {"max_steps": 3, "max_epochs": 1, "steps_per_epoch": 3}
+    zero = train(cfg_for(toy, training=base), None)
+    few = train(cfg_for(toy, data={"target_train": str(toy[0] / "de" / "dev.jsonl")}, training=base), None)
+    assert zero.metrics["zero_resource"] is True and zero.metrics["target_train"] == 0
+    assert few.metrics["zero_resource"] is False and few.metrics["target_train"] == 40
+    assert few.metrics["selection"] == "mean source dev"
+    # the target's sentences changed what was learned (same seed, same source batches otherwise)
+    assert few.history[-1]["J_C"] != zero.history[-1]["J_C"]
+    # a directory from `mltl prepare` works too; its language and labels are checked
+    with pytest.raises(InputError, match="target training data is 'en' text, the target is 'de'"):
+        train(cfg_for(toy, data={"target_train": str(toy[0] / "en")}, training=base), None)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"tokens": ["a", "b"], "tags": ["B-MONEY", "O"]}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="labels not seen in any source: B-MONEY") as exc:
+        train(cfg_for(toy, data={"target_train": str(bad)}, training=base), None)
+    assert "bad.jsonl" in str(exc.value)
+
+
 def test_classification_end_to_end(toy_cls, tmp_path):
     res = train(
         cfg_for(

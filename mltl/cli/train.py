@@ -106,4 +106,6 @@ def _finish(result, out: Path) -> None:
     tgt = m.get("target_eval") or {}
     if tgt:
         line += "; target " + ", ".join(f"{k} {v:.4f}" for k, v in tgt.items())
+    if m.get("target_train"):
+        line += f"; trained on {m['target_train']:,} labeled target sentences (NOT zero-resource)"
     typer.echo(line)

@@ -48,6 +48,7 @@ class RunData:
     vectors: dict[str, np.ndarray]
     train: dict[str, EncodedCorpus]  # per source
     dev: dict[str, EncodedCorpus]  # per source (+ "target" key for --target-dev)
+    # train: per source, + the target's own language key with --target-train (C loss, no gate loss)
     dev_gold: dict[str, list[Any]]
     d_text: dict[str, EncodedCorpus]  # per language of Δ (only with the adversary)
     target_eval: dict[str, tuple[EncodedCorpus, list[Any]]]  # reported only, never for selection
@@ -241,6 +242,47 @@ def prune_vectors(vecs, needed: set[str], keep_top: int, lowercase: bool) -> tup
     return words, mat
 
 
+def target_train_path(spec: str) -> Path:
+    """``--target-train``: a dataset directory (its train.jsonl) or a JSONL file."""
+    p = Path(spec)
+    if p.is_dir():
+        if not (p / "train.jsonl").is_file():
+            raise InputError("no train.jsonl in this directory (prepare the labeled target data first)", path=p)
+        return p / "train.jsonl"
+    if not p.is_file():
+        raise InputError("no such target training data", path=p)
+    return p
+
+
+def read_target_train(cfg: TrainConfig, task: Task, labels: list[str]) -> tuple[list[list[str]], list[Any]] | None:
+    """The labeled target sentences of ``--target-train``, checked against the sources' labels."""
+    if not cfg.data.target_train:
+        return None
+    p = target_train_path(cfg.data.target_train)
+    meta = p.parent / "meta.json"
+    if meta.is_file():
+        try:
+            m = json.loads(meta.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"corrupt meta.json ({exc})", path=meta) from None
+        if m.get("language") not in (None, cfg.data.target):
+            raise InputError(
+                f"target training data is {m.get('language')!r} text, the target is {cfg.data.target!r}", path=meta
+            )
+        if m.get("task") not in (None, cfg.task):
+            raise InputError(f"dataset is for task {m.get('task')!r}, not {cfg.task!r}", path=meta)
+    sents, ys = read_split(p, task, True)
+    if not sents:
+        raise InputError("target training data has no sentences", path=p)
+    unknown = {t for y in ys for t in task.label_set(y)} - set(labels)
+    if unknown:
+        raise InputError(
+            f"labels not seen in any source: {', '.join(sorted(unknown))} (the model's labels come from the sources)",
+            path=p,
+        )
+    return sents, ys
+
+
 def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     from mltl.embeddings.vectors import load_vectors
 
@@ -262,6 +304,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         unknown = {t for y in tdev[1] for t in task.label_set(y)} - set(labels)
         if unknown:
             raise InputError(f"labels not seen in any source: {', '.join(sorted(unknown))}", path=p)
+    ttrain = read_target_train(cfg, task, labels)
     target_eval_raw: dict[str, tuple[list[list[str]], list[Any]]] = {}
     for split in ("dev", "test"):
         path = split_path(cfg, target, split)
@@ -290,6 +333,9 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
             if tdev:
                 for x in tdev[0]:
                     needed.update(x)
+            if ttrain:
+                for x in ttrain[0]:
+                    needed.update(x)
         vecs = load_vectors(vp, duplicates="first")
         if dim is None:
             dim, first = vecs.dim, vp
@@ -303,6 +349,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         log.debug(f"{lang}: kept {len(vocabs[lang]) - 2} vectors from {vp}")
 
     char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
+    if ttrain:
+        char_text[target] = char_text[target] + ttrain[0]
     chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
     feat = Featurizer(
         vocabs,
@@ -319,6 +367,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         return c
 
     train = {lang: encode(lang, langs[lang].train, langs[lang].train_labels) for lang in cfg.data.sources}
+    if ttrain:
+        train[target] = encode(target, ttrain[0], ttrain[1])
     dev = {lang: encode(lang, langs[lang].dev, None) for lang in cfg.data.sources}
     dev_gold = {lang: langs[lang].dev_labels for lang in cfg.data.sources}
     if tdev:

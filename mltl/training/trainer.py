@@ -139,7 +139,7 @@ class Trainer:
         langs = cfg.all_langs
         self.samplers = {
             f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l)])
-            for l in cfg.data.sources
+            for l in data.train  # the sources (+ the target with --target-train)
         }
         self.samplers.update(
             {
@@ -265,13 +265,14 @@ class Trainer:
             if self.task.token_level:
                 gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
             l_c = net.head.loss(lp, gold, mask)  # L_C, the head's own (NLL, CRF, ...)
-            e = net.expert_index(b.lang)
             l_g: torch.Tensor | float = 0.0
-            if g1 is not None:
+            # --target-train: the target has no expert of its own, so its rows carry no gate loss
+            e = net.expert_index(b.lang) if b.lang in net.sources else None
+            if g1 is not None and e is not None:
                 j1 = gate_nll(g1, e, mask)
                 l_g = l_g + j1
                 stats["J_G1"] += float(j1.detach())
-            if g2 is not None:
+            if g2 is not None and e is not None:
                 j2 = gate_nll(g2, e, mask if self.task.token_level else None)
                 l_g = l_g + j2
                 stats["J_G2"] += float(j2.detach())
@@ -406,14 +407,16 @@ class Trainer:
             ) from None
 
     def metrics(self, scores: dict[str, float] | None = None) -> dict[str, Any]:
-        zero = "target" not in self.data.dev
+        tgt = self.cfg.data.target
+        zero = "target" not in self.data.dev and tgt not in self.data.train
         return {
             "task": self.cfg.task,
             "metric": self.task.metric_name,
             "sources": self.cfg.data.sources,
             "target": self.cfg.data.target,
             "zero_resource": zero,
-            "selection": "mean source dev" if zero else "target dev (NOT zero-resource)",
+            "selection": "target dev (NOT zero-resource)" if "target" in self.data.dev else "mean source dev",
+            "target_train": len(self.data.train[tgt]) if tgt in self.data.train else 0,
             "best_score": None if self.best_score == -math.inf else self.best_score,
             "best_step": self.best_step,
             "steps": self.step,
@@ -679,6 +682,11 @@ def _start(tr: Trainer) -> TrainResult:
     log.info(
         f"training {cfg.model.arch} ({cfg.task}) {','.join(cfg.data.sources)} → {cfg.data.target} on "
         f"{tr.device}: {tr.steps_per_epoch} iterations per epoch"
+        + (
+            f"; + {len(tr.data.train[cfg.data.target]):,} labeled target sentences (NOT zero-resource)"
+            if cfg.data.target in tr.data.train
+            else ""
+        )
     )
     return tr.fit()
 

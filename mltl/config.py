@@ -189,6 +189,14 @@ class TrainingConfig:
         500, help="Checkpoint every N iterations (and every epoch); 0 = epochs only.", panel=_TRAIN
     )
     seed: int = setting(1, help="Random seed (the same seed gives the same model on CPU).", panel=_TRAIN)
+    init_model: str | None = setting(
+        None,
+        help="Start from this model's weights, vocabulary and labels (a model directory; its [model] "
+        "settings are used) instead of from scratch: a few hundred steps with --target-train then "
+        "fine-tune the previous round's model.",
+        panel=_TRAIN,
+        metavar="<dir>",
+    )
     device: str = setting(DEFAULT_DEVICE, help=f"{DEVICES}.", panel=_TRAIN)
     amp: bool = setting(False, help="bfloat16 autocast on CUDA.", panel=_TRAIN)
     threads: int = setting(0, help="CPU threads for torch; 0 = torch's default.", default_help="torch's", panel=_TRAIN)
@@ -298,9 +306,19 @@ def from_dict(d: dict[str, Any]) -> TrainConfig:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    """A config layer from a TOML file — or from a run's ``config.json`` (``.json``), so that a run
+    can be repeated with a few changes (``mltl train --config OLD/config.json --seed 2``)."""
     p = Path(path)
     if not p.is_file():
         raise InputError("no such config file", path=p)
+    if p.suffix.lower() == ".json":
+        try:
+            layer = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a valid JSON config: {exc}", path=p) from None
+        if not isinstance(layer, dict):
+            raise InputError("a JSON config is an object of sections", path=p)
+        return layer
     try:
         return tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -3,9 +3,9 @@ the N most worth a person's time under the current model.
 
 Strategies (pure functions of the model's confidences and shared features; seeded):
 
-* ``uncertainty`` — the N least confident items: lowest ``score`` (the mean probability of the
-  predicted tags, or of the predicted label: the same score ``mltl predict --scores`` writes and
-  Label Studio sorts by).
+* ``uncertainty`` — the N least confident items: lowest ``score`` (for a sentence, the mean
+  probability of its entity tags, :func:`mltl.predict.sentence_score`; for a document, its
+  label's probability: the score ``mltl predict --scores`` writes and Label Studio sorts by).
 * ``random`` — a uniform sample, the baseline every active-learning curve is measured against.
 * ``diverse`` — k-means (k = N) on the mean Fs features of each item (the language-invariant
   features of Algorithm 1, so clusters are topics, not languages), then the least confident item
@@ -150,10 +150,13 @@ def score_pool(
 
 
 def confidence(pred: dict[str, Any]) -> float:
-    """An item's confidence: the mean probability of its predicted tags, or its label's probability."""
+    """An item's confidence: its sentence score (:func:`mltl.predict.sentence_score`, the ``score``
+    that ``predict --scores`` writes), or its label's probability."""
+    from mltl.predict import sentence_score
+
     if "tag_probs" in pred:
-        probs = pred["tag_probs"]
-        return float(sum(probs) / len(probs)) if probs else 1.0
+        score = sentence_score(pred["tag_probs"], pred.get("tags"))
+        return 1.0 if score is None else float(score)
     return float(max(pred["probs"].values())) if pred.get("probs") else 1.0
 
 

@@ -72,7 +72,7 @@ class MltlComponent:
     model's target). ``vectors``: aligned vectors of a language the model has not seen — as
     ``mltl predict --lang L --vectors FILE`` (zero-shot). ``scores``: write confidences into
     ``span._.mltl_score`` (mean probability of the span's predicted tags) and
-    ``doc._.mltl_scores`` (``{"score": …}``: mean probability of every token's predicted tag,
+    ``doc._.mltl_scores`` (``{"score": …}``: the sentence score of ``mltl predict --scores``,
     or of the predicted label).
     """
 
@@ -140,7 +140,7 @@ class MltlComponent:
             yield from self._predict(list(docs))
 
     def _predict(self, docs: list[Doc]) -> list[Doc]:
-        from mltl.predict import entities, items_from_text
+        from mltl.predict import entities, items_from_text, sentence_score
 
         model = self.mltl_model
         token_level = model.task.token_level
@@ -157,8 +157,10 @@ class MltlComponent:
             if token_level:
                 spans: list[Span] = []
                 probs: list[float] = []
+                tags: list[str] = []
                 for it, pred in zip(items, mine):
                     probs.extend(pred.get("tag_probs", []))
+                    tags.extend(pred.get("tags", []))
                     for ent in entities(it, pred["tags"], model.scheme):
                         span = doc.char_span(ent["start"], ent["end"], label=ent["label"], alignment_mode="strict")
                         if span is None:
@@ -171,7 +173,7 @@ class MltlComponent:
                 doc.set_ents(spans, default="outside")
                 if self.scores:
                     doc._.mltl_scores = {
-                        "score": sum(probs) / len(probs) if probs else None,
+                        "score": sentence_score(probs, tags),
                         "ents": [s._.mltl_score for s in spans],
                     }
             else:

@@ -44,7 +44,8 @@ def test_doccano_spans_are_exact_substrings_of_the_input(lang, tmp_path):
             assert rec["text"][start:end] == it.text[it.offsets[s][0] : it.offsets[e - 1][1]]
             assert rec["text"][start:end].startswith(it.tokens[s]) and rec["text"][start:end].endswith(it.tokens[e - 1])
             assert score == pytest.approx(sum(probs[s:e]) / (e - s))
-        assert rec["score"] == pytest.approx(sum(probs) / len(probs))
+        inside = [p for p, t in zip(probs, tags) if t != "O"]
+        assert rec["score"] == pytest.approx(sum(inside) / len(inside))
 
 
 def entities_as_tokens(tags):
@@ -77,6 +78,9 @@ def test_entity_and_sentence_scores():
     ents = entities(it, ["B-PER", "I-PER", "O"], "bio", [0.9, 0.5, 0.8])
     assert ents[0]["score"] == pytest.approx(0.7) and ents[0]["text"] == "a b"
     assert sentence_score([0.9, 0.5, 0.8]) == pytest.approx(2.2 / 3) and sentence_score([]) is None
+    # with the tags: the mean over entity tokens; no entity: the least probable tag
+    assert sentence_score([0.9, 0.5, 0.8], ["B-PER", "I-PER", "O"]) == pytest.approx(0.7)
+    assert sentence_score([0.9, 0.5, 0.8], ["O", "O", "O"]) == pytest.approx(0.5)
     assert "score" not in entities(it, ["B-PER", "I-PER", "O"], "bio")[0]
 
 

@@ -289,6 +289,32 @@ def test_target_train_is_trained_on_and_marked_not_zero_resource(toy, tmp_path):
     assert "bad.jsonl" in str(exc.value)
 
 
+def test_init_model_starts_from_its_weights(toy, tmp_path):
+    # Issue 19: a labeling round fine-tunes the previous model (--init-model) instead of
+    # training from scratch. With lr 0 the run's weights stay the starting model's exactly.
+    base = {"max_steps": 2, "max_epochs": 1, "steps_per_epoch": 2}
+    train(cfg_for(toy, training=base), tmp_path / "zero")
+    start = load_model(tmp_path / "zero" / "model-last")
+    cfg = cfg_for(
+        toy,
+        data={"target_train": str(toy[0] / "de" / "dev.jsonl"), "vectors": None},  # its vectors come with it
+        training={**base, "init_model": str(tmp_path / "zero" / "model-last"), "lr": 0.0, "d_lr": 0.0},
+    )
+    res = train(cfg, tmp_path / "round1")
+    after = load_model(tmp_path / "round1" / "model-last")
+    a, b = start.net.state_dict(), after.net.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert res.metrics["target_train"] == 40
+    sents = [["dekalo1", "dezo2"], ["dedu3"]]
+    assert after.predict_batch("de", sents) == start.predict_batch("de", sents)
+    # the experts must be the same sources
+    bad = cfg_for(
+        toy, training={**base, "init_model": str(tmp_path / "zero" / "model-last")}, data={"sources": ["es", "en"]}
+    )
+    with pytest.raises(InputError, match="--init-model has the source experts en,es; this run's sources are es,en"):
+        train(bad, None)
+
+
 def test_classification_end_to_end(toy_cls, tmp_path):
     res = train(
         cfg_for(

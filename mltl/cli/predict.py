@@ -48,8 +48,9 @@ def register(app: typer.Typer) -> None:
         scores: bool = typer.Option(
             False,
             "--scores",
-            help="Confidences in the JSON formats: `score` per sentence/document (mean probability of the "
-            "predicted tags, or of the label) and per entity (mean over its tokens).",
+            help="Confidences in the JSON formats: `score` per sentence (mean probability of its entity "
+            "tags; no entity: its least probable tag) or document (the label's probability), and per entity "
+            "(mean over its tokens).",
         ),
         tag_field: str = typer.Option("misc:NER", "--tag-field", help="CoNLL-U gold column: upos, xpos, misc:KEY."),
         batch_size: int = typer.Option(256, "--batch-size", help="Sentences per forward pass."),

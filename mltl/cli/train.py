@@ -30,7 +30,12 @@ def register(app: typer.Typer) -> None:
     @with_settings(*SECTIONS, task_defaults=TASK_DEFAULTS)
     def train(
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output directory of the run."),
-        config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config (see docs/training.md)."),
+        config: Optional[Path] = typer.Option(
+            None,
+            "--config",
+            "-c",
+            help="TOML config (see docs/training.md), or a run's config.json to repeat it with changes.",
+        ),
         set_: List[str] = typer.Option([], "--set", help="Dotted override, e.g. training.batch_size=32 (repeatable)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the merged config as JSON and exit."),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing output directory."),

@@ -53,6 +53,7 @@ class RunData:
     d_text: dict[str, EncodedCorpus]  # per language of Δ (only with the adversary)
     target_eval: dict[str, tuple[EncodedCorpus, list[Any]]]  # reported only, never for selection
     warnings: list[str] = field(default_factory=list)
+    init_state: dict[str, Any] | None = None  # --init-model: the weights to start from
 
 
 def split_path(cfg: TrainConfig, lang: str, split: str) -> Path | None:
@@ -120,7 +121,11 @@ def check_languages(cfg: TrainConfig) -> None:
             raise InputError(f"language code {lang!r}: write it as {check_lang(lang)!r}")
     if d.data is None and not d.files:
         raise InputError("no data: pass --data DIR (prepared with `mltl prepare`) or [data.files] in the config")
-    if d.vectors is None and not all("vectors" in d.files.get(lang, {}) for lang in cfg.all_langs):
+    if (
+        d.vectors is None
+        and not cfg.training.init_model  # --init-model brings its own (pruned) vectors
+        and not all("vectors" in d.files.get(lang, {}) for lang in cfg.all_langs)
+    ):
         raise InputError("no vectors: pass --vectors DIR holding <lang>.vec for every language")
 
 
@@ -292,6 +297,9 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     assert target is not None  # check_languages raised otherwise
     langs, warnings = read_languages(cfg, task)
     labels, scheme = collect_labels(cfg, task, langs, warnings)
+    init = load_init_model(cfg, labels) if cfg.training.init_model else None
+    if init is not None:
+        labels, scheme = list(init.labels), init.scheme
     label_id = {lab: i for i, lab in enumerate(labels)}
 
     tdev = None
@@ -319,7 +327,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     vocabs: dict[str, list[str]] = {}
     dim = None
     first = None
-    for lang in cfg.all_langs:
+    for lang in cfg.all_langs if init is None else []:
         vp = vectors_path(cfg, lang)
         needed: set[str] = set()
         ld = langs[lang]
@@ -351,14 +359,18 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
     char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
     if ttrain:
         char_text[target] = char_text[target] + ttrain[0]
-    chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
-    feat = Featurizer(
-        vocabs,
-        chars,
-        lowercase=cfg.data.lowercase,
-        lowercase_chars=cfg.model.lowercase_chars,
-        max_word_len=cfg.data.max_word_len,
-    )
+    if init is not None:  # its vocabulary, characters and vectors: words it lacks are unknown
+        feat = init.featurizer
+        vectors = {lang: init.vectors[lang] for lang in cfg.all_langs}
+    else:
+        chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
+        feat = Featurizer(
+            vocabs,
+            chars,
+            lowercase=cfg.data.lowercase,
+            lowercase_chars=cfg.model.lowercase_chars,
+            max_word_len=cfg.data.max_word_len,
+        )
 
     def encode(lang: str, sents: list[list[str]], ys: list[Any] | None) -> EncodedCorpus:
         c = feat.encode(lang, sents)
@@ -384,4 +396,35 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
                 sents = ld.unlabeled
             d_text[lang] = encode(lang, sents, None)
     target_eval = {split: (encode(target, s, None), y) for split, (s, y) in target_eval_raw.items()}
-    return RunData(task, labels, scheme, feat, vectors, train, dev, dev_gold, d_text, target_eval, warnings)
+    init_state = init.net.state_dict() if init is not None else None
+    return RunData(task, labels, scheme, feat, vectors, train, dev, dev_gold, d_text, target_eval, warnings, init_state)
+
+
+def load_init_model(cfg: TrainConfig, labels: list[str]):
+    """``--init-model``: the model to start from. It must have been trained for this task, with
+    these sources (its experts) and vectors for every language of the run; its [model] settings
+    and its vocabulary settings replace the run's, so that its weights fit and it loads back."""
+    from mltl.models.model import load_model, resolve_model_dir
+
+    path = resolve_model_dir(cfg.training.init_model)  # type: ignore[arg-type]
+    init = load_model(path, device="cpu")
+    if init.config.task != cfg.task:
+        raise InputError(f"--init-model was trained for task {init.config.task!r}, not {cfg.task!r}", path=path)
+    if list(init.sources) != list(cfg.data.sources):
+        raise InputError(
+            f"--init-model has the source experts {','.join(init.sources)}; this run's sources are "
+            f"{','.join(cfg.data.sources)} (they must be the same, in the same order)",
+            path=path,
+        )
+    missing = [lang for lang in cfg.all_langs if lang not in init.vectors]
+    if missing:
+        raise InputError(f"--init-model has no vectors for {', '.join(missing)}", path=path)
+    new = sorted(set(labels) - set(init.labels))
+    if new:
+        raise InputError(f"the data has labels --init-model does not know: {', '.join(new)}", path=path)
+    if cfg.model != init.config.model:
+        log.info(f"--init-model: using its [model] settings ({path / 'config.json'})")
+    cfg.model = init.config.model
+    cfg.data.lowercase = list(init.config.data.lowercase)
+    cfg.data.max_word_len = init.config.data.max_word_len
+    return init

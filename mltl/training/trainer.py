@@ -122,6 +122,8 @@ class Trainer:
         net = build_network(cfg, len(data.labels), len(data.featurizer.chars), emb_dim, labels=data.labels)
         for lang, mat in data.vectors.items():
             net.embeddings.set_language(lang, mat)
+        if data.init_state is not None:  # --init-model: its weights, not a fresh initialisation
+            net.load_state_dict(data.init_state)
         self.net = net.to(self.device)
         model_cls = self.task.model_class or Model  # a task may post-process predictions
         self.model = model_cls(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)

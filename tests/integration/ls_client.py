@@ -9,7 +9,8 @@ examples/labeling/*.sh:
   python ls_client.py URL TOKEN tasks PROJECT OUT.json             -> the project's tasks, as stored
   python ls_client.py URL TOKEN annotate PROJECT [--relabel L] [--skip N]
         stands in for the people: every task gets an annotation equal to its prediction, except that
-        the first span of the first task is relabeled L, and the last N tasks are skipped (cancelled)
+        the first span of the first task with a span is relabeled L, and the last N tasks are
+        skipped (cancelled)
   python ls_client.py URL TOKEN export PROJECT OUT.json            -> the JSON export, all tasks
 """
 
@@ -46,8 +47,9 @@ def main(argv: list[str]) -> int:
             result = [dict(r) for r in (_task(t)["predictions"][0]["result"] if t.predictions else [])]
             for r in result:
                 r.pop("score", None)
-            if i == 0 and relabel and result:
+            if relabel and result:
                 result[0] = {**result[0], "value": {**result[0]["value"], "labels": [relabel]}}
+                relabel = None
             ls.annotations.create(id=t.id, result=result, was_cancelled=False)
         print(len(tasks))
     elif cmd == "export":

@@ -189,3 +189,10 @@ def test_labeling_config_lists_the_labels():
     assert ner.find("Text").get("value") == "$text"
     cls = ET.fromstring(labeling_config(["neg", "pos"], False))
     assert [x.get("value") for x in cls.iter("Choice")] == ["neg", "pos"]
+
+
+def test_the_labeling_doc_shows_the_script_that_is_tested():
+    from conftest import ROOT
+
+    script = (ROOT / "examples" / "labeling" / "round.sh").read_text(encoding="utf-8")
+    assert f"```bash\n{script}```" in (ROOT / "docs" / "labeling.md").read_text(encoding="utf-8")

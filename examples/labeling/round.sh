@@ -4,8 +4,9 @@
 #   round.sh send      choose N sentences of the pool with the current model, pre-annotate
 #                      them and import them into the Label Studio project (made on the first round)
 #   ... people correct the tasks in Label Studio ...
-#   round.sh collect   export the project, turn the corrections into a dataset, retrain with
-#                      --target-train; the new model is the next round's current model
+#   round.sh collect   export the project, turn every correction so far into a dataset and
+#                      fine-tune the current model on it (--init-model, --target-train); the new
+#                      model is the next round's current model
 #
 # Settings, from the environment:
 #   LS_URL, LS_TOKEN    the server and a user's API token ("Authorization: Token …")
@@ -14,7 +15,8 @@
 #   POOL                unlabeled target text, one sentence per line
 #   TARGET              its language code
 #   N, STRATEGY         sentences per round (50), uncertainty | random | diverse (uncertainty)
-#   TRAIN_CONFIG        the zero-resource run's config.json (or TOML); TRAIN_ARGS: extra train flags
+#   TRAIN_CONFIG        the zero-resource run's config.json (or TOML); TRAIN_ARGS: extra train flags,
+#                       e.g. the fine-tuning budget: --max-steps 300 --steps-per-epoch 300
 set -euo pipefail
 : "${LS_URL:?}" "${LS_TOKEN:?}" "${WORK:?}" "${POOL:?}" "${TARGET:?}"
 N=${N:-50}
@@ -50,8 +52,8 @@ collect)
   while [ -e "$WORK/round-$n" ]; do n=$((n + 1)); done
   out="$WORK/round-$n"
   # shellcheck disable=SC2086 # TRAIN_ARGS is a list of flags
-  mltl train --config "${TRAIN_CONFIG:?}" --target "$TARGET" --target-train "$WORK/labeled" \
-    ${TRAIN_ARGS:-} --force -o "$out"
+  mltl train --config "${TRAIN_CONFIG:?}" --target "$TARGET" --init-model "$model" \
+    --target-train "$WORK/labeled" ${TRAIN_ARGS:-} --force -o "$out"
   echo "$out/model-best" >"$WORK/model"
   ;;
 *)

@@ -14,13 +14,14 @@
 #   MODEL               the zero-resource model to start from (first round)
 #   POOL                unlabeled target text, one sentence per line
 #   TARGET              its language code
-#   N, STRATEGY         sentences per round (50), uncertainty | random | diverse (uncertainty)
+#   N, STRATEGY         sentences per round (50), random | uncertainty | diverse (random: with a
+#                       zero-resource model it beat uncertainty on gold CoNLL, docs/benchmarks.md)
 #   TRAIN_CONFIG        the zero-resource run's config.json (or TOML); TRAIN_ARGS: extra train flags,
 #                       e.g. the fine-tuning budget: --max-steps 300 --steps-per-epoch 300
 set -euo pipefail
 : "${LS_URL:?}" "${LS_TOKEN:?}" "${WORK:?}" "${POOL:?}" "${TARGET:?}"
 N=${N:-50}
-STRATEGY=${STRATEGY:-uncertainty}
+STRATEGY=${STRATEGY:-random}
 mkdir -p "$WORK"
 auth=(-H "Authorization: Token $LS_TOKEN")
 model=$(cat "$WORK/model" 2>/dev/null || echo "${MODEL:?}")

@@ -18,7 +18,9 @@ The chosen items are written with the model's predictions in any export format, 
 first, ready to import into the labeling tool.
 
 Strategies: uncertainty (lowest confidence), random (the baseline), diverse (k-means on the
-model's shared features Fs, then the least confident item of each cluster).
+model's shared features Fs, then the least confident item of each cluster). Measured on gold
+CoNLL (docs/benchmarks.md), random picks trained a zero-resource model's first rounds better
+than uncertainty: a weak model's least confident sentences hold fewer entities.
 
 Examples:
 

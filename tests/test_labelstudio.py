@@ -196,3 +196,14 @@ def test_the_labeling_doc_shows_the_script_that_is_tested():
 
     script = (ROOT / "examples" / "labeling" / "round.sh").read_text(encoding="utf-8")
     assert f"```bash\n{script}```" in (ROOT / "docs" / "labeling.md").read_text(encoding="utf-8")
+
+
+def test_several_inputs_to_one_stream_are_refused(tmp_path):
+    # one JSON list per input: two lists on stdout would not be JSON
+    from conftest import assert_one_line_error, run_cli
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("Hallo Welt.\n", encoding="utf-8")
+    b.write_text("Guten Tag.\n", encoding="utf-8")
+    p = run_cli("predict", "--model", tmp_path / "no-model", a, b, "--format", "labelstudio")
+    assert_one_line_error(p, "--format labelstudio writes one JSON list per input", "-o DIR")

@@ -107,6 +107,8 @@ def register(app: typer.Typer) -> None:
                         f"{other} and {f} would both be written to {output / out_name(f)}; "
                         "predict them in separate runs or give files with different names"
                     )
+        if out_format == "labelstudio" and len(inputs) > 1 and not to_dir:
+            raise InputError("--format labelstudio writes one JSON list per input: with several inputs give -o DIR")
         binary = out_format == "spacy"  # a DocBin: a binary file, never stdout
         if binary and output is None:
             raise InputError("--format spacy writes a binary DocBin: give -o FILE.spacy (or -o DIR)")
@@ -137,8 +139,8 @@ def register(app: typer.Typer) -> None:
             for f in inputs:
                 fmt = formats[f]
                 ofmt = out_format or ("conll" if fmt in ("conll", "conllu") else "jsonl")
-                if f != STDIO and Path(f).stat().st_size == 0:
-                    continue  # empty input: empty output, exit 0
+                if f != STDIO and Path(f).stat().st_size == 0 and ofmt != "labelstudio":
+                    continue  # empty input: empty output, exit 0 (Label Studio: an empty list)
                 items = read_items(f, fmt, tokenizer_for(fmt), encoding, tag_field=tag_field)
 
                 def on_chunk(n: int, t: int, name: str = Path(f).name) -> None:

@@ -193,12 +193,14 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     if target.is_dir():
         raise InputError("is a directory; give a file name for this output", path=target)
     _check_output_parent(target)
+    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise output_error(exc, target) from None
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+        with signals.shielded():  # as in atomic_dir: the temp file is named before a signal lands
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            except OSError as exc:
+                raise output_error(exc, target) from None
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
         with io.open(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
@@ -206,6 +208,8 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         with signals.shielded():
             os.replace(tmp, target)
     except BaseException as exc:
+        if tmp is None:  # mkstemp itself failed (already an InputError)
+            raise
         with signals.shielded():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -230,12 +234,16 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     _check_output_parent(target)
     if not os.access(target.parent, os.W_OK):
         raise InputError("output directory is not writable", path=target.parent)
+    tmp: Path | None = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise output_error(exc, target) from None
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        # A signal waits until the temp directory has a name here: one that arrived between
+        # mkdtemp's mkdir and its return would leave the directory behind, unnamed.
+        with signals.shielded():
+            try:
+                tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+            except OSError as exc:
+                raise output_error(exc, target) from None
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
         with signals.shielded():
             if target.exists():
@@ -246,6 +254,8 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
             else:
                 os.replace(tmp, target)
     except BaseException as exc:
+        if tmp is None:  # mkdtemp itself failed (already an InputError), or a signal right after it
+            raise
         with signals.shielded():
             shutil.rmtree(tmp, ignore_errors=True)
         if _is_output_error(exc, tmp, target):

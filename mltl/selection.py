@@ -79,11 +79,13 @@ def choose(scores: np.ndarray, feats: np.ndarray | None, n: int, strategy: str, 
         if ids[i] not in seen:
             seen.add(int(ids[i]))
             picked.append(int(i))
+    chosen = set(picked)
     for i in by_uncertainty:  # a cluster left empty by Lloyd's updates: top up by uncertainty
         if len(picked) >= n:
             break
-        if int(i) not in picked:
+        if int(i) not in chosen:
             picked.append(int(i))
+            chosen.add(int(i))
     return picked[:n]
 
 

@@ -356,13 +356,13 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         del vecs
         log.debug(f"{lang}: kept {len(vocabs[lang]) - 2} vectors from {vp}")
 
-    char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
-    if ttrain:
-        char_text[target] = char_text[target] + ttrain[0]
     if init is not None:  # its vocabulary, characters and vectors: words it lacks are unknown
         feat = init.featurizer
         vectors = {lang: init.vectors[lang] for lang in cfg.all_langs}
     else:
+        char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
+        if ttrain:
+            char_text[target] = char_text[target] + ttrain[0]
         chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
         feat = Featurizer(
             vocabs,

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Generator, Iterator, TypeGuard
 
@@ -48,13 +49,31 @@ def _decode_error(path: str | Path, exc: UnicodeDecodeError, offset: int, encodi
     )
 
 
-def iter_lines(path: str | Path, encoding: str = "utf-8") -> Generator[tuple[int, str], None, None]:
+@dataclass(frozen=True)
+class ByteSpan:
+    """The lines of a file that start in ``[start, end)``; the first is line ``first_line``.
+
+    What one shard of ``mltl predict --shard I/N`` (or one torchrun rank) reads:
+    :func:`mltl.sharding.shard_span` chooses spans on line or record boundaries."""
+
+    start: int
+    end: int
+    first_line: int = 1
+
+
+def iter_lines(
+    path: str | Path, encoding: str = "utf-8", span: ByteSpan | None = None
+) -> Generator[tuple[int, str], None, None]:
     """Yield ``(line_number, line)`` of a text file or ``-`` (stdin), streaming.
 
     Lines are returned without their line ending (LF or CRLF). Invalid bytes raise
     :class:`InputError` naming the file and the byte offset, instead of a traceback
     or silent replacement characters. ``.gz`` files are decompressed on the fly.
+    ``span``: only the lines that start in that byte range (a plain file).
     """
+    if span is not None:
+        yield from _iter_span(Path(path), encoding, span)
+        return
     if str(path) == STDIO:
         raw: IO[bytes] | gzip.GzipFile = sys.stdin.buffer
         name = "<stdin>"
@@ -82,6 +101,28 @@ def iter_lines(path: str | Path, encoding: str = "utf-8") -> Generator[tuple[int
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+def _iter_span(p: Path, encoding: str, span: ByteSpan) -> Generator[tuple[int, str], None, None]:
+    with open(p, "rb") as raw:
+        raw.seek(span.start)
+        offset = span.start
+        lineno = span.first_line
+        while offset < span.end:
+            bline = raw.readline()
+            if not bline:
+                break
+            try:
+                line = bline.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise _decode_error(str(p), exc, offset, encoding, lineno) from None
+            except LookupError:
+                raise InputError(f"unknown encoding {encoding!r}") from None
+            if offset == 0 and line.startswith("\ufeff"):
+                line = line[1:]
+            offset += len(bline)
+            yield lineno, line.rstrip("\r\n")
+            lineno += 1
 
 
 def check_input_file(path: str | Path) -> None:

@@ -18,7 +18,7 @@ from mltl.data.conll import read_conll
 from mltl.data.conllu_io import read_conllu
 from mltl.data.jsonl import read_jsonl
 from mltl.errors import InputError
-from mltl.files import STDIO, iter_lines
+from mltl.files import STDIO, ByteSpan, iter_lines
 
 INPUT_FORMATS = ("text", "conll", "conllu", "jsonl")
 OUTPUT_FORMATS = ("conll", "jsonl", "doccano", "labelstudio", "spacy")
@@ -92,24 +92,31 @@ def looks_like_conll(path: str, encoding: str = "utf-8", sample: int = 200) -> b
 
 
 def read_items(
-    path: str, fmt: str, tokenizer=None, encoding: str = "utf-8", tag_field: str = "misc:NER"
+    path: str,
+    fmt: str,
+    tokenizer=None,
+    encoding: str = "utf-8",
+    tag_field: str = "misc:NER",
+    span: ByteSpan | None = None,
 ) -> Iterator[Item]:
-    """Stream :class:`Item` s from one input. Raw text: one sentence or document per line."""
+    """Stream :class:`Item` s from one input. Raw text: one sentence or document per line.
+
+    ``span``: only that part of the file (a shard, :func:`mltl.sharding.shard_span`)."""
     if fmt == "text":
         if tokenizer is None:
             raise InputError("raw text needs a tokenizer (for CoNLL input give --input-format conll)", path=path)
-        for _, line in iter_lines(path, encoding):
+        for _, line in iter_lines(path, encoding, span):
             spans = tokenizer.tokenize_with_offsets(line)
             yield Item([t for t, _, _ in spans], line, [(s, e) for _, s, e in spans])
     elif fmt == "conll":
-        for s in read_conll(path, "conll", encoding=encoding):
+        for s in read_conll(path, "conll", encoding=encoding, span=span):
             # one column = tokens only; two or more = the last column is gold, passed through
             yield Item(s.tokens, gold=s.tags if s.ncols > 1 else None)
     elif fmt == "conllu":
-        for s in read_conllu(path, tag_field=tag_field, encoding=encoding):
+        for s in read_conllu(path, tag_field=tag_field, encoding=encoding, span=span):
             yield Item(s.tokens, gold=s.tags if tag_field else None)
     elif fmt == "jsonl":
-        for lineno, obj in read_jsonl(path, encoding):
+        for lineno, obj in read_jsonl(path, encoding, span):
             gold = obj.get("tags", obj.get("label"))
             rest = {k: v for k, v in obj.items() if k not in ("text", "tokens", "tags", "label")}
             if "tokens" in obj:

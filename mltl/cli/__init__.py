@@ -22,7 +22,7 @@ from mltl import __version__, log, signals
 from mltl.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, MltlError
 
 # Order = order in --help. A module is listed here only once its command works.
-COMMANDS = ["info", "init", "prepare", "embed", "align", "train", "predict", "select", "evaluate", "package", "plugins"]
+COMMANDS = ["info", "init", "prepare", "embed", "align", "train", "predict", "merge", "select", "evaluate", "package", "plugins"]
 
 
 class _PassThrough(BaseException):
@@ -95,7 +95,10 @@ def _root(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or info on stderr (errors only)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; full traceback on errors."),
 ) -> None:
-    log.configure(quiet=quiet, verbose=verbose)
+    from mltl.distributed import world
+
+    # under torchrun the other ranks print errors only: one log, one progress bar (rank 0's)
+    log.configure(quiet=quiet or not world().is_main, verbose=verbose)
 
 
 for _name in COMMANDS:

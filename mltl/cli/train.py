@@ -96,11 +96,15 @@ def register(app: typer.Typer) -> None:
 
 def _finish(result, out: Path) -> None:
     from mltl import log
+    from mltl.distributed import world
 
     m = result.metrics
     if result.interrupted:
-        log.error(f"interrupted at step {result.steps}; checkpoint saved. Continue with: mltl train --resume {out}")
+        if world().is_main:
+            log.error(f"interrupted at step {result.steps}; checkpoint saved. Continue with: mltl train --resume {out}")
         raise typer.Exit(130)
+    if not world().is_main:  # rank 0 reports for the job
+        return
     best = m.get("best_score")
     sel = m.get("selection")
     line = (

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from mltl.errors import InputError
-from mltl.files import iter_lines
+from mltl.files import ByteSpan, iter_lines
 
 # format name -> (expected number of columns or None for "any, but constant", token col, tag col)
 CONLL_FORMATS = {
@@ -56,6 +56,7 @@ def read_conll(
     token_col: int | None = None,
     tag_col: int | None = None,
     encoding: str = "utf-8",
+    span: ByteSpan | None = None,
 ) -> Iterator[Sentence]:
     """Yield the sentences of a CoNLL column file.
 
@@ -103,7 +104,7 @@ def read_conll(
         tags.append(tag)
         lines.append(lineno)
 
-    for lineno, raw in iter_lines(path, encoding):
+    for lineno, raw in iter_lines(path, encoding, span):
         line = raw.rstrip("\r\n")
         if not line.strip():
             yield from flush()

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from mltl.data.conll import Sentence
 from mltl.errors import InputError
-from mltl.files import iter_lines
+from mltl.files import ByteSpan, iter_lines
 
 
 def _tag_getter(tag_field: str):
@@ -25,7 +25,9 @@ def _tag_getter(tag_field: str):
     raise InputError(f"unknown CoNLL-U tag field {tag_field!r}; use upos, xpos or misc:KEY (e.g. misc:NER)")
 
 
-def read_conllu(path: str | Path, tag_field: str = "upos", encoding: str = "utf-8") -> Iterator[Sentence]:
+def read_conllu(
+    path: str | Path, tag_field: str = "upos", encoding: str = "utf-8", span: ByteSpan | None = None
+) -> Iterator[Sentence]:
     """Yield sentences of a CoNLL-U file with tags taken from ``tag_field``."""
     from conllu import parse_incr
     from conllu.exceptions import ParseException
@@ -51,7 +53,7 @@ def read_conllu(path: str | Path, tag_field: str = "upos", encoding: str = "utf-
         except ParseException as exc:
             raise InputError(f"malformed CoNLL-U sentence starting here: {exc}", path=path, line=first_line) from None
 
-    for lineno, line in iter_lines(path, encoding):
+    for lineno, line in iter_lines(path, encoding, span):
         if not line.strip():
             if block:
                 yield from parse(block, start)

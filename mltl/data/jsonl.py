@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from mltl.errors import InputError
-from mltl.files import iter_lines
+from mltl.files import ByteSpan, iter_lines
 
 
-def read_jsonl(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
+def read_jsonl(path: str | Path, encoding: str = "utf-8", span: ByteSpan | None = None) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, object)``; blank lines are skipped, bad JSON names file:line."""
-    for lineno, line in iter_lines(path, encoding):
+    for lineno, line in iter_lines(path, encoding, span):
         if not line.strip():
             continue
         try:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from mltl import __version__, log
+from mltl import __version__, distributed, log
 from mltl.config import TrainConfig, config_from_json
 from mltl.device import pick_device
 from mltl.errors import InputError
@@ -59,6 +59,8 @@ TRAINER_STATE_KEYS = frozenset(
         "mltl_version",
     }
 )
+# Written by distributed runs only: the world size and each rank's samplers and RNG.
+RANK_STATE_KEYS = ("world_size", "ranks")
 
 
 @dataclass
@@ -116,8 +118,14 @@ class Trainer:
         self._threads_before = torch.get_num_threads()
         if t.threads > 0:
             torch.set_num_threads(t.threads)
+        # torchrun: this process is one rank of several (mltl/distributed.py); one process otherwise
+        self.world = distributed.world()
         self.device = pick_device(t.device)
-        torch.manual_seed(t.seed)  # parameter init: identical for identical seeds
+        if self.world.active and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.world.local_rank)  # one GPU per rank on its node
+            torch.cuda.set_device(self.device)
+        self._joined = distributed.init(self.world, self.device.type)
+        torch.manual_seed(t.seed)  # parameter init: identical for identical seeds (and on every rank)
         emb_dim = next(iter(data.vectors.values())).shape[1]
         net = build_network(cfg, len(data.labels), len(data.featurizer.chars), emb_dim, labels=data.labels)
         for lang, mat in data.vectors.items():
@@ -125,6 +133,10 @@ class Trainer:
         if data.init_state is not None:  # --init-model: its weights, not a fresh initialisation
             net.load_state_dict(data.init_state)
         self.net = net.to(self.device)
+        if self.world.active:
+            # Identical replicas (rank 0's values), then each rank its own dropout draws.
+            distributed.broadcast_parameters(self.net.parameters(), self.world)
+            torch.manual_seed(t.seed + 104_729 * self.world.rank)
         model_cls = self.task.model_class or Model  # a task may post-process predictions
         self.model = model_cls(cfg, self.net, data.featurizer, data.labels, data.scheme, data.vectors)
         # On CUDA one fused kernel per step instead of Adam's multi-tensor loop: the
@@ -137,20 +149,23 @@ class Trainer:
             else None
         )
         # One sampler per corpus, each seeded from (seed, role, language index): adding a
-        # language does not change another's batches.
+        # language does not change another's batches. Under torchrun each rank draws its own
+        # batches (the rank joins the seed); one process keeps the seeds it always had.
         langs = cfg.all_langs
+        per_rank = [self.world.rank] if self.world.active else []
         self.samplers = {
-            f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l)])
+            f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l), *per_rank])
             for l in data.train  # the sources (+ the target with --target-train)
         }
         self.samplers.update(
             {
-                f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l)])
+                f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l), *per_rank])
                 for l, c in data.d_text.items()
             }
         )
         largest = max(len(c) for c in data.train.values())
-        self.steps_per_epoch = t.steps_per_epoch or max(1, math.ceil(largest / t.batch_size))
+        # An epoch is one pass over the largest source by all ranks together.
+        self.steps_per_epoch = t.steps_per_epoch or max(1, math.ceil(largest / (t.batch_size * self.world.size)))
         self.step = 0
         self.best_score = -math.inf
         self.best_step = 0
@@ -215,6 +230,7 @@ class Trainer:
         assert self.d_opt is not None  # D steps run only with a discriminator (see iteration)
         self.d_opt.zero_grad(set_to_none=True)
         l_d.backward()
+        distributed.average_gradients(self.net.discriminator.parameters(), self.world)  # D's step, in lockstep
         self.d_opt.step()
         stats["J_D"] += float(l_d.detach()) / self.cfg.training.k
         stats["d_correct"] += correct
@@ -309,6 +325,7 @@ class Trainer:
         assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.net.main_parameters(), self.world)  # Fs, Fp, C: the mean over ranks
         self.opt.step()
         stats["J"] += float(loss.detach())
 
@@ -351,11 +368,31 @@ class Trainer:
             "history": json.dumps(self.history),
             "mltl_version": __version__,
         }
+        if self.world.active:  # every rank's samplers and RNG, so each resumes its own stream
+            st["world_size"] = self.world.size
+            st["ranks"] = distributed.gather_objects(self._rank_state(), self.world)
         return st
+
+    def _rank_state(self) -> dict[str, Any]:
+        import torch
+
+        return {
+            "torch_rng": torch.get_rng_state(),
+            "samplers": {k: s.state_dict() for k, s in self.samplers.items()},
+        }
 
     def load_state_dict(self, st: dict[str, Any]) -> None:
         import torch
 
+        saved_world = int(st.get("world_size", 1))
+        if saved_world != self.world.size:
+            raise InputError(
+                f"the checkpoint is of a run on {saved_world} process(es) and this is {self.world.size}: "
+                f"resume it with the same world size (torchrun --nproc-per-node …, or one process for 1)"
+            )
+        if self.world.active:
+            mine = st["ranks"][self.world.rank]
+            st = {**st, "torch_rng": mine["torch_rng"], "samplers": mine["samplers"]}
         self.step = int(st["step"])
         self.best_score = float(st["best_score"])
         self.best_step = int(st["best_step"])
@@ -375,9 +412,12 @@ class Trainer:
 
         if self.out_dir is None:
             return
+        st = self.state_dict()  # on every rank: it gathers the ranks' states
+        if not self.world.is_main:
+            return
         with atomic_dir(self.out_dir / CHECKPOINT, force=True) as tmp:
             torch.save(self.net.state_dict(), tmp / "weights.pt")
-            torch.save(self.state_dict(), tmp / "trainer.pt")
+            torch.save(st, tmp / "trainer.pt")
 
     def load_checkpoint(self, d: Path) -> None:
         """Restore weights and trainer state from ``d``; anything that is not this run's
@@ -423,11 +463,12 @@ class Trainer:
             "best_step": self.best_step,
             "steps": self.step,
             "dev": scores or {},
+            "world_size": self.world.size,
             "mltl_version": __version__,
         }
 
     def save_model(self, name: str, scores: dict[str, float] | None = None) -> None:
-        if self.out_dir is not None:
+        if self.out_dir is not None and self.world.is_main:
             self.model.save(self.out_dir / name, self.metrics(scores), force=True)
 
     # ---------------------------------------------------------------- the loop
@@ -465,6 +506,7 @@ class Trainer:
                 return self._fit()
         finally:
             torch.set_num_threads(self._threads_before)
+            distributed.shutdown(self._joined)
 
     def _fit(self) -> TrainResult:
         import torch
@@ -478,7 +520,7 @@ class Trainer:
         old_handler = self._install_sigint()
         interrupted = False
         scores: dict[str, float] = {}
-        tty = sys.stderr.isatty() and not log.is_quiet()
+        tty = sys.stderr.isatty() and not log.is_quiet() and self.world.is_main
         progress = log.progress() if tty else None
         task_id = None
         if progress is not None:
@@ -495,6 +537,8 @@ class Trainer:
                     ) from None
                 self.step += 1
                 stats["steps"] += 1
+                if self.world.active:  # a signal to any rank stops all of them after this step
+                    self.stop_requested = distributed.any_rank(self.stop_requested, self.world)
                 if self.on_step is not None:
                     self.on_step(self)
                 if progress is not None:
@@ -502,24 +546,29 @@ class Trainer:
                 end_epoch = self.step % self.steps_per_epoch == 0 or self.step == total
                 if end_epoch:
                     t_eval = time.perf_counter()
-                    scores = self.evaluate()
-                    score = self.selection_score(scores)
-                    now = time.perf_counter()
-                    # tokens/s over training iterations only (as fairseq's wps); eval apart
-                    rec = _record(self, stats, scores, score, t_eval - t_last, now - t_start)
-                    rec["eval_seconds"] = round(now - t_eval, 3)
-                    self.history.append(rec)
-                    improved = score > self.best_score
-                    if improved:
-                        self.best_score, self.best_step, self.bad_evals = score, self.step, 0
-                        self.save_model("model-best", scores)
-                    else:
-                        self.bad_evals += 1
-                    self._log(rec, improved)
-                    stats, t_last = _zero_stats(), time.perf_counter()
-                    if t.patience and self.bad_evals >= t.patience:
-                        log.info(f"early stop: no improvement for {t.patience} evaluations")
+                    stats = self._sum_stats(stats)  # all ranks' losses and tokens
+                    early_stop = False
+                    if self.world.is_main:  # rank 0 alone evaluates, logs and writes
+                        scores = self.evaluate()
+                        score = self.selection_score(scores)
+                        now = time.perf_counter()
+                        # tokens/s over training iterations only (as fairseq's wps); eval apart
+                        rec = _record(self, stats, scores, score, t_eval - t_last, now - t_start)
+                        rec["eval_seconds"] = round(now - t_eval, 3)
+                        self.history.append(rec)
+                        improved = score > self.best_score
+                        if improved:
+                            self.best_score, self.best_step, self.bad_evals = score, self.step, 0
+                            self.save_model("model-best", scores)
+                        else:
+                            self.bad_evals += 1
+                        self._log(rec, improved)
+                        early_stop = bool(t.patience and self.bad_evals >= t.patience)
+                        if early_stop:
+                            log.info(f"early stop: no improvement for {t.patience} evaluations")
+                    if distributed.from_main(early_stop, self.world):
                         total = self.step
+                    stats, t_last = _zero_stats(), time.perf_counter()
                 if (t.checkpoint_every and self.step % t.checkpoint_every == 0) or end_epoch:
                     self.save_checkpoint()
                 if self.stop_requested:
@@ -531,6 +580,8 @@ class Trainer:
                 progress.stop()
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
+        if not self.world.is_main:  # rank 0 writes model-last, evaluates the target, reports
+            return TrainResult(self.model, self.out_dir, {}, interrupted, self.step, self.history)
         if not scores:
             scores = self.evaluate()
         self.save_model("model-last", scores)
@@ -546,6 +597,16 @@ class Trainer:
             with atomic_file(self.out_dir / "metrics.json") as f:
                 f.write(json.dumps(metrics, indent=2) + "\n")
         return TrainResult(best, self.out_dir, metrics, interrupted, self.step, self.history)
+
+    def _sum_stats(self, stats: dict[str, float]) -> dict[str, float]:
+        """The step statistics summed over the ranks; the losses averaged (one process: as is)."""
+        if not self.world.active:
+            return stats
+        keys = list(stats)
+        summed = dict(zip(keys, distributed.all_sum([float(stats[k]) for k in keys], self.world)))
+        for k in ("J", "J_C", "J_D", "J_G1", "J_G2", "steps"):
+            summed[k] /= self.world.size
+        return summed
 
     def _target_eval(self, model) -> dict[str, Any]:
         """Target dev/test scores of the best model: reported, never used for selection."""
@@ -670,7 +731,7 @@ def train(
     # The network and its device are built before anything is written: a device that is
     # not here or an option the model rejects leaves no half-made run directory behind.
     tr = Trainer(cfg, data, out, on_step=on_step)
-    if out is None:
+    if out is None or not tr.world.is_main:  # under torchrun rank 0 alone owns the directory
         return _start(tr)
     with run_lock(out):  # a second run on the same directory stops here, before writing
         prepare_output(out, force)
@@ -716,7 +777,8 @@ def resume(
     bad = set(over) - RESUMABLE
     if bad:
         raise InputError(f"--resume continues a run as configured; cannot change {', '.join(sorted(bad))}")
-    with run_lock(out):
+    # under torchrun rank 0 alone locks and rewrites the directory; the others only read it
+    with run_lock(out) if distributed.world().is_main else contextlib.nullcontext():
         try:
             cfg = config_from_json(cp.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
@@ -731,7 +793,7 @@ def resume(
         tr.load_checkpoint(ck)
         # Only a run that can continue records its new limits: a failed --resume leaves
         # the directory as it was.
-        if over:
+        if over and tr.world.is_main:
             with atomic_file(cp) as f:
                 f.write(cfg.to_json() + "\n")
         log.info(f"resuming at step {tr.step}")

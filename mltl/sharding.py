@@ -174,9 +174,10 @@ def order_shards(parts: Sequence[str | Path]) -> tuple[list[Path], dict]:
     n = int(first["of"])
     by_index: dict[int, Path] = {}
     for p, m in found:
-        other = by_index.setdefault(int(m["shard"]), p)
-        if other != p:
-            raise InputError(f"shard {m['shard']} of {n} is given twice ({other} and {p})")
+        i = int(m["shard"])
+        if i in by_index:
+            raise InputError(f"shard {i} of {n} is given twice ({by_index[i]} and {p})")
+        by_index[i] = p
     missing = [i for i in range(n) if i not in by_index]
     if missing:
         raise InputError(

@@ -38,7 +38,7 @@ import numpy as np
 from mltl import __version__, distributed, log
 from mltl.config import TrainConfig, config_from_json
 from mltl.device import pick_device
-from mltl.errors import InputError
+from mltl.errors import InputError, InternalError
 from mltl.files import atomic_dir, atomic_file
 from mltl.training.lock import run_lock
 
@@ -370,15 +370,24 @@ class Trainer:
         }
         if self.world.active:  # every rank's samplers and RNG, so each resumes its own stream
             st["world_size"] = self.world.size
-            st["ranks"] = distributed.gather_objects(self._rank_state(), self.world)
+            ranks = distributed.gather_objects(self._rank_state(), self.world)
+            # The replicas must be identical (same start, same averaged gradients): checked
+            # at every checkpoint, since a silent divergence would make rank 0's model a lie.
+            sums = [r.pop("weights_sum") for r in ranks]
+            if len(set(sums)) != 1:
+                raise InternalError(f"the ranks' weights diverged at step {self.step} (sums {sums})")
+            st["ranks"] = ranks
         return st
 
     def _rank_state(self) -> dict[str, Any]:
         import torch
 
+        with torch.no_grad():
+            weights_sum = float(sum(p.double().sum() for p in self.net.parameters()))
         return {
             "torch_rng": torch.get_rng_state(),
             "samplers": {k: s.state_dict() for k, s in self.samplers.items()},
+            "weights_sum": weights_sum,
         }
 
     def load_state_dict(self, st: dict[str, Any]) -> None:

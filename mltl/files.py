@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Generator, Iterator, TypeGuard
@@ -86,8 +87,10 @@ def iter_lines(
         raw = gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
         name = str(path)
     offset = 0
+    lineno = 0
     try:
-        for lineno, bline in enumerate(raw, start=1):
+        lines = _gzip_checked(raw, name, lambda: lineno) if isinstance(raw, gzip.GzipFile) else enumerate(raw, 1)
+        for lineno, bline in lines:
             try:
                 line = bline.decode(encoding)
             except UnicodeDecodeError as exc:
@@ -123,6 +126,22 @@ def _iter_span(p: Path, encoding: str, span: ByteSpan) -> Generator[tuple[int, s
             offset += len(bline)
             yield lineno, line.rstrip("\r\n")
             lineno += 1
+
+
+def _gzip_checked(raw, name: str, last_line) -> Iterator[tuple[int, bytes]]:
+    """``enumerate(raw, 1)``; a compressed stream that ends early or is corrupt (a download cut
+    short) becomes an :class:`InputError` naming the file and the last whole line."""
+    it = enumerate(raw, start=1)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(
+                f"compressed file is truncated or corrupt after line {last_line()} ({exc})", path=name
+            ) from None
+        yield item
 
 
 def check_input_file(path: str | Path) -> None:

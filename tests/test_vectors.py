@@ -112,6 +112,97 @@ def test_save_rejects_words_with_spaces(tmp_path):
     assert not (tmp_path / "o.vec").exists()
 
 
+def _vec_text(n: int, dim: int, seed: int = 0) -> tuple[str, np.ndarray]:
+    """A fastText-style text file body (header, 4 decimals) and its values."""
+    m = np.round(np.random.default_rng(seed).standard_normal((n, dim)), 4).astype(np.float32)
+    rows = "".join(f"w{i} " + " ".join(f"{x:.4f}" for x in m[i]) + "\n" for i in range(n))
+    return f"{n} {dim}\n" + rows, m
+
+
+def test_max_vocab_stops_reading_after_its_rows(tmp_path):
+    # Issue 21: `align --max-vocab 200000` on a 2,000,000-row file reads 200,000 rows, not 2 M.
+    # Line 4 (row 3) is malformed and the gzip stream is cut short (a truncated download): with
+    # max_vocab=2 line 4 is only peeked at (is it the end?), never parsed, and the cut never reached.
+    body, m = _vec_text(20000, 8)
+    lines = body.splitlines(keepends=True)
+    lines[3] = "broken 1 x\n"
+    gz = gzip.compress("".join(lines).encode())
+    (tmp_path / "de.vec.gz").write_bytes(gz[: len(gz) // 2])
+    v = load_vectors(tmp_path / "de.vec.gz", max_vocab=2)
+    assert v.words == ["w0", "w1"] and v.matrix.tolist() == m[:2].tolist()
+    with pytest.raises(InputError, match=r"de\.vec\.gz:4: row has 2 values"):
+        load_vectors(tmp_path / "de.vec.gz")
+    whole = gzip.compress(body.encode())
+    (tmp_path / "en.vec.gz").write_bytes(whole[: len(whole) // 2])
+    assert len(load_vectors(tmp_path / "en.vec.gz", max_vocab=10)) == 10
+    with pytest.raises(InputError, match=r"en\.vec\.gz: compressed file is truncated or corrupt after line \d+"):
+        load_vectors(tmp_path / "en.vec.gz")
+
+
+def test_keep_holds_only_the_wanted_rows_in_every_format(tmp_path):
+    # What `mltl train --vectors` asks for: the top rows and the data's words, nothing else;
+    # the numbers of the other rows of a text file are never parsed (row 6 is not a number).
+    from mltl.training.data import prune_vectors
+
+    text = "8 2\nA 1 2\nb 3 4\nc 5 6\nd 7 8\nB 9 10\nbad x y\na 11 12\nb 0 0\n"
+    p = _write(tmp_path / "v.vec", text)
+    with pytest.raises(InputError, match="not a number"):
+        load_vectors(p, duplicates="first")
+    k = load_vectors(p, duplicates="first", keep={"a", "B", "b", "zz"}, keep_top=1)
+    assert k.words == ["A", "b", "B", "a"] and k.matrix.tolist() == [[1, 2], [3, 4], [9, 10], [11, 12]]
+    with pytest.raises(InputError, match=r"v\.vec:9: duplicate word 'b'"):
+        load_vectors(p, keep={"a"})  # the file is still checked for what costs no parsing
+    with pytest.raises(InputError, match="header says 9 vectors but the file has 8"):
+        load_vectors(_write(tmp_path / "w.vec", "9" + text[1:]), duplicates="first", keep={"a"})
+    # the same rows as pruning the whole table, which is what training did before
+    whole = load_vectors(_write(tmp_path / "ok.vec", text.replace("bad x y", "bad 0 1")), duplicates="first")
+    needed = {"a", "B", "Zz"}
+    keys = needed | {w.lower() for w in needed}
+    assert [x.tolist() if isinstance(x, np.ndarray) else x for x in prune_vectors(k, needed, 1, False)] == [
+        x.tolist() if isinstance(x, np.ndarray) else x for x in prune_vectors(whole, needed, 1, False)
+    ]
+    assert load_vectors(tmp_path / "ok.vec", duplicates="first", keep=keys, keep_top=1).words == k.words
+    # compact: only the wanted rows leave the memory map, float16 or not
+    save_vectors(whole, tmp_path / "d", format="dir", dtype="float16")
+    c = load_vectors(tmp_path / "d", keep={"a", "b"}, keep_top=1)
+    assert c.words == ["A", "b", "a"] and c.matrix.dtype == np.float32 and c.matrix.tolist()[2] == [11, 12]
+    h = load_vectors(tmp_path / "d", float32=False)
+    assert isinstance(h.matrix, np.memmap) and h.matrix.dtype == np.float16
+
+
+def test_convert_streams_a_vec_into_a_float16_directory(tmp_path):
+    from mltl.embeddings.convert import main
+    from mltl.embeddings.vectors import convert_vectors
+
+    body, m = _vec_text(3000, 12)
+    src = _write(tmp_path / "de.vec", body)
+    text = load_vectors(src)
+    assert main([src, str(tmp_path / "de16"), "--dtype", "float16"]) == 0
+    d = load_vectors(tmp_path / "de16")
+    assert d.words == text.words and isinstance(load_vectors(tmp_path / "de16", float32=False).matrix, np.memmap)
+    np.testing.assert_allclose(d.matrix, text.matrix, rtol=1e-3, atol=1e-4)  # float16: 11 significant bits
+    assert np.load(tmp_path / "de16" / "vectors.npy", mmap_mode="r").dtype == np.float16
+    # npy + vocabulary, float32: exactly the text's values; a cut and a header rewritten for fewer rows
+    out = convert_vectors(src, tmp_path / "de32.npy", max_vocab=100)
+    assert out.name == "de32.npy" and (tmp_path / "de32.vocab.txt").exists()
+    w = load_vectors(out)
+    assert w.words == text.words[:100] and np.array_equal(w.matrix, text.matrix[:100])
+    dup = _write(tmp_path / "dup.vec", "3 2\na 1 2\na 3 4\nb 5 6\n")
+    assert load_vectors(convert_vectors(dup, tmp_path / "dup", duplicates="first")).matrix.tolist() == [[1, 2], [5, 6]]
+    # refusals leave nothing behind
+    with pytest.raises(InputError, match="pass --force"):
+        convert_vectors(src, tmp_path / "de16")
+    bad = _write(tmp_path / "bad.vec", body.replace("w2999 ", "w2999 nan ", 1).rsplit(" ", 1)[0] + "\n")
+    with pytest.raises(InputError, match=r"bad\.vec:3001: vector of 'w2999' contains NaN"):
+        convert_vectors(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists() and not list(tmp_path.glob(".*tmp*"))
+    assert main([bad, str(tmp_path / "bad")]) == 2
+    # the reader allocates a matrix for the header's count only when the file can hold that many rows
+    huge = _write(tmp_path / "huge.vec", "2000000000 12\n" + body.split("\n", 1)[1])  # 96 GB of float32
+    with pytest.raises(InputError, match="header says 2000000000 vectors"):
+        load_vectors(huge)
+
+
 def test_normalisations():
     m = np.random.default_rng(1).standard_normal((200, 10)).astype(np.float32) + 3.0
     u = normalize(m, "unit")
@@ -144,6 +235,10 @@ def test_fasttext_bin_gives_subword_vectors_for_oov(tmp_path):
     oov = v.oov_vector("licensingly")  # unseen word, built from character n-grams
     assert oov is not None and oov.shape == (16,) and np.abs(oov).sum() > 0
     assert t.oov_vector("licensingly") is None
+    # keep: only those words' vectors are computed, in the model's order
+    k = load_vectors(tmp_path / "en.bin", keep={"license", "not-a-word"}, keep_top=3)
+    assert k.words == t.words[:3] + (["license"] if "license" not in t.words[:3] else [])
+    np.testing.assert_allclose(k.matrix[-1], t.get("license"), atol=1e-4)
     (tmp_path / "junk.bin").write_bytes(b"\x00" * 64)
     with pytest.raises(InputError, match="junk.bin"):
         load_vectors(tmp_path / "junk.bin")

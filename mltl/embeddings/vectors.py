@@ -23,7 +23,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection, Iterable, Iterator
 
 import numpy as np
 
@@ -173,31 +173,56 @@ def resolve_path(path: str | Path) -> Path:
 
 
 def load_vectors(
-    path: str | Path, max_vocab: int | None = None, *, mmap: bool = True, duplicates: str = "error"
+    path: str | Path,
+    max_vocab: int | None = None,
+    *,
+    mmap: bool = True,
+    duplicates: str = "error",
+    keep: Collection[str] | None = None,
+    keep_top: int = 0,
+    float32: bool = True,
 ) -> Vectors:
     """Read vectors from ``.vec``/``.txt``(``.gz``), fastText ``.bin``, ``.npy`` or a directory.
 
     ``max_vocab`` keeps the N most frequent words (the first N rows). ``duplicates``:
     ``error`` (default) rejects a word seen twice; ``first`` keeps its first row.
     Compact float32 files stay memory-mapped (read-only) when ``mmap``; float16
-    ones are converted to float32 in memory.
+    ones are converted to float32 in memory, unless ``float32=False`` (then they
+    stay memory-mapped float16 too; take rows with ``np.asarray(m[rows], np.float32)``).
+
+    ``keep`` (a set of words): return only the rows of these words and of the first
+    ``keep_top`` words, in file order, without ever holding the others: a text file's
+    other rows are not parsed (only their value count is checked), a compact file's
+    are not read, a ``.bin``'s are not computed. That is how a training run reads a
+    2,000,000-word file for the few thousand words of its data.
     """
     if max_vocab is not None and max_vocab <= 0:
         raise InputError(f"--max-vocab must be positive, got {max_vocab}")
     if duplicates not in ("error", "first"):
         raise ValueError(f"duplicates must be 'error' or 'first', not {duplicates!r}")
+    if keep is not None and not isinstance(keep, (set, frozenset, dict)):
+        keep = set(keep)
     if str(path) == STDIO:
-        return _load_text(STDIO, max_vocab, duplicates)
+        return _load_text(STDIO, max_vocab, duplicates, keep, keep_top)
     p = resolve_path(path)
     fmt = detect_format(p)
-    if fmt == "dir":
-        return _load_compact(p / DIR_MATRIX, p / DIR_VOCAB, max_vocab, mmap, shown=p)
-    if fmt == "npy":
-        return _load_compact(p, _npy_vocab_path(p), max_vocab, mmap, shown=p)
+    if fmt in ("dir", "npy"):
+        npy, vocab = (p / DIR_MATRIX, p / DIR_VOCAB) if fmt == "dir" else (p, _npy_vocab_path(p))
+        v = _load_compact(npy, vocab, max_vocab, mmap, shown=p, keep=keep, keep_top=keep_top)
+        if float32 and v.matrix.dtype != np.float32:
+            v.matrix = np.asarray(v.matrix, dtype=np.float32)  # float16 on disk: compute in float32
+        return v
     check_nonempty(p)
     if fmt == "bin":
-        return _load_bin(p, max_vocab)
-    return _load_text(p, max_vocab, duplicates)
+        return _load_bin(p, max_vocab, keep, keep_top)
+    return _load_text(p, max_vocab, duplicates, keep, keep_top)
+
+
+def _kept_rows(words: list[str], keep: Collection[str] | None, keep_top: int) -> list[int] | None:
+    """Row numbers ``load_vectors(keep=, keep_top=)`` returns (None: all)."""
+    if keep is None:
+        return None
+    return [i for i, w in enumerate(words) if i < keep_top or w in keep]
 
 
 def _npy_vocab_path(p: Path) -> Path:
@@ -212,128 +237,195 @@ def _parse_header(line: str) -> tuple[int, int] | None:
     return None
 
 
-def _load_text(path: str | Path, max_vocab: int | None, duplicates: str) -> Vectors:
+class _TextRows:
+    """Stream the rows of a ``.vec`` text file as blocks of ``(words, float32 matrix)``.
+
+    Iterating parses and validates the file once, holding at most one block of
+    number strings at a time. ``keep`` (a set of words) with ``keep_top``: only rows
+    whose word is in ``keep`` or among the first ``keep_top`` distinct words are
+    returned; the numbers of the others are never parsed (their value count is still
+    checked). ``dim`` and ``header`` are known once the first block is out (or the
+    iteration ended). ``duplicates="first"`` with ``keep`` and no ``max_vocab``
+    remembers only the words it keeps (a duplicate of a skipped word is skipped anyway).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        max_vocab: int | None = None,
+        duplicates: str = "error",
+        keep: Collection[str] | None = None,
+        keep_top: int = 0,
+        chunk: int = 8192,
+    ) -> None:
+        self.path, self.max_vocab, self.duplicates = path, max_vocab, duplicates
+        self.keep, self.keep_top, self.chunk = keep, keep_top, chunk
+        self.name = "<stdin>" if str(path) == STDIO else path
+        self.header: tuple[int, int] | None = None
+        self.dim: int | None = None
+        self.dim_line = 0
+
+    def _ragged(self, n_vals: int, lineno: int) -> InputError:
+        what = "the header" if self.dim_line == 1 and self.header is not None else f"line {self.dim_line}"
+        return InputError(
+            f"row has {n_vals} values but {what} says dimension {self.dim} (ragged rows or a wrong header)",
+            path=self.name,
+            line=lineno,
+        )
+
+    def _parse(self, words: list[str], rests: list[str], linenos: list[int]) -> np.ndarray:
+        """The float32 rows of a block of number strings, or the error naming the bad line."""
+        dim, name = self.dim, self.name
+        assert dim is not None  # set by the first row, before any row is pending
+        try:
+            # numpy's C reader (1.23+): a third faster than np.fromstring(sep=" ") on fastText rows
+            block = np.loadtxt(rests, dtype=np.float32, delimiter=None, comments=None, ndmin=2)
+        except ValueError:
+            block = np.empty((0, 0), dtype=np.float32)
+        if block.shape != (len(rests), dim):
+            # Slow path, only on bad input: find the row and value that failed.
+            for rest, lineno in zip(rests, linenos):
+                vals = rest.split()
+                if len(vals) != dim:
+                    raise self._ragged(len(vals), lineno)
+                bad = next((v for v in vals if not _is_float(v)), None)
+                if bad is not None:
+                    raise InputError(f"not a number: {bad[:40]!r}", path=name, line=lineno)
+            raise InputError("could not parse the numbers of this block of rows", path=name, line=linenos[0])
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            j = int(np.argmin(finite))
+            raise InputError(f"vector of {words[j]!r} contains NaN or inf", path=name, line=linenos[j])
+        return block
+
+    def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        name, max_vocab, keep, keep_top = self.name, self.max_vocab, self.keep, self.keep_top
+        # Remember every word (to reject or skip its duplicates, and count distinct words for
+        # max_vocab) unless only kept words can matter.
+        track_all = keep is None or self.duplicates == "error" or max_vocab is not None
+        words: list[str] = []
+        rests: list[str] = []  # number strings of kept rows not yet parsed
+        linenos: list[int] = []
+        first_line: dict[str, int] = {}
+        n_rows = 0  # vector rows read (duplicates skipped by 'first' included)
+        n_distinct = 0
+        complete = True  # read to the end of the file (not stopped by max_vocab)
+        lines = iter_lines(self.path)
+        try:
+            for lineno, line in lines:
+                if lineno == 1:
+                    self.header = header = _parse_header(line)
+                    if header is not None:
+                        if header[1] <= 0:
+                            raise InputError(f"header says dimension {header[1]}", path=name, line=1)
+                        self.dim, self.dim_line = header[1], 1
+                        continue
+                line = line.rstrip(" \t")
+                if not line:
+                    raise InputError("empty line in vectors file", path=name, line=lineno)
+                word, _, rest = line.partition(" ")
+                n_vals = rest.count(" ") + 1 if rest else 0
+                if self.dim is None:
+                    if n_vals == 0:
+                        raise InputError(
+                            "row has a word but no numbers (is this a vectors file?)", path=name, line=lineno
+                        )
+                    self.dim, self.dim_line = len(rest.split()), lineno
+                elif n_vals != self.dim and len(rest.split()) != self.dim:  # split() tolerates doubled spaces
+                    raise self._ragged(len(rest.split()), lineno)
+                n_rows += 1
+                if self.header is not None and n_rows > self.header[0]:
+                    raise InputError(
+                        f"header says {self.header[0]} vectors but the file has more (line 1 or the rows are wrong)",
+                        path=name,
+                        line=lineno,
+                    )
+                prev = first_line.get(word)
+                if prev is not None:
+                    if self.duplicates == "error":
+                        raise InputError(f"duplicate word {word!r} (first on line {prev})", path=name, line=lineno)
+                    continue
+                wanted = keep is None or n_distinct < keep_top or word in keep
+                if track_all or wanted:
+                    first_line[word] = lineno
+                n_distinct += 1
+                if wanted:
+                    words.append(word)
+                    rests.append(rest)
+                    linenos.append(lineno)
+                    if len(rests) >= self.chunk:
+                        yield words, self._parse(words, rests, linenos)
+                        words, rests, linenos = [], [], []
+                if max_vocab is not None and n_distinct >= max_vocab:
+                    # Stopped early: the header's count can be checked only if this was the last row.
+                    try:
+                        complete = next(lines, None) is None
+                    except InputError:  # a bad line after the ones we keep is not ours to judge
+                        complete = False
+                    break
+        finally:
+            lines.close()
+        if rests:
+            yield words, self._parse(words, rests, linenos)
+        if n_rows == 0:
+            if self.header is not None:
+                raise InputError("header but no vectors", path=name, line=1)
+            raise InputError("file is empty", path=name)
+        # Whenever the file was read to its end: a header that promises more rows than there
+        # are means a truncated download or a hand-edited file.
+        if self.header is not None and complete and self.header[0] != n_rows:
+            raise InputError(f"header says {self.header[0]} vectors but the file has {n_rows}", path=name, line=1)
+
+
+def _load_text(
+    path: str | Path,
+    max_vocab: int | None,
+    duplicates: str,
+    keep: Collection[str] | None = None,
+    keep_top: int = 0,
+) -> Vectors:
     """Parse ``.vec`` text, validating each row; blocks of rows become float32 at once.
 
     Speed matters (a 200k x 300 file is 600 MB of digits): each line is only
     partitioned into word and number string, and a block of 8192 number strings
-    is parsed by numpy in one C call; the per-value checks run only when a block
-    fails to parse, to name the bad line.
+    is parsed by numpy in one C call (``np.loadtxt``); the per-value checks run only when a block
+    fails to parse, to name the bad line. When the header gives the row count (and
+    no ``keep`` filter makes it a gross overestimate), the matrix is allocated once
+    and filled block by block: peak memory is one matrix, not blocks plus their copy.
     """
-    import warnings
-
+    rows = _TextRows(path, max_vocab, duplicates, keep, keep_top)
     words: list[str] = []
     blocks: list[np.ndarray] = []
-    pending: list[str] = []  # number strings of rows not yet converted
-    pending_start = 0  # line number of pending[0]
-    first_line: dict[str, int] = {}
-    header: tuple[int, int] | None = None
-    dim: int | None = None
-    dim_line = 0
-    name = "<stdin>" if str(path) == STDIO else path
-    chunk = 8192
+    matrix: np.ndarray | None = None
+    for block_words, block in rows:
+        if matrix is None and not blocks and rows.header is not None and keep is None:
+            n = rows.header[0] if max_vocab is None else min(rows.header[0], max_vocab)
+            if n <= _max_rows(path, block.shape[1]):  # else a wrong header, reported at the end
+                matrix = np.empty((n, block.shape[1]), dtype=np.float32)
+        if matrix is not None:
+            matrix[len(words) : len(words) + len(block)] = block
+        else:
+            blocks.append(block)
+        words += block_words
+    assert rows.dim is not None  # the reader raised on a file without rows
+    if matrix is not None:
+        # Fewer rows than the header said only when duplicates were skipped: copy if that saves much.
+        matrix = matrix[: len(words)] if len(words) > 0.9 * len(matrix) else matrix[: len(words)].copy()
+    elif not blocks:
+        matrix = np.zeros((0, rows.dim), dtype=np.float32)
+    else:
+        matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    return Vectors(words, matrix, path=str(rows.name))
 
-    def ragged(n_vals: int, lineno: int) -> InputError:
-        what = "the header" if dim_line == 1 and header is not None else f"line {dim_line}"
-        return InputError(
-            f"row has {n_vals} values but {what} says dimension {dim} (ragged rows or a wrong header)",
-            path=name,
-            line=lineno,
-        )
 
-    def flush() -> None:
-        nonlocal pending
-        if not pending:
-            return
-        assert dim is not None  # set by the first row, before any row is pending
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a short parse is detected by the size check below
-                block = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
-        except ValueError:  # numpy 2 raises where numpy 1 warned
-            block = np.empty(0, dtype=np.float32)
-        if block.size != len(pending) * dim:
-            # Slow path, only on bad input: find the row and value that failed.
-            for j, rest in enumerate(pending):
-                vals = rest.split()
-                if len(vals) != dim:
-                    raise ragged(len(vals), pending_start + j)
-                bad = next((v for v in vals if not _is_float(v)), None)
-                if bad is not None:
-                    raise InputError(f"not a number: {bad[:40]!r}", path=name, line=pending_start + j)
-            raise InputError("could not parse the numbers of this block of rows", path=name, line=pending_start)
-        block = block.reshape(len(pending), dim)
-        finite = np.isfinite(block).all(axis=1)
-        if not finite.all():
-            j = int(np.argmin(finite))
-            raise InputError(
-                f"vector of {words[len(words) - len(pending) + j]!r} contains NaN or inf",
-                path=name,
-                line=pending_start + j,
-            )
-        blocks.append(block)
-        pending = []
-
-    n_rows = 0  # vector rows read (duplicates skipped by 'first' included)
-    complete = True  # read to the end of the file (not stopped by max_vocab)
-    lines = iter_lines(path)
-    for lineno, line in lines:
-        if lineno == 1:
-            header = _parse_header(line)
-            if header is not None:
-                if header[1] <= 0:
-                    raise InputError(f"header says dimension {header[1]}", path=name, line=1)
-                dim, dim_line = header[1], 1
-                continue
-        line = line.rstrip(" \t")
-        if not line:
-            raise InputError("empty line in vectors file", path=name, line=lineno)
-        word, _, rest = line.partition(" ")
-        n_vals = rest.count(" ") + 1 if rest else 0
-        if dim is None:
-            if n_vals == 0:
-                raise InputError("row has a word but no numbers (is this a vectors file?)", path=name, line=lineno)
-            dim, dim_line = len(rest.split()), lineno
-        elif n_vals != dim and len(rest.split()) != dim:  # split() tolerates doubled spaces
-            raise ragged(len(rest.split()), lineno)
-        n_rows += 1
-        if header is not None and n_rows > header[0]:
-            raise InputError(
-                f"header says {header[0]} vectors but the file has more (line 1 or the rows are wrong)",
-                path=name,
-                line=lineno,
-            )
-        prev = first_line.get(word)
-        if prev is not None:
-            if duplicates == "error":
-                raise InputError(f"duplicate word {word!r} (first on line {prev})", path=name, line=lineno)
-            continue
-        first_line[word] = lineno
-        if not pending:
-            pending_start = lineno
-        words.append(word)
-        pending.append(rest)
-        if len(pending) >= chunk:
-            flush()
-        if max_vocab is not None and len(words) >= max_vocab:
-            # Stopped early: the header's count can be checked only if this was the last row.
-            try:
-                complete = next(lines, None) is None
-            except InputError:  # a bad line after the ones we keep is not ours to judge
-                complete = False
-            break
-    lines.close()
-    flush()
-    if not words:
-        if header is not None:
-            raise InputError("header but no vectors", path=name, line=1)
-        raise InputError("file is empty", path=name)
-    # Whenever the file was read to its end: a header that promises more rows than there
-    # are means a truncated download or a hand-edited file.
-    if header is not None and complete and header[0] != n_rows:
-        raise InputError(f"header says {header[0]} vectors but the file has {n_rows}", path=name, line=1)
-    matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    return Vectors(words, matrix, path=str(name))
+def _max_rows(path: str | Path, dim: int) -> int:
+    """Most rows a text file of this size can hold (a row is at least ``dim`` one-digit numbers
+    and their spaces), so that a header claiming billions of rows allocates nothing. A gzip
+    file is allowed 50 times its size; stdin, none (its size is unknown)."""
+    if str(path) == STDIO:
+        return 0
+    size = Path(path).stat().st_size
+    return size * (50 if str(path).endswith(".gz") else 1) // (2 * dim)
 
 
 def _is_float(s: str) -> bool:
@@ -344,7 +436,7 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def _load_bin(p: Path, max_vocab: int | None) -> Vectors:
+def _load_bin(p: Path, max_vocab: int | None, keep: Collection[str] | None = None, keep_top: int = 0) -> Vectors:
     try:
         import fasttext  # noqa: F401  (heavy; only for .bin)
     except ImportError:
@@ -352,8 +444,8 @@ def _load_bin(p: Path, max_vocab: int | None) -> Vectors:
             "reading .bin vectors needs the 'fasttext-numpy2' package (pip install fasttext-numpy2)", path=p
         ) from None
     model = _fasttext_load(p)
-    vecs = vectors_from_fasttext(model, max_vocab)
-    if not vecs.words:
+    vecs = vectors_from_fasttext(model, max_vocab, keep, keep_top)
+    if not vecs.words and keep is None:
         raise InputError("fastText model has an empty vocabulary", path=p)
     if not np.isfinite(vecs.matrix).all():
         raise InputError("model contains NaN or inf vectors", path=p)
@@ -361,15 +453,21 @@ def _load_bin(p: Path, max_vocab: int | None) -> Vectors:
     return vecs
 
 
-def vectors_from_fasttext(model: Any, max_vocab: int | None = None) -> Vectors:
+def vectors_from_fasttext(
+    model: Any, max_vocab: int | None = None, keep: Collection[str] | None = None, keep_top: int = 0
+) -> Vectors:
     """The vocabulary of a fastText model (most frequent first) with its word vectors.
 
     The model stays attached so :meth:`Vectors.oov_vector` can build vectors of
-    unseen words from their character n-grams.
+    unseen words from their character n-grams. ``keep``/``keep_top``: as in
+    :func:`load_vectors` (only those words' vectors are computed).
     """
     words = list(model.get_words())
     if max_vocab is not None:
         words = words[:max_vocab]
+    rows = _kept_rows(words, keep, keep_top)
+    if rows is not None:
+        words = [words[i] for i in rows]
     matrix = np.empty((len(words), model.get_dimension()), dtype=np.float32)
     for i, w in enumerate(words):
         matrix[i] = model.get_word_vector(w)
@@ -473,13 +571,24 @@ def _fasttext_load(p: Path):
         raise InputError(f"not a fastText .bin model ({exc})", path=p) from None
 
 
-def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, shown: Path) -> Vectors:
+def _load_compact(
+    npy: Path,
+    vocab: Path,
+    max_vocab: int | None,
+    mmap: bool,
+    shown: Path,
+    keep: Collection[str] | None = None,
+    keep_top: int = 0,
+) -> Vectors:
+    """The matrix (memory-mapped when ``mmap``, in its stored dtype) and its vocabulary."""
     if not npy.exists():
         raise InputError(f"missing {npy.name} (compact vectors need the matrix and its vocabulary)", path=shown)
     if not vocab.exists():
         raise InputError(f"missing {vocab.name} beside the matrix", path=shown)
     try:
-        matrix = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
+        # Memory-mapped even without ``mmap`` when only some rows are wanted: they are copied out.
+        mapped = mmap or keep is not None or max_vocab is not None
+        matrix = np.load(npy, mmap_mode="r" if mapped else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"not a .npy matrix ({exc})", path=npy) from None
     if matrix.ndim != 2 or matrix.dtype not in (np.float32, np.float16):
@@ -499,8 +608,11 @@ def _load_compact(npy: Path, vocab: Path, max_vocab: int | None, mmap: bool, sho
             seen[w] = i
     if max_vocab is not None:
         words, matrix = words[:max_vocab], matrix[:max_vocab]
-    if matrix.dtype != np.float32:
-        matrix = np.asarray(matrix, dtype=np.float32)  # float16 on disk: compute in float32
+    rows = _kept_rows(words, keep, keep_top)
+    if rows is not None:
+        words, matrix = [words[i] for i in rows], matrix[np.asarray(rows, dtype=np.int64)]
+    elif not mmap and isinstance(matrix, np.memmap):
+        matrix = np.array(matrix)
     return Vectors(words, matrix, path=str(shown))
 
 
@@ -534,32 +646,138 @@ def save_vectors(
         raise InputError(f"cannot write vectors as {fmt!r}; choose vec, npy or dir", path=path)
     if dtype not in ("float32", "float16"):
         raise InputError(f"dtype must be float32 or float16, not {dtype!r}")
-    bad = next((w for w in vectors.words if not w or any(c in w for c in " \n\r")), None)
-    if bad is not None:
-        # A space or newline inside a word would make the file unreadable later.
-        raise InputError(f"word {bad!r} contains whitespace and cannot be stored", path=path)
     if fmt == "vec":
+        bad = next((w for w in vectors.words if not w or any(c in w for c in " \n\r")), None)
+        if bad is not None:
+            # A space or newline inside a word would make the file unreadable later.
+            raise InputError(f"word {bad!r} contains whitespace and cannot be stored", path=path)
         with atomic_file(path, "w") as f:
             _write_text(vectors, f, precision)
         return Path(path)
+    # The matrix goes out in row blocks: a memory-mapped float32 matrix saved as float16
+    # is never converted whole.
+    step = max(1, (64 << 20) // (4 * max(vectors.dim, 1)))
+    blocks = ((vectors.words[i : i + step], vectors.matrix[i : i + step]) for i in range(0, len(vectors), step))
+    return _write_compact(blocks, path, fmt, dtype, vectors.dim, len(vectors))
+
+
+def _npy_header(n: int, dim: int, dtype: str, size: int = 0) -> bytes:
+    """A version 1.0 ``.npy`` header for an ``n x dim`` C-order matrix, space-padded to ``size``
+    bytes (or the least multiple of 64): the format allows any padding, so a header written
+    before the row count is known can be rewritten in place once it is."""
+    d = "{'descr': %r, 'fortran_order': False, 'shape': (%d, %d), }" % (np.dtype(dtype).str, n, dim)
+    need = 10 + len(d) + 1
+    size = size or (need + 63) // 64 * 64
+    if need > size or size % 64 or size - 10 > 0xFFFF:
+        raise ValueError(f"a {need}-byte .npy header does not fit in {size} bytes")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", size - 10) + (d + " " * (size - need) + "\n").encode("latin1")
+
+
+def _write_compact(
+    blocks: Iterable[tuple[list[str], np.ndarray]],
+    path: str | Path,
+    fmt: str,
+    dtype: str,
+    dim: int | None,
+    max_rows: int | None = None,
+) -> Path:
+    """Write ``npy`` (NAME.npy + NAME.vocab.txt) or ``dir`` from blocks of rows, atomically.
+
+    Memory stays at one block whatever the total: words and rows are appended to the
+    files as they come, and the ``.npy`` header, reserved for ``max_rows`` rows (any
+    count when None), gets the real count at the end. ``dim`` None: the first block's.
+    Words are checked for whitespace as they pass (the write is then abandoned).
+    """
+    import contextlib
+
+    reserve = len(_npy_header(max_rows if max_rows is not None else 10**15, dim or 10**6, dtype))
+
+    def stream(vocab_f, npy_f) -> tuple[int, int]:
+        n, d = 0, dim
+        npy_f.write(b"\0" * reserve)
+        for words, block in blocks:
+            bad = next((w for w in words if not w or any(c in w for c in " \n\r")), None)
+            if bad is not None:
+                # A space or newline inside a word would make the file unreadable later.
+                raise InputError(f"word {bad!r} contains whitespace and cannot be stored", path=path)
+            if d is None:
+                d = int(block.shape[1])
+            vocab_f.write("\n".join(words) + "\n" if words else "")
+            npy_f.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
+            n += len(words)
+        if d is None:
+            raise InputError("no vectors to write", path=path)
+        npy_f.seek(0)
+        npy_f.write(_npy_header(n, d, dtype, reserve))
+        return n, d
+
     if fmt == "npy":
         p = Path(path)
         if not p.name.endswith(".npy"):
             p = p.with_name(p.name + ".npy")  # the vocabulary file is named after NAME.npy
-        vocab = _npy_vocab_path(p)
-        # Vocabulary first: a matrix is never left without its words.
-        with atomic_file(vocab, "w") as f:
-            f.write("\n".join(vectors.words) + "\n")
-        with atomic_file(p, "wb") as f:
-            np.save(f, np.asarray(vectors.matrix, dtype=dtype))
+        # Both renamed only once both are complete, vocabulary first: a matrix is never left
+        # without its words.
+        with contextlib.ExitStack() as stack:
+            npy_f = stack.enter_context(atomic_file(p, "wb"))
+            vocab_f = stack.enter_context(atomic_file(_npy_vocab_path(p), "w"))  # exits first
+            stream(vocab_f, npy_f)
         return p
     with atomic_dir(path, force=True) as tmp:
-        np.save(tmp / DIR_MATRIX, np.asarray(vectors.matrix, dtype=dtype))
-        (tmp / DIR_VOCAB).write_text("\n".join(vectors.words) + "\n", encoding="utf-8")
-        (tmp / DIR_META).write_text(
-            json.dumps({"count": len(vectors), "dim": vectors.dim, "dtype": dtype}) + "\n", encoding="utf-8"
-        )
+        with open(tmp / DIR_VOCAB, "w", encoding="utf-8", newline="\n") as vocab_f, open(tmp / DIR_MATRIX, "wb") as f:
+            n, d = stream(vocab_f, f)
+        (tmp / DIR_META).write_text(json.dumps({"count": n, "dim": d, "dtype": dtype}) + "\n", encoding="utf-8")
     return Path(path)
+
+
+def convert_vectors(
+    src: str | Path,
+    dst: str | Path,
+    format: str | None = None,
+    dtype: str = "float32",
+    max_vocab: int | None = None,
+    duplicates: str = "error",
+    force: bool = False,
+) -> Path:
+    """Write ``src`` (any format :func:`load_vectors` reads) in the compact form at ``dst``.
+
+    A text ``.vec`` is streamed: each block of rows is parsed, checked and written before
+    the next is read, so converting fastText's 2,000,000 x 300 ``cc.xx.300.vec`` holds one
+    block and the words (about 0.3 GB), not the 2.4 GB matrix. A compact source is copied
+    block by block from its memory map. ``format``: ``npy`` or ``dir`` (default: from the
+    suffix, as :func:`save_vectors`). An existing ``dst`` is replaced only with ``force``.
+    """
+    fmt = format or format_for_path(dst)
+    if fmt not in ("npy", "dir"):
+        raise InputError(f"convert writes the compact forms npy or dir, not {fmt!r}", path=dst)
+    if dtype not in ("float32", "float16"):
+        raise InputError(f"dtype must be float32 or float16, not {dtype!r}")
+    if max_vocab is not None and max_vocab <= 0:
+        raise InputError(f"--max-vocab must be positive, got {max_vocab}")
+    out = Path(dst)
+    if fmt == "npy" and not out.name.endswith(".npy"):
+        out = out.with_name(out.name + ".npy")
+    if out.exists() and not force:
+        raise InputError("exists; pass --force to replace it", path=out)
+    p = Path(src) if str(src) == STDIO else resolve_path(src)
+    if str(src) != STDIO and detect_format(p) == "vec":
+        check_nonempty(p)
+        rows = _TextRows(p, max_vocab, duplicates)
+        return _write_compact(iter(rows), out, fmt, dtype, None, max_vocab or _header_count(p))
+    if str(src) == STDIO:
+        return _write_compact(iter(_TextRows(STDIO, max_vocab, duplicates)), out, fmt, dtype, None, max_vocab)
+    v = load_vectors(p, max_vocab, duplicates=duplicates, float32=False)
+    return save_vectors(v, out, format=fmt, dtype=dtype)
+
+
+def _header_count(p: Path) -> int | None:
+    """The row count a ``.vec`` header declares (None without a header)."""
+    lines = iter_lines(p)
+    try:
+        first = next(lines, None)
+    finally:
+        lines.close()
+    h = _parse_header(first[1]) if first is not None else None
+    return h[0] if h is not None else None
 
 
 def _write_text(vectors: Vectors, f, precision: int) -> None:

@@ -330,6 +330,28 @@ def test_classification_end_to_end(toy_cls, tmp_path):
     assert len(out[0]["gate_c"]) == 2
 
 
+def test_run_data_holds_only_the_vectors_rows_it_needs(toy, tmp_path):
+    # Issue 21: a run reads a 2,000,000-word .vec for the few thousand words of its data. Rows
+    # padded after the real ones (one of them not even numbers) change nothing: they are neither
+    # parsed nor kept, and the run's tables equal those from the unpadded files.
+    from mltl.training.data import load_run_data
+
+    d, v = toy
+    big = tmp_path / "vec"
+    big.mkdir()
+    for lang in ("en", "es", "de"):
+        head, *rows = (v / f"{lang}.vec").read_text(encoding="utf-8").splitlines()
+        n, dim = map(int, head.split())
+        pad = [f"filler{i} " + " ".join(["0.5"] * dim) for i in range(3000)] + ["garbage " + "x " * (dim - 1) + "x"]
+        (big / f"{lang}.vec").write_text(f"{n + len(pad)} {dim}\n" + "\n".join(rows + pad) + "\n", encoding="utf-8")
+    want = load_run_data(cfg_for(toy, data={"keep_vectors": 5}))
+    got = load_run_data(cfg_for(toy, data={"keep_vectors": 5, "vectors": str(big)}))
+    assert got.featurizer.vocabs == want.featurizer.vocabs
+    assert not any(w.startswith("filler") for w in got.featurizer.vocabs["en"])
+    for lang in ("en", "es", "de"):
+        assert np.array_equal(got.vectors[lang], want.vectors[lang])
+
+
 def test_threads_option_is_restored_after_training(toy):
     # A notebook user's torch thread setting survives `train(..., threads=1)`.
     before = torch.get_num_threads()

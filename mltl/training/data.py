@@ -322,7 +322,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
             if s and ok:
                 target_eval_raw[split] = (s, y)
 
-    # Vectors: one language at a time, pruned right away (peak memory = one full table).
+    # Vectors: one language at a time, only the rows the run needs (peak memory = those rows).
     vectors: dict[str, np.ndarray] = {}
     vocabs: dict[str, list[str]] = {}
     dim = None
@@ -344,7 +344,11 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
             if ttrain:
                 for x in ttrain[0]:
                     needed.update(x)
-        vecs = load_vectors(vp, duplicates="first")
+        # Only the rows prune_vectors can pick (the top ones and the data's words, as written
+        # and lowercased) are ever held: a 2,000,000-word .vec is not materialised.
+        lower = lang in cfg.data.lowercase
+        keys = {w.lower() for w in needed} if lower else needed | {w.lower() for w in needed}
+        vecs = load_vectors(vp, duplicates="first", keep=keys, keep_top=cfg.data.keep_vectors)
         if dim is None:
             dim, first = vecs.dim, vp
         elif vecs.dim != dim:
@@ -352,7 +356,7 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
                 f"vectors have dimension {vecs.dim} but {first} has {dim}; all languages must share one aligned space",
                 path=vp,
             )
-        vocabs[lang], vectors[lang] = prune_vectors(vecs, needed, cfg.data.keep_vectors, lang in cfg.data.lowercase)
+        vocabs[lang], vectors[lang] = prune_vectors(vecs, needed, cfg.data.keep_vectors, lower)
         del vecs
         log.debug(f"{lang}: kept {len(vocabs[lang]) - 2} vectors from {vp}")
 

@@ -132,6 +132,41 @@ def test_zero_shot_language_with_its_own_vectors(example_chain, model, tmp_path)
     assert [t["text"] for t in json.loads(p.stdout)["tokens"]][:2] == ["Mark", "Rutte"]
 
 
+def test_zero_shot_vectors_are_taken_as_words_come(example_chain, model, tmp_path):
+    # Issue 21: a 2,000,000-word file for a zero-shot language is not turned into a 2.4 GB table;
+    # add_language keeps the (memory-mapped) vectors and each batch copies in the rows of its
+    # words. Predictions are those of the whole table, as add_language built it before.
+    import numpy as np
+
+    from mltl.embeddings import load_vectors
+    from mltl.embeddings.vectors import convert_vectors
+    from mltl.models.featurize import PAD_WORD, UNK_WORD
+    from mltl.models.model import load_model
+
+    vec = example_chain / "aligned" / "nl.vec"
+    lines = (EXAMPLES / "unlabeled" / "nl.txt").read_text(encoding="utf-8").splitlines()[:30]
+    sents = [ln.split() for ln in lines if ln.strip()]
+    sents += [[w.upper() for w in sents[0]], [w.lower() for w in sents[1]], [], ["<unk>", "<pad>", "zzzq"]]
+    whole = load_model(model)
+    v = load_vectors(vec)
+    words = [PAD_WORD, UNK_WORD] + [w for w in v.words if w not in (PAD_WORD, UNK_WORD)]
+    table = np.zeros((len(words), v.dim), dtype=np.float32)
+    table[2:] = v.matrix[[i for i, w in enumerate(v.words) if w not in (PAD_WORD, UNK_WORD)]]
+    whole.featurizer.vocabs["nl"], whole.featurizer.index["nl"] = words, {w: i for i, w in enumerate(words)}
+    whole.net.embeddings.set_language("nl", table)
+    want = whole.predict_batch("nl", sents, scores=True)
+
+    lazy = load_model(model)
+    lazy.add_language("nl", convert_vectors(vec, tmp_path / "nl", dtype="float32"))
+    assert isinstance(lazy._pending["nl"].matrix, np.memmap) and len(lazy.featurizer.vocabs["nl"]) == 2
+    lazy.predict_batch("nl", sents[:3])  # a first batch: its words' rows only
+    first = len(lazy.featurizer.vocabs["nl"])
+    assert lazy.predict_batch("nl", sents, scores=True) == want
+    seen = {k for s in sents for w in s for k in (w, w.lower()) if k in v.index}
+    assert 2 < first < len(lazy.featurizer.vocabs["nl"]) <= 2 + len(seen) < len(words)
+    assert lazy.vectors["nl"].shape == (len(lazy.featurizer.vocabs["nl"]), v.dim)
+
+
 def test_output_directory_for_many_inputs(model, tmp_path):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("Berlin ist groß.\n")

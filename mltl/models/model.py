@@ -83,6 +83,7 @@ class Model:
         self.labels = labels
         self.scheme = scheme
         self.vectors = vectors  # the pruned tables (as stored), for saving
+        self._pending: dict[str, Any] = {}  # add_language's vectors, rows taken as words come
 
     @property
     def task(self) -> Task:
@@ -113,22 +114,59 @@ class Model:
 
         The vectors must live in the model's shared space (``mltl align`` with the
         model's hub). The model then predicts ``lang`` like its own target.
+
+        Rows are taken lazily: the file's vocabulary is read now (a compact file stays
+        memory-mapped), and :meth:`predict_batch` copies in the rows of the words it meets,
+        so a 2,000,000-word file costs its vocabulary, not a 2.4 GB float32 table. Word
+        ids follow first use; the vectors a word gets are those the whole table would give.
         """
         from mltl.embeddings.vectors import load_vectors
         from mltl.models.featurize import PAD_WORD, UNK_WORD
 
-        vecs = load_vectors(vectors_path)
+        vecs = load_vectors(vectors_path, float32=False)
         dim = next(iter(self.vectors.values())).shape[1]
         if vecs.dim != dim:
             raise InputError(f"vectors have dimension {vecs.dim}, the model's have {dim}", path=vectors_path)
-        words = [PAD_WORD, UNK_WORD] + [w for w in vecs.words if w not in (PAD_WORD, UNK_WORD)]
-        mat = np.zeros((len(words), dim), dtype=np.float32)
-        keep = [i for i, w in enumerate(vecs.words) if w not in (PAD_WORD, UNK_WORD)]
-        mat[2:] = np.asarray(vecs.matrix, dtype=np.float32)[keep]
-        self.featurizer.vocabs[lang] = words
-        self.featurizer.index[lang] = {w: i for i, w in enumerate(words)}
-        self.vectors[lang] = mat
-        self.net.embeddings.set_language(lang, mat)
+        self._pending[lang] = vecs
+        self.featurizer.vocabs[lang] = [PAD_WORD, UNK_WORD]
+        self.featurizer.index[lang] = {PAD_WORD: 0, UNK_WORD: 1}
+        self.vectors[lang] = np.zeros((2, dim), dtype=np.float32)
+        self.net.embeddings.set_language(lang, self.vectors[lang])
+        self.net.to(self.device)
+
+    def _take_rows(self, lang: str, sentences: Sequence[Sequence[str]]) -> None:
+        """Copy into ``lang``'s table the rows of the words of ``sentences`` it lacks (a language
+        added by :meth:`add_language`): the lookup the featurizer makes (the form, else its
+        lowercase; lowercase only for lowercased languages) then finds what the full table has."""
+        vecs = self._pending.get(lang)
+        if vecs is None:
+            return
+        index, have = vecs.index, self.featurizer.index[lang]
+        lower = lang in self.featurizer.lowercase
+        new: dict[str, int] = {}
+        seen: set[str] = set()
+        for s in sentences:
+            for form in s:
+                if form in seen:
+                    continue
+                seen.add(form)
+                for key in (form.lower(),) if lower else (form, form.lower()):
+                    if key in have or key in new:
+                        break
+                    row = index.get(key)
+                    if row is not None:
+                        new[key] = row
+                        break
+        if not new:
+            return
+        order = sorted(new.items(), key=lambda kv: kv[1])  # file order: sequential reads of the map
+        rows = np.asarray(vecs.matrix[np.array([r for _, r in order], dtype=np.int64)], dtype=np.float32)
+        words = self.featurizer.vocabs[lang]
+        for w, _ in order:
+            have[w] = len(words)
+            words.append(w)
+        self.vectors[lang] = np.concatenate([self.vectors[lang], rows])
+        self.net.embeddings.set_language(lang, self.vectors[lang])
         self.net.to(self.device)
 
     def run(self, corpus, batch_size: int = 256):
@@ -264,6 +302,7 @@ class Model:
         """
         self.check_lang(lang)
         keep = [i for i, s in enumerate(sentences) if len(s)]
+        self._take_rows(lang, sentences)
         corpus = self.featurizer.encode(lang, [list(sentences[i]) for i in keep])
         # ``scores`` only when asked: a plugin's predict_corpus override may not take it
         extra = {"scores": True} if scores else {}

@@ -96,14 +96,40 @@ TINY_MODEL = [
 ]
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(dir)`` run once for all pytest-xdist workers of this session, the others wait.
+
+    The workers share the parent of their base temp dirs; a lock file there serialises
+    them and a marker says the build finished. Without this, each of the 2 workers built
+    the same example chain (about 40 s of CPU on 2 cores). What is built is read-only."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    d = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (d / ".built").exists():
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+            build(d)
+            (d / ".built").touch()
+    return d
+
+
 @pytest.fixture(scope="session")
 def example_chain(tmp_path_factory):
     """The README chain on the shipped examples, small and fast: embed -> align -> prepare -> train.
 
     Returns the work dir holding vectors/, aligned/ (en hub; de, es, nl mapped), data/ and model/.
+    Built once per test session (shared by the xdist workers); tests must not write into it.
     """
-    w = tmp_path_factory.mktemp("chain")
+    return built_once(tmp_path_factory, "example-chain", _build_example_chain)
 
+
+def _build_example_chain(w: Path) -> None:
     def one_language(lang: str) -> None:  # prepare -> embed; the languages are independent
         d = EXAMPLES / "ner" / lang
         run_cli(
@@ -179,4 +205,3 @@ def example_chain(tmp_path_factory):
         *TINY_MODEL,
         check=True,
     )
-    return w

@@ -175,7 +175,8 @@ def average_gradients(params: Iterable[Any], w: World) -> None:
 
 
 def all_sum(values: list[float], w: World, device: Any = "cpu") -> list[float]:
-    """Element-wise sum of ``values`` over the ranks (float64)."""
+    """Element-wise sum of ``values`` over the ranks (float64; ``device``: the backend's, a
+    CUDA device under NCCL)."""
     if not w.active:
         return list(values)
     import torch

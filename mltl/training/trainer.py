@@ -547,7 +547,7 @@ class Trainer:
                 self.step += 1
                 stats["steps"] += 1
                 if self.world.active:  # a signal to any rank stops all of them after this step
-                    self.stop_requested = distributed.any_rank(self.stop_requested, self.world)
+                    self.stop_requested = distributed.any_rank(self.stop_requested, self.world, self.device)
                 if self.on_step is not None:
                     self.on_step(self)
                 if progress is not None:
@@ -575,7 +575,7 @@ class Trainer:
                         early_stop = bool(t.patience and self.bad_evals >= t.patience)
                         if early_stop:
                             log.info(f"early stop: no improvement for {t.patience} evaluations")
-                    if distributed.from_main(early_stop, self.world):
+                    if distributed.from_main(early_stop, self.world, self.device):
                         total = self.step
                     stats, t_last = _zero_stats(), time.perf_counter()
                 if (t.checkpoint_every and self.step % t.checkpoint_every == 0) or end_epoch:
@@ -612,7 +612,7 @@ class Trainer:
         if not self.world.active:
             return stats
         keys = list(stats)
-        summed = dict(zip(keys, distributed.all_sum([float(stats[k]) for k in keys], self.world)))
+        summed = dict(zip(keys, distributed.all_sum([float(stats[k]) for k in keys], self.world, self.device)))
         for k in ("J", "J_C", "J_D", "J_G1", "J_G2", "steps"):
             summed[k] /= self.world.size
         return summed

@@ -120,7 +120,12 @@ def test_two_ranks_predict_equals_one_process(example_chain: Path, tmp_path: Pat
     text.write_text("\n".join((EXAMPLES / "unlabeled" / "de.txt").read_text().splitlines()[:41]) + "\n")
     conll = EXAMPLES / "ner" / "de" / "test.txt"
     one, two = tmp_path / "one", tmp_path / "two"
-    run_cli("-q", "predict", "--model", model, text, conll, "--scores", "-o", one, check=True)
+    from mltl.cli import app  # the 1-process reference in-process: no interpreter start-up
+
+    app(
+        ["-q", "predict", "--model", str(model), str(text), str(conll), "--scores", "-o", str(one)],
+        standalone_mode=False,
+    )
     torchrun("-q", "predict", "--model", str(model), str(text), str(conll), "--scores", "-o", str(two))
     assert sorted(p.name for p in two.iterdir()) == ["de.txt.jsonl", "test.txt.conll"]  # no part left behind
     for name in ("de.txt.jsonl", "test.txt.conll"):

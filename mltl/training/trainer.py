@@ -59,8 +59,6 @@ TRAINER_STATE_KEYS = frozenset(
         "mltl_version",
     }
 )
-# Written by distributed runs only: the world size and each rank's samplers and RNG.
-RANK_STATE_KEYS = ("world_size", "ranks")
 
 
 @dataclass

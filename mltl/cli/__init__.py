@@ -22,7 +22,20 @@ from mltl import __version__, log, signals
 from mltl.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, MltlError
 
 # Order = order in --help. A module is listed here only once its command works.
-COMMANDS = ["info", "init", "prepare", "embed", "align", "train", "predict", "merge", "select", "evaluate", "package", "plugins"]
+COMMANDS = [
+    "info",
+    "init",
+    "prepare",
+    "embed",
+    "align",
+    "train",
+    "predict",
+    "merge",
+    "select",
+    "evaluate",
+    "package",
+    "plugins",
+]
 
 
 class _PassThrough(BaseException):

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     @app.command("merge")
     def merge(
         parts: List[Path] = typer.Argument(
-            ..., metavar="PARTS...", help="The part files of `mltl predict --shard I/N`, in any order."
+            ..., help="The part files of `mltl predict --shard I/N`, in any order."
         ),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     ) -> None:

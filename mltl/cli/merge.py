@@ -11,9 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("merge")
     def merge(
-        parts: List[Path] = typer.Argument(
-            ..., help="The part files of `mltl predict --shard I/N`, in any order."
-        ),
+        parts: List[Path] = typer.Argument(..., help="The part files of `mltl predict --shard I/N`, in any order."),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     ) -> None:
         """Join the N parts of one sharded prediction, in input order, into one output.

@@ -265,6 +265,7 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             yield f
             f.flush()
             os.fsync(f.fileno())
+        signals.check()  # an interrupt Python dropped is still an interrupt: no commit
         with signals.shielded():
             os.replace(tmp, target)
     except BaseException as exc:
@@ -305,6 +306,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
                 raise output_error(exc, target) from None
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         yield tmp
+        signals.check()  # an interrupt Python dropped is still an interrupt: no commit
         with signals.shielded():
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -12,18 +12,27 @@ that same handler, called with ``signal.SIGTERM``, so that it can say which sign
 :func:`shielded` keeps a signal from cutting short a block that must run whole (removing
 a temp directory, the renames that put an output in place): a signal that arrives
 inside is raised when the block ends.
+
+Python runs a signal handler between two bytecodes of whatever Python code is running,
+and an exception raised in some places is printed and dropped instead of propagated: a
+weakref callback (importlib's module-lock clean-up during a lazy import), ``__del__``, a
+GC callback. An interrupt raised there was lost: ``prepare`` went on and exited 0 (seen
+once in ``.ci/run``). :func:`install` therefore also hooks :data:`sys.unraisablehook`: a
+dropped :class:`Interrupted` is kept, and :func:`check` raises it again where it can
+propagate; the atomic outputs call it before they commit, and the CLI before it exits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-from typing import Iterator
+import sys
+from typing import Any, Iterator
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
-_state: dict = {"received": None, "shield": 0, "pending": None, "installed": False}
+_state: dict = {"received": None, "shield": 0, "pending": None, "installed": False, "lost": None}
 
 
 class Interrupted(BaseException):
@@ -58,6 +67,27 @@ def install() -> None:
         except ValueError:  # not the main thread (an embedding application): leave signals alone
             return
     _state["installed"] = True
+    if getattr(sys.unraisablehook, "__name__", "") != _unraisable.__name__:
+        _state["next_hook"] = sys.unraisablehook
+        sys.unraisablehook = _unraisable
+
+
+def _unraisable(info: Any) -> None:
+    """An :class:`Interrupted` Python could not propagate (see the module docstring): kept
+    for :func:`check`, not printed; anything else goes to the previous hook."""
+    if isinstance(info.exc_value, Interrupted):
+        if _state["lost"] is None:
+            _state["lost"] = info.exc_value.signum
+        return
+    _state.get("next_hook", sys.__unraisablehook__)(info)
+
+
+def check() -> None:
+    """Raise an interrupt that was delivered where Python had to drop it (see above)."""
+    lost = _state["lost"]
+    if lost is not None:
+        _state["lost"] = None
+        raise Interrupted(lost)
 
 
 def ignore() -> None:

@@ -359,3 +359,32 @@ def test_unknown_gold_labels_are_named_beside_the_models(model, tmp_path):
         "B-LOC",
         "--label-map",
     )
+
+
+def test_an_interrupt_python_drops_still_stops_the_commit(tmp_path):
+    """A signal handled inside a weakref callback (importlib's module locks during a lazy import):
+    Python prints and drops the handler's exception. The output must still not be committed."""
+    out = tmp_path / "out.txt"
+    script = f"""
+import sys, weakref
+from mltl import signals
+from mltl.files import atomic_file
+signals.install()
+class A: pass
+a = A()
+def cb(_):
+    raise signals.Interrupted(2)  # what the handler raises when SIGINT lands in this callback
+r = weakref.ref(a, cb)
+try:
+    with atomic_file({str(out)!r}) as f:
+        f.write("half")
+        del a  # the callback runs; its exception is "ignored" by Python
+        f.write(" and the rest")
+except signals.Interrupted as exc:
+    sys.exit(100 + exc.signum)
+sys.exit(0)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 102, (proc.returncode, proc.stderr)
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert sorted(os.listdir(tmp_path)) == []  # no output, no temp file

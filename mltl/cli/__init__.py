@@ -186,7 +186,12 @@ def main(argv: list[str] | None = None) -> None:
             if notes and not set(args) & {"-q", "--quiet"}:
                 for note in notes:
                     log.stderr_console().print(f"[yellow]warning:[/yellow] {note}", markup=True, soft_wrap=True)
-            app(args=args, prog_name="mltl")
+            try:
+                app(args=args, prog_name="mltl")
+            except SystemExit as done:
+                if not done.code:  # success: unless an interrupt landed where Python drops exceptions
+                    signals.check()
+                raise
         except _PassThrough as exc:
             raise exc.exc from None
         finally:

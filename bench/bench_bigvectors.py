@@ -37,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train_memory import data_words  # noqa: E402  (the data's words: one definition)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "data"
 LANGS = ("en", "de")
@@ -79,21 +82,6 @@ def prepare(work: Path) -> Path:
         )  # fmt: skip
         subprocess.run(cmd, check=True, cwd=ROOT)
     return data
-
-
-def data_words(lang_dir: Path) -> list[str]:
-    """Every token of the prepared splits and its lowercase, first seen first."""
-    seen: dict[str, None] = {}
-    for name in ("train.jsonl", "dev.jsonl", "test.jsonl", "unlabeled.jsonl"):
-        p = lang_dir / name
-        if p.exists():
-            with open(p, encoding="utf-8") as f:
-                for line in f:
-                    for w in json.loads(line).get("tokens", []):
-                        for form in (w, w.lower()):
-                            if form and not any(c.isspace() for c in form):
-                                seen.setdefault(form)
-    return list(seen)
 
 
 def filler_words(n: int, avoid: set[str]) -> list[str]:

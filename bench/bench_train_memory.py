@@ -32,7 +32,7 @@ def data_words(lang_dir: Path) -> list[str]:
                 for line in f:
                     for w in json.loads(line).get("tokens", []):
                         for form in (w, w.lower()):
-                            if form and not any(c in form for c in " \n\r"):
+                            if form and not any(c.isspace() for c in form):  # a .vec word has no whitespace
                                 seen.setdefault(form)
     return list(seen)
 

@@ -96,6 +96,27 @@ TINY_MODEL = [
 ]
 
 
+def chain_train_args(w: Path, out: Path, vectors: Path | None = None) -> list:
+    """``mltl -q train`` of the tiny model on the example chain ``w`` (en,es → de) into ``out``."""
+    return [
+        "-q",
+        "train",
+        "--task",
+        "tagging",
+        "--sources",
+        "en,es",
+        "--target",
+        "de",
+        "--data",
+        w / "data",
+        "--vectors",
+        vectors or w / "aligned",
+        "-o",
+        out,
+        *TINY_MODEL,
+    ]
+
+
 def built_once(tmp_path_factory, name: str, build) -> Path:
     """``build(dir)`` run once for all pytest-xdist workers of this session, the others wait.
 

@@ -11,13 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, TINY_MODEL, assert_one_line_error, run_cli
+from conftest import EXAMPLES, assert_one_line_error, chain_train_args, run_cli
 
 from mltl.errors import InputError
 from mltl.runtime import THREAD_ENV_VARS
-
-# the tiny model, one thread per rank (2 ranks on 2 cores)
-RANK_MODEL = [a for a in TINY_MODEL if a not in ("--threads", "2")] + ["--threads", "1"]
 
 
 def torchrun_cmd(*args: str, nproc: int = 2) -> list[str]:
@@ -43,29 +40,9 @@ def torchrun(*args: str, nproc: int = 2, timeout: int = 240) -> subprocess.Compl
 
 
 def train_args(chain: Path, out: Path, steps: int) -> list[str]:
-    return [
-        "-q",
-        "train",
-        "--task",
-        "tagging",
-        "--sources",
-        "en,es",
-        "--target",
-        "de",
-        "--data",
-        str(chain / "data"),
-        "--vectors",
-        str(chain / "aligned"),
-        "-o",
-        str(out),
-        "--max-steps",
-        str(steps),
-        "--steps-per-epoch",
-        "6",
-        "--seed",
-        "3",
-        *RANK_MODEL,
-    ]
+    # the tiny model, one thread per rank (2 ranks on 2 cores: the last --threads wins)
+    args = [*chain_train_args(chain, out), "--max-steps", steps, "--steps-per-epoch", 6, "--seed", 3, "--threads", 1]
+    return [str(a) for a in args]
 
 
 @pytest.mark.slow

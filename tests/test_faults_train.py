@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL, assert_one_line_error, run_cli
+from conftest import assert_one_line_error, chain_train_args, run_cli
 
 from mltl.runtime import THREAD_ENV_VARS
 
@@ -30,26 +30,6 @@ torch = pytest.importorskip("torch")
 def _tree(d: Path) -> dict[str, bytes]:
     """Every file under ``d`` with its bytes: what a failed command must leave as it was."""
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
-
-
-def _train_args(w: Path, out: Path, vectors: Path | None = None) -> list:
-    return [
-        "-q",
-        "train",
-        "--task",
-        "tagging",
-        "--sources",
-        "en,es",
-        "--target",
-        "de",
-        "--data",
-        w / "data",
-        "--vectors",
-        vectors or w / "aligned",
-        "-o",
-        out,
-        *TINY_MODEL,
-    ]
 
 
 @pytest.fixture
@@ -179,7 +159,7 @@ def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
             sys.executable,
             "-m",
             "mltl",
-            *map(str, _train_args(example_chain, out)),
+            *map(str, chain_train_args(example_chain, out)),
             "--force",
             "--seed",
             "1",
@@ -207,7 +187,7 @@ def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
             assert time.monotonic() < deadline, "the first run never started writing"
             time.sleep(0.05)
         assert lock.exists(), "the first run writes without holding a lock"
-        second = run_cli(*_train_args(example_chain, out), "--force", "--seed", "2", "--max-steps", "5")
+        second = run_cli(*chain_train_args(example_chain, out), "--force", "--seed", "2", "--max-steps", "5")
         assert_one_line_error(second, f"{out}: is in use by another mltl train (pid {first.pid})")
         again = run_cli("-q", "train", "--resume", out, "--max-steps", "5")
         assert_one_line_error(again, f"{out}: is in use by another mltl train (pid {first.pid})")
@@ -237,7 +217,7 @@ def test_second_training_on_a_directory_in_use_exits_2(example_chain, tmp_path):
     ],
 )
 def test_bad_option_leaves_no_run_directory(example_chain, tmp_path, args, fragments):
-    p = run_cli(*_train_args(example_chain, tmp_path / "m"), "--max-steps", "2", *args)
+    p = run_cli(*chain_train_args(example_chain, tmp_path / "m"), "--max-steps", "2", *args)
     assert_one_line_error(p, *fragments)
     assert os.listdir(tmp_path) == []  # no m/config.json: the next run needs no --force
 
@@ -323,7 +303,7 @@ def test_train_checks_the_vec_header_count(example_chain, tmp_path):
     for lang in ("en", "es"):
         shutil.copyfile(example_chain / "aligned" / f"{lang}.vec", vec / f"{lang}.vec")
     n = _short_vec(example_chain / "aligned" / "de.vec", vec / "de.vec", 200)
-    p = run_cli(*_train_args(example_chain, tmp_path / "m", vectors=vec), "--max-steps", "2")
+    p = run_cli(*chain_train_args(example_chain, tmp_path / "m", vectors=vec), "--max-steps", "2")
     assert_one_line_error(p, f"{vec / 'de.vec'}:1: header says {n} vectors but the file has 200")
     assert sorted(os.listdir(tmp_path)) == ["vec"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import gzip
 import json
 import subprocess
 import sys
@@ -194,6 +195,61 @@ def test_embed_encoding(tmp_path):
     proc = mltl("embed", "--lang", "de", *FAST, "--encoding", "latin-1", "--json", "-o", tmp_path / "out", latin)
     assert proc.returncode == 0, proc.stderr
     assert "Größe" in load_vectors(str(tmp_path / "out") + ".vec")
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="de"><head><title>Dateien kopieren</title>
+<style>.absatz { farbe: rot; }</style>
+<script type="text/javascript">var skriptvariable = "Skriptwert";</script></head>
+<body><nav>Navigationsleiste</nav><h1 id="kopf">Dateien kopieren</h1>
+<p class="absatz">Der Befehl kopiert die <a href="x.html">Datei</a> in den Ordner.<br>Die Datei bleibt
+erhalten &amp; der Ordner w&auml;chst.</p>
+<ul><li>Eine Datei</li><li>Ein Ordner</li></ul>
+<footer>Fußzeilenhinweis</footer></body></html>
+"""
+
+
+def test_embed_html(tmp_path):
+    """HTML pages (auto-detected by suffix, or --format html): the text is embedded, tag names,
+    attributes, script/style content and nav/footer chrome are not; a line break or block
+    element ends a sentence."""
+    pytest.importorskip("fasttext")
+    page = tmp_path / "seite.html"
+    page.write_text(HTML_PAGE * 4, encoding="utf-8")
+    from mltl.embeddings.train import iter_sentences
+
+    sents = list(iter_sentences([str(page)], "de", "whitespace"))
+    assert sents[:6] == [
+        ["Dateien", "kopieren"],
+        ["Dateien", "kopieren"],
+        ["Der", "Befehl", "kopiert", "die", "Datei", "in", "den", "Ordner."],
+        ["Die", "Datei", "bleibt", "erhalten", "&", "der", "Ordner", "wächst."],
+        ["Eine", "Datei"],
+        ["Ein", "Ordner"],
+    ]
+    # the same page as .htm, gzipped, and with --format html under another name: one corpus
+    gz = tmp_path / "seite2.htm.gz"
+    gz.write_bytes(gzip.compress(page.read_bytes()))
+    plain = tmp_path / "seite3.txt"
+    plain.write_text(HTML_PAGE * 4, encoding="utf-8")
+    proc = mltl(
+        "embed", "--lang", "de", "--lowercase", *FAST, "--min-count", "2", "--json", "-o", tmp_path / "a", page, gz
+    )
+    assert proc.returncode == 0, proc.stderr
+    words = set(load_vectors(tmp_path / "a.vec").words)
+    assert {"dateien", "kopieren", "befehl", "ordner", "datei", "wächst"} <= words
+    leaked = {"html", "head", "body", "title", "style", "script", "href", "class", "absatz", "var"}
+    leaked |= {"skriptvariable", "skriptwert", "farbe", "rot", "navigationsleiste", "fußzeilenhinweis", "amp", "auml"}
+    assert not leaked & {w.strip('<>/=";.{}') for w in words}, leaked & words
+    proc = mltl(
+        "embed", "--lang", "de", "--format", "html", *FAST, "--min-count", "2", "--json", "-o", tmp_path / "b", plain
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Befehl" in load_vectors(tmp_path / "b.vec") and "<p" not in load_vectors(tmp_path / "b.vec")
+    # invalid UTF-8 in a page: the one-line error names the file and line
+    bad = tmp_path / "latin.html"
+    bad.write_bytes(("<p>Gr\u00f6\u00dfe</p>\n" * 3).encode("latin-1"))
+    assert_one_error(mltl("embed", "--lang", "de", *FAST, "-o", tmp_path / "c", bad), "latin.html:1", "not valid utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     @with_settings(*SECTIONS)
     def embed(
         files: List[str] = typer.Argument(
-            ..., help="Raw text files ('-' = stdin), man pages (roff), or unlabeled.jsonl from `mltl prepare`."
+            ...,
+            help="Raw text files ('-' = stdin), man pages (roff), HTML pages, or unlabeled.jsonl from `mltl prepare`.",
         ),
         output: str = typer.Option(..., "--output", "-o", help="Output prefix: writes PREFIX.bin and PREFIX.vec."),
         lang: str = typer.Option(..., "--lang", "-l", help="ISO language code of the text (tokenizer)."),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from mltl.errors import InputError
 from mltl.setting import setting
 
-INPUT_FORMATS = ("auto", "text", "roff", "jsonl")
+INPUT_FORMATS = ("auto", "text", "roff", "html", "jsonl")
 
 
 @dataclass
@@ -61,13 +61,16 @@ class TextInput:
     fmt: str = setting(
         "auto",
         flags=("--format", "-f"),
-        help="auto | text | roff | jsonl (auto: .jsonl is JSONL, files under a man/ directory are roff).",
+        help=(
+            "auto | text | roff | html | jsonl (auto: .jsonl is JSONL, .html/.htm/.xhtml are HTML, "
+            "files under a man/ directory are roff)."
+        ),
     )
     tokenizer: str = setting("spacy", help="spacy | whitespace | sentencepiece (same tokenizers as `mltl prepare`).")
     sp_model: str | None = setting(
         None, metavar="<file>", help="sentencepiece model; without it one is trained and written as PREFIX.sp.model."
     )
-    encoding: str = setting("utf-8", help="Encoding of text and roff inputs (JSONL is always UTF-8).")
+    encoding: str = setting("utf-8", help="Encoding of text, roff and HTML inputs (JSONL is always UTF-8).")
     lowercase: bool = setting(False, flags="--lowercase", help="Lowercase tokens before training.")
 
 

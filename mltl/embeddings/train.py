@@ -1,10 +1,11 @@
 """Train monolingual fastText vectors on text tokenized exactly as ``mltl prepare`` does.
 
 Input is raw text (one paragraph or sentence per line; ``-`` = stdin), roff man
-pages, or ``unlabeled.jsonl`` from ``mltl prepare`` (already tokenized: used
-as is). Text goes through :func:`mltl.text.tokenize.get_tokenizer` — the same
-function ``prepare`` and ``predict`` use, so a word is split the same way when
-its vector is trained and when it is looked up. Tokenized sentences are written
+pages, HTML pages (:mod:`mltl.text.htmltext`), or ``unlabeled.jsonl`` from
+``mltl prepare`` (already tokenized: used as is). Text goes through
+:func:`mltl.text.tokenize.get_tokenizer` — the same function ``prepare`` and
+``predict`` use, so a word is split the same way when its vector is trained and
+when it is looked up. Tokenized sentences are written
 to a temporary file (fastText reads a file), one sentence per line.
 """
 
@@ -39,6 +40,22 @@ def auto_bucket(words: int) -> int:
     return min(MAX_BUCKET, max(MIN_BUCKET, BUCKETS_PER_WORD * words))
 
 
+HTML_SUFFIXES = tuple(s + gz for s in (".html", ".htm", ".xhtml") for gz in ("", ".gz"))
+
+
+def _prose(lines: Iterable[str], kind: str) -> Iterable[str]:
+    """The prose lines of one input of format ``kind`` (text, roff or html)."""
+    if kind == "roff":
+        from mltl.text.roff import roff_to_paragraphs
+
+        return roff_to_paragraphs(lines)
+    if kind == "html":
+        from mltl.text.htmltext import html_to_lines
+
+        return html_to_lines(lines)
+    return lines
+
+
 def _format_of(path: str, fmt: str) -> str:
     if fmt != "auto":
         if fmt not in INPUT_FORMATS:
@@ -47,6 +64,8 @@ def _format_of(path: str, fmt: str) -> str:
     name = path.lower()
     if name.endswith((".jsonl", ".jsonl.gz")):
         return "jsonl"
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
     # Man pages: name.<section>[.gz] under a man directory.
     if "/man/" in name and (name.endswith(".gz") or name.rsplit(".", 1)[-1][:1].isdigit()):
         return "roff"
@@ -83,11 +102,7 @@ def iter_sentences(
             from mltl.text.tokenize import get_tokenizer
 
             tok = get_tokenizer(lang, kind=tokenizer, sp_model=sp_model)
-        lines: Iterable[str] = (line for _, line in iter_lines(path, encoding))
-        if kind == "roff":
-            from mltl.text.roff import roff_to_paragraphs
-
-            lines = roff_to_paragraphs(lines)
+        lines = _prose((line for _, line in iter_lines(path, encoding)), kind)
         for sents in tok.sentences(lines):
             yield from sents
 
@@ -276,12 +291,7 @@ def _train_sp(paths: Sequence[str], fmt: str, tmp: Path, lang: str, encoding: st
             kind = _format_of(str(path), fmt)
             if kind == "jsonl":
                 raise InputError("--tokenizer sentencepiece reads raw text, not tokenized JSONL", path=path)
-            it: Iterable[str] = (ln for _, ln in iter_lines(path, encoding))
-            if kind == "roff":
-                from mltl.text.roff import roff_to_paragraphs
-
-                it = roff_to_paragraphs(it)
-            yield from it
+            yield from _prose((ln for _, ln in iter_lines(path, encoding)), kind)
 
     if any(str(p) == STDIO for p in paths):
         raise InputError(

@@ -227,6 +227,37 @@ def test_roff_man_page_to_unlabeled(tmp_path):
     assert not any("/tmp" in t or "Copyright" in t for t in text)
 
 
+def test_html_page_to_unlabeled(tmp_path):
+    """--format html: the page's text, one line per block element; no script, style or tags."""
+    page = (
+        "<html><head><title>Dateien kopieren</title><script>var geheim = 1;</script>"
+        "<style>p { farbe: rot }</style></head><body><h1>Kopieren</h1>"
+        '<p class="x">Der Befehl kopiert die <a href="a.html">Datei</a>.<br/>Der Ordner w&auml;chst.</p>'
+        "<footer>Fußzeile</footer></body></html>\n"
+    )
+    (tmp_path / "seite.html").write_text(page, encoding="utf-8")
+    run_cli(
+        "prepare",
+        "--task",
+        "unlabeled",
+        "--lang",
+        "de",
+        "--format",
+        "html",
+        "seite.html",
+        "-o",
+        "de",
+        cwd=tmp_path,
+        check=True,
+    )
+    assert [r["tokens"] for r in lines(tmp_path / "de" / "unlabeled.jsonl")] == [
+        ["Dateien", "kopieren"],
+        ["Kopieren"],
+        ["Der", "Befehl", "kopiert", "die", "Datei", "."],
+        ["Der", "Ordner", "wächst", "."],
+    ]
+
+
 @pytest.mark.parametrize(
     "name,content,args,fragments",
     [

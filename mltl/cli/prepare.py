@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             help="tagging: conll2002 (default), conll2003, "
             "conll, conllu, doccano (its JSONL export: text + [start, end, TAG] spans), labelstudio (a "
             "project's JSON export), spacy (a DocBin); classification: tsv (default), csv, jsonl, doccano, "
-            "labelstudio, spacy; raw text: text (default), roff (man pages).",
+            "labelstudio, spacy; raw text: text (default), roff (man pages), html.",
         ),
         unlabeled_text: List[str] = typer.Option(
             [], "--unlabeled-text", help="Raw text to add as unlabeled.jsonl beside labeled data (repeatable)."

@@ -32,7 +32,7 @@ from mltl.langs import check_lang
 from mltl.text.tokenize import TOKENIZERS, get_tokenizer, train_sentencepiece
 
 TAGGING_FORMATS = (*CONLL_FORMATS, "conllu", "doccano", "labelstudio", "spacy")
-TEXT_FORMATS = ("text", "roff")
+TEXT_FORMATS = ("text", "roff", "html")
 ROLES = ("train", "dev", "test")
 
 
@@ -177,6 +177,10 @@ def _text_lines(path: str, fmt: str, encoding: str) -> Iterable[str]:
         from mltl.text.roff import roff_to_paragraphs
 
         return roff_to_paragraphs(line for _, line in iter_lines(path, encoding))
+    if fmt == "html":
+        from mltl.text.htmltext import html_to_lines
+
+        return html_to_lines(line for _, line in iter_lines(path, encoding))
     return (line for _, line in iter_lines(path, encoding))
 
 

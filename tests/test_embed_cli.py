@@ -197,6 +197,21 @@ def test_embed_encoding(tmp_path):
     assert "Größe" in load_vectors(str(tmp_path / "out") + ".vec")
 
 
+def test_minn_zero_means_no_subwords(tmp_path):
+    """--minn 0 is "no subwords" (its help): fastText needs maxn 0 for that, minn 0 alone adds 1-2-grams."""
+    from mltl.embeddings.embed_config import EmbedConfig
+    from mltl.embeddings.train import fasttext_kwargs
+
+    assert fasttext_kwargs(EmbedConfig(minn=0), "c.txt")["maxn"] == 0
+    assert fasttext_kwargs(EmbedConfig(), "c.txt")["maxn"] == 6
+    fasttext = pytest.importorskip("fasttext")
+    page = tmp_path / "c.txt"
+    page.write_text("der Befehl kopiert die Datei in den Ordner .\n" * 50, encoding="utf-8")
+    proc = mltl("embed", "--lang", "de", *FAST, "--minn", "0", "-o", tmp_path / "v", page)
+    assert proc.returncode == 0, proc.stderr
+    assert fasttext.load_model(str(tmp_path / "v.bin")).get_subwords("Befehl")[0] == ["Befehl"]
+
+
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="de"><head><title>Dateien kopieren</title>
 <style>.absatz { farbe: rot; }</style>

@@ -221,7 +221,9 @@ def fasttext_kwargs(cfg: EmbedConfig, corpus: str | Path) -> dict[str, Any]:
     """fastText's own argument names for ``cfg`` (what ``fasttext_child`` trains with).
 
     ``cfg.bucket`` None (sized to the corpus by :func:`train_embeddings`) is fastText's
-    default here, :data:`MAX_BUCKET`."""
+    default here, :data:`MAX_BUCKET`. ``cfg.minn`` 0 means no subwords (as ``--minn``
+    says): fastText itself turns them off only with ``maxn`` 0 (``minn`` 0 alone gives it
+    1- and 2-grams too), so maxn is 0 then."""
     bucket = MAX_BUCKET if cfg.bucket is None else cfg.bucket
     return dict(
         input=str(corpus),
@@ -233,7 +235,7 @@ def fasttext_kwargs(cfg: EmbedConfig, corpus: str | Path) -> dict[str, Any]:
         ws=cfg.ws,
         neg=cfg.neg,
         minn=cfg.minn,
-        maxn=cfg.maxn,
+        maxn=0 if cfg.minn == 0 else cfg.maxn,
         bucket=bucket,
         thread=cfg.threads or os.cpu_count() or 1,
         seed=cfg.seed,

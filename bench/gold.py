@@ -76,6 +76,20 @@ PAPER = {
     },
 }
 PAPER_LABEL = {"conll": "paper, Table 4", "marc": "paper, Table 5 (Webis-CLS-10 avg, another dataset)"}
+NER_TABLES = ("conll", "wikiann")
+# table -> (task, language pool, default targets quick / full)
+TABLES = {
+    "conll": ("tagging", ["en", "de", "es", "nl"], "de", "de,es,nl"),
+    "wikiann": ("tagging", ["de", "en", "fr", "nl"], "nl", "de,fr,nl"),
+    "marc": ("classification", ["en", "de", "fr", "ja"], "de,fr", "de,fr,ja,es,zh"),
+    "sib200": ("classification", ["en", "de", "es", "fr"], "nl,zh", "nl,it,ru,zh,ja,ar,hi,sw"),
+}
+TITLES = {
+    "conll": "CoNLL NER (entity F1, target test)",
+    "wikiann": "WikiANN NER (entity F1, target test)",
+    "marc": "MARC binary sentiment (accuracy, target test)",
+    "sib200": "SIB-200 topics (accuracy, target test)",
+}
 
 
 def say(msg: str) -> None:
@@ -132,17 +146,74 @@ def marc_inputs(root: Path, langs: list[str]) -> dict[str, tuple[list, list[Path
     return {l: (MARC_FLAGS, [c / l / f"{s}.csv" for s in ("train", "dev", "test")]) for l in langs}
 
 
+WIKIANN_LANGS = ["de", "en", "fr", "nl"]
+
+
+def wikiann_inputs(root: Path, langs: list[str]) -> dict[str, tuple[list, list[Path]]]:
+    """WikiANN (Rahimi splits): `de:token tag`, IOB2; the language prefix is stripped."""
+    w = root / "ner" / "wikiann"
+    return {
+        l: (["--format", "conll", "--token-prefix", f"{l}:"], [w / l / s for s in ("train", "dev", "test")])
+        for l in langs
+    }
+
+
+# SIB-200 directory (FLORES-200 code) of each language code mltl uses
+SIB_DIRS = {
+    "en": "eng_Latn",
+    "de": "deu_Latn",
+    "es": "spa_Latn",
+    "fr": "fra_Latn",
+    "nl": "nld_Latn",
+    "it": "ita_Latn",
+    "ru": "rus_Cyrl",
+    "zh": "zho_Hans",
+    "ja": "jpn_Jpan",
+    "ar": "arb_Arab",
+    "hi": "hin_Deva",
+    "sw": "swh_Latn",
+}
+
+
+def sib_inputs(root: Path, langs: list[str]) -> dict[str, tuple[list, list[Path]]]:
+    """SIB-200 topics: TSV `index_id category text` with a header; 7 labels."""
+    c = root / "cls" / "sib200"
+    flags = ["--task", "classification", "--format", "tsv", "--header", "--label-field", "category"]
+    return {l: (flags, [c / SIB_DIRS[l] / f"{s}.tsv" for s in ("train", "dev", "test")]) for l in langs}
+
+
+def all_inputs(root: Path, langs: list[str]) -> dict[str, dict[str, tuple[list, list[Path]]]]:
+    """table -> language -> inputs: every gold set of every language in ``langs``.
+
+    The text corpus of a language (vectors, and D's unlabeled text) is the text of *every*
+    gold set in that language, whichever tables are run, so the vectors of one recipe are
+    the same for every table.
+    """
+    ner = {l: v for l, v in ner_inputs(root).items() if l in langs}
+    return {
+        "conll": ner,
+        "wikiann": wikiann_inputs(root, [l for l in WIKIANN_LANGS if l in langs]),
+        "marc": marc_inputs(root, [l for l in ("de", "en", "es", "fr", "ja", "zh") if l in langs]),
+        "sib200": sib_inputs(root, [l for l in SIB_DIRS if l in langs]),
+    }
+
+
 def prepare(work: Path, table: str, inputs: dict, text_dir: Path | None) -> None:
     for lang, (flags, files) in inputs.items():
         out = work / "data" / table / lang
         unl = []
         if text_dir is not None:
             unl = ["--unlabeled-text", text_dir / f"{lang}.d.txt"]
-            if table.startswith("conll"):
+            if table in ("conll", "conll-sup", "wikiann"):
                 # the text is tokens joined by spaces: split it back exactly. (Classification keeps
                 # spaCy: --tokenizer also tokenizes its labeled documents.)
                 unl += ["--tokenizer", "whitespace"]
-        if (out / "meta.json").exists() and (text_dir is None or (out / "unlabeled.jsonl").exists()):
+        done = (out / "meta.json").exists()
+        if done and text_dir is not None:
+            # D's text is rebuilt when the set of gold sets changes: redo what was made from an older one
+            u = out / "unlabeled.jsonl"
+            done = u.exists() and u.stat().st_mtime >= (text_dir / f"{lang}.d.txt").stat().st_mtime
+        if done:
             continue
         say(f"prepare {table}/{lang}")
         sh(
@@ -151,20 +222,28 @@ def prepare(work: Path, table: str, inputs: dict, text_dir: Path | None) -> None
         )
 
 
+TEXT_TABLES = ("conll", "wikiann", "marc", "sib200")  # not conll-sup: its files are conll's again
+
+
 def write_text(work: Path, langs: list[str]) -> Path:
-    """Per language: {lang}.all.txt (every split, for vectors) and {lang}.d.txt (train/dev, for D)."""
+    """Per language: {lang}.all.txt (every split, for vectors) and {lang}.d.txt (train/dev, for D).
+
+    Made from every gold set of the language (``TEXT_TABLES``); rebuilt when that list changes.
+    """
     text = work / "text"
     text.mkdir(parents=True, exist_ok=True)
     for lang in langs:
-        if (text / f"{lang}.all.txt").exists():
+        sets = [str(ds.relative_to(work)) for t in TEXT_TABLES if (ds := work / "data" / t / lang).is_dir()]
+        manifest = text / f"{lang}.sets.json"
+        if (text / f"{lang}.all.txt").exists() and manifest.exists() and json.loads(manifest.read_text()) == sets:
             continue
         with (
             open(text / f"{lang}.all.txt.tmp", "w", encoding="utf-8") as all_f,
-            open(text / f"{lang}.d.txt", "w", encoding="utf-8") as d_f,
+            open(text / f"{lang}.d.txt.tmp", "w", encoding="utf-8") as d_f,
         ):
-            for ds in sorted((work / "data").glob(f"*/{lang}")):
+            for ds_name in sets:
                 for split in ("train", "dev", "test"):
-                    p = ds / f"{split}.jsonl"
+                    p = work / ds_name / f"{split}.jsonl"
                     if not p.exists():
                         continue
                     for line in open(p, encoding="utf-8"):
@@ -173,85 +252,125 @@ def write_text(work: Path, langs: list[str]) -> Path:
                         all_f.write(s)
                         if split != "test":
                             d_f.write(s)
-        (text / f"{lang}.all.txt.tmp").rename(text / f"{lang}.all.txt")
+        (text / f"{lang}.d.txt.tmp").replace(text / f"{lang}.d.txt")
+        (text / f"{lang}.all.txt.tmp").replace(text / f"{lang}.all.txt")
+        manifest.write_text(json.dumps(sets), encoding="utf-8")
     return text
 
 
 # ---------------------------------------------------------------- 2. vectors
 
 
-def embed(a, work: Path, langs: list[str], text: Path) -> dict:
-    info = {}
-    for lang in langs:
-        out = work / "vectors" / lang
-        if not out.with_suffix(".vec").exists():
-            say(f"embed {lang}")
-            # The corpus is already tokenized: prepare it as whitespace-tokenized unlabeled text.
-            ds = work / "text-ds" / lang
-            if not (ds / "meta.json").exists():
-                sh(
-                    MLTL
-                    + [
-                        "-q",
-                        "prepare",
-                        "--task",
-                        "unlabeled",
-                        "--lang",
-                        lang,
-                        "--tokenizer",
-                        "whitespace",
-                        text / f"{lang}.all.txt",
-                        "--force",
-                        "-o",
-                        ds,
-                    ]
-                )
+CORPUS_WORDS = {"sets": "the sets' own text", "sets+debian": "the sets' text and Debian's docs"}
+
+
+def recipe_tag(a) -> str:
+    """The vectors' recipe, as a directory name: runs on other vectors are other runs."""
+    tag = f"{a.corpus}-d{a.dim}-mc{a.min_count}-e{a.epoch}"
+    return tag + ("-lc" if a.lowercase_vectors else "")
+
+
+def debtext_dir(a, work: Path) -> Path:
+    return a.debtext or work.parent / "debtext"
+
+
+def corpus_files(a, work: Path, lang: str) -> list[Path]:
+    """Text ``mltl embed`` reads for one language: the gold sets' text, plus Debian's docs.
+
+    Debian's files are tokenized once per source by ``mltl prepare`` (bench/debian_text.py;
+    the same tokens ``mltl embed`` makes from the raw files) and cached for every recipe.
+    """
+    files = [work / "text-ds" / lang / "unlabeled.jsonl"]
+    if a.corpus == "sets+debian":
+        from debian_text import PACKAGES, prepare_sources  # bench/debian_text.py
+
+        if lang in PACKAGES:  # some languages (sw, ar) have no Debian docs
+            files += list(prepare_sources(debtext_dir(a, work), lang).values())
+    return files
+
+
+def embed(a, work: Path, vw: Path, langs: list[str], text: Path) -> dict:
+    """fastText per language (``a.jobs`` at a time, one thread each: same vectors as in series)."""
+
+    def one(lang: str) -> dict:
+        out = vw / "vectors" / lang
+        # The sets' text is already tokenized: prepare it as whitespace-tokenized unlabeled text.
+        ds = work / "text-ds" / lang
+        if (
+            not (ds / "meta.json").exists()
+            or (ds / "meta.json").stat().st_mtime < (text / f"{lang}.all.txt").stat().st_mtime
+        ):
             sh(
                 MLTL
                 + [
                     "-q",
-                    "embed",
+                    "prepare",
+                    "--task",
+                    "unlabeled",
                     "--lang",
                     lang,
-                    ds / "unlabeled.jsonl",
+                    "--tokenizer",
+                    "whitespace",
+                    text / f"{lang}.all.txt",
+                    "--force",
+                    "-o",
+                    ds,
+                ]
+            )
+        if not (out.parent / f"{lang}.json").exists():
+            say(f"embed {lang} ({vw.name})")
+            r = sh(
+                MLTL
+                + [
+                    "-q",
+                    "embed",
+                    "--json",
+                    "--lang",
+                    lang,
+                    *corpus_files(a, work, lang),
                     "--dim",
                     str(a.dim),
                     "--min-count",
                     str(a.min_count),
                     "--epoch",
                     str(a.epoch),
+                    *(["--lowercase"] if a.lowercase_vectors else []),
                     "--seed",
                     "1",
                     "-o",
                     out,
                 ],
-                log=work / "logs" / f"embed-{lang}.log",
+                log=vw / "logs" / f"embed-{lang}.log",
             )
-        meta = json.loads((work / "text-ds" / lang / "meta.json").read_text())
-        info[lang] = {
-            "tokens": meta["splits"]["unlabeled"]["tokens"],
+            (out.parent / f"{lang}.json").write_text(r.stdout, encoding="utf-8")
+        summary = json.loads((out.parent / f"{lang}.json").read_text(encoding="utf-8"))
+        return {
+            "tokens": summary.get("tokens"),
             "words": int(open(out.with_suffix(".vec"), encoding="utf-8").readline().split()[0]),
         }
-    return info
+
+    with ThreadPoolExecutor(a.jobs) as ex:
+        return dict(zip(langs, ex.map(one, langs)))
 
 
-def split_dicts(root: Path, work: Path, langs: list[str], n_test: int = 1500, seed: int = 1) -> Path:
+def split_dicts(root: Path, vw: Path, langs: list[str], n_test: int = 1500, seed: int = 1) -> Path:
     """MUSE full dictionaries -> train/test files disjoint by source word (seeded).
 
     Test words are drawn from the dictionary's source words that have a vector (our
     vocabularies are 5–14k words; drawn from the whole 20–100k-word dictionary, only 3–8 %
     of a test split could be queried): at most ``n_test``, and never more than half of them,
     so training keeps the other half. Every other pair (all translations of the other source
-    words) is training data.
+    words) is training data. Languages without a MUSE dictionary get none.
     """
-    d = work / "dicts"
+    d = vw / "dicts"
     for lang in langs:
-        if lang == "en" or (d / "test" / f"{lang}-en.txt").exists():
+        src = root / "dicts" / "muse" / f"{lang}-en.txt"
+        if lang == "en" or not src.exists() or (d / "test" / f"{lang}-en.txt").exists():
             continue
-        with open(work / "vectors" / f"{lang}.vec", encoding="utf-8") as f:
+        with open(vw / "vectors" / f"{lang}.vec", encoding="utf-8") as f:
             next(f)
             vocab = {ln.split(" ", 1)[0] for ln in f}
-        pairs = [ln.split() for ln in open(root / "dicts" / "muse" / f"{lang}-en.txt", encoding="utf-8")]
+        pairs = [ln.split() for ln in open(src, encoding="utf-8")]
         pairs = [p for p in pairs if len(p) == 2]
         srcs = sorted({p[0] for p in pairs if p[0] in vocab})
         random.Random(seed).shuffle(srcs)
@@ -263,31 +382,54 @@ def split_dicts(root: Path, work: Path, langs: list[str], n_test: int = 1500, se
     return d
 
 
-def align(work: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
-    out = work / "aligned"
-    if not (out / "alignment.json").exists():
-        say("align (supervised, MUSE train split)")
-        sh(
-            MLTL
-            + [
-                "-q",
-                "align",
-                "--hub",
-                "en",
-                *[work / "vectors" / f"{l}.vec" for l in langs],
-                "--method",
-                "supervised",
-                "--dict",
-                dicts / "train",
-                "--eval-dict",
-                dicts / "test",
-                "--force",
-                "-o",
-                out,
-            ],
-            log=work / "logs" / "align.log",
+def align(vw: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
+    """Supervised alignment where a MUSE dictionary exists; identical strings for the rest.
+
+    Both runs keep English (the hub) as it is, so one directory of symlinks joins them.
+    """
+    with_dict = [l for l in langs if l == "en" or (dicts / "train" / f"{l}-en.txt").exists()]
+    without = [l for l in langs if l not in with_dict]
+    runs = [
+        (
+            "aligned-supervised",
+            with_dict,
+            ["--method", "supervised", "--dict", dicts / "train", "--eval-dict", dicts / "test"],
         )
-    return out, json.loads((out / "alignment.json").read_text())
+    ]
+    if without:
+        runs.append(("aligned-identical", ["en", *without], ["--method", "identical"]))
+    report: dict = {}
+    for name, ls, flags in runs:
+        out = vw / name
+        if len(ls) > 1 and not (out / "alignment.json").exists():
+            say(f"align {','.join(ls)} ({flags[1]})")
+            sh(
+                MLTL
+                + [
+                    "-q",
+                    "align",
+                    "--hub",
+                    "en",
+                    *[vw / "vectors" / f"{l}.vec" for l in ls],
+                    *flags,
+                    "--force",
+                    "-o",
+                    out,
+                ],
+                log=vw / "logs" / f"{name}.log",
+            )
+        if (out / "alignment.json").exists():
+            rep = json.loads((out / "alignment.json").read_text())
+            report.setdefault("bli", {}).update(rep.get("bli", {}))
+            report.setdefault("method", {}).update({l: flags[1] for l in ls if l != "en"})
+    xl = vw / "aligned"
+    xl.mkdir(exist_ok=True)
+    for name, ls, _ in runs:
+        for l in ls:
+            link = xl / f"{l}.vec"
+            if not link.exists():
+                link.symlink_to(Path("..") / name / f"{l}.vec")
+    return xl, report
 
 
 # ---------------------------------------------------------------- 3. training runs
@@ -296,9 +438,10 @@ def align(work: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
 def run_one(
     a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
 ) -> dict | None:
-    steps = a.conll_steps if table == "conll" else a.steps
-    # the step budget is part of a run's name: a run is reused only for the same budget
-    run = work / "runs" / f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
+    steps = a.conll_steps if table in NER_TABLES else a.steps
+    # the step budget and the vectors are part of a run's name: a run is reused only for both
+    name = f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
+    run = work / "runs" / xl.parent.name / name
     sources = [l for l in pool if l != target]
     data = work / "data" / table
     extra: list = []
@@ -437,19 +580,33 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--quick", action="store_true", help="1 seed, fewer systems and steps")
     ap.add_argument("--work", type=Path, default=None)
-    ap.add_argument("--tables", default="conll,marc")
+    ap.add_argument("--tables", default="conll,marc", help="comma-separated: conll, wikiann, marc, sib200")
     ap.add_argument("--seeds", default=None)
-    ap.add_argument("--steps", type=int, default=None, help="MARC steps (default 300 quick, 3000 full)")
-    ap.add_argument("--conll-steps", type=int, default=None, help="CoNLL steps (default 1000 quick, 4000 full)")
+    ap.add_argument(
+        "--steps", type=int, default=None, help="classification (MARC, SIB-200) steps (default 300 quick, 3000 full)"
+    )
+    ap.add_argument(
+        "--conll-steps", type=int, default=None, help="NER (CoNLL, WikiANN) steps (default 1000 quick, 4000 full)"
+    )
     ap.add_argument("--evals", type=int, default=None, help="source dev evaluations per run (3 quick, 8 full)")
     ap.add_argument("--systems", default=None, help="comma-separated system names (default: all; --quick: 4)")
     ap.add_argument("--conll-targets", default=None, help="default de (quick) or de,es,nl")
-    ap.add_argument("--marc-targets", default=None)
+    ap.add_argument("--wikiann-targets", default=None, help="default nl (quick) or de,fr,nl")
+    ap.add_argument("--marc-targets", default=None, help="default de,fr (quick) or de,fr,ja,es,zh")
+    ap.add_argument("--sib200-targets", default=None, help="default nl,zh (quick) or nl,it,ru,zh,ja,ar,hi,sw")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time (1 torch thread each)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--min-count", type=int, default=3)
     ap.add_argument("--epoch", type=int, default=10)
+    ap.add_argument("--lowercase-vectors", action="store_true", help="embed lowercased text (mltl embed --lowercase)")
+    ap.add_argument(
+        "--corpus",
+        choices=["sets", "sets+debian"],
+        default="sets",
+        help="text for the vectors: the gold sets' own text, or that plus Debian's docs (bench/debian_text.py)",
+    )
+    ap.add_argument("--debtext", type=Path, default=None, help="work directory of bench/debian_text.py")
     ap.add_argument("--reuse-only", action="store_true", help="train nothing; tabulate finished runs")
     a = ap.parse_args()
     if not a.data_root.is_dir():
@@ -459,21 +616,26 @@ def main() -> None:
     a.steps = a.steps or (300 if a.quick else 3000)
     a.conll_steps = a.conll_steps or (1000 if a.quick else 4000)
     a.evals = a.evals or (3 if a.quick else 8)
-    systems = a.systems.split(",") if a.systems else (QUICK_SYSTEMS if a.quick else list(SYSTEMS))
-    conll_systems = a.systems.split(",") if a.systems else (QUICK_CONLL_SYSTEMS if a.quick else list(SYSTEMS))
     tables = a.tables.split(",")
-    marc_targets = (a.marc_targets or ("de,fr" if a.quick else "de,fr,ja,es,zh")).split(",")
-    a.conll_targets = a.conll_targets or ("de" if a.quick else "de,es,nl")
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        sys.exit(f"error: unknown --tables {','.join(unknown)}; choose among {','.join(TABLES)}")
+    targets = {t: (getattr(a, f"{t}_targets") or TABLES[t][2 if a.quick else 3]).split(",") for t in tables}
+    systems = {
+        t: a.systems.split(",")
+        if a.systems
+        else (list(SYSTEMS) if not a.quick else QUICK_CONLL_SYSTEMS if t in NER_TABLES else QUICK_SYSTEMS)
+        for t in tables
+    }
     t0 = time.time()
     a.work.mkdir(parents=True, exist_ok=True)
 
-    ner = ner_inputs(a.data_root) if "conll" in tables else {}
-    marc_langs = sorted(set(marc_targets) | {"en", "de", "fr", "ja"}) if "marc" in tables else []
-    marc = marc_inputs(a.data_root, marc_langs)
+    langs = sorted({l for t in tables for l in TABLES[t][1] + targets[t]})
+    inputs = all_inputs(a.data_root, langs)
     # first pass: labeled data only (its text makes the unlabeled corpora), then again with text for D
-    prepare(a.work, "conll", ner, None)
-    prepare(a.work, "marc", marc, None)
-    if "conll" in tables and "supervised (target labels)" in conll_systems:
+    for table, inp in inputs.items():
+        prepare(a.work, table, inp, None)
+    if "conll" in tables and "supervised (target labels)" in systems["conll"]:
         # German's supervised upper bound trains on deu.testa (there is no deu.train), selects on
         # Europarl dev, is scored on deu.testb; English stands in as the run's (unused) target.
         n = a.data_root / "ner"
@@ -491,25 +653,24 @@ def main() -> None:
         en_link = a.work / "data" / "conll-sup" / "en"
         if not en_link.exists():
             en_link.symlink_to(a.work / "data" / "conll" / "en", target_is_directory=True)
-    langs = sorted(set(ner) | set(marc))
     text = write_text(a.work, langs)
-    prepare(a.work, "conll", ner, text)
-    prepare(a.work, "marc", marc, text)
-    vec_info = embed(a, a.work, langs, text)
-    dicts = split_dicts(a.data_root, a.work, langs)
-    xl, alignment = align(a.work, langs, dicts)
+    for table, inp in inputs.items():
+        if table in tables:
+            prepare(a.work, table, inp, text)
+    vw = a.work / "vec" / recipe_tag(a)
+    if a.corpus == "sets+debian":
+        from debian_text import PACKAGES, fetch  # bench/debian_text.py
+
+        fetch(debtext_dir(a, a.work), [l for l in langs if l in PACKAGES])  # apt-get download + dpkg-deb -x
+    vec_info = embed(a, a.work, vw, langs, text)
+    dicts = split_dicts(a.data_root, vw, langs)
+    xl, alignment = align(vw, langs, dicts)
 
     jobs = []
-    if "conll" in tables:
-        for t in a.conll_targets.split(","):
-            jobs += [
-                ("conll", "tagging", t, ["en", "de", "es", "nl"], s, seed) for seed in seeds for s in conll_systems
-            ]
-    if "marc" in tables:
-        for t in marc_targets:
-            jobs += [
-                ("marc", "classification", t, ["en", "de", "fr", "ja"], s, seed) for seed in seeds for s in systems
-            ]
+    for table in tables:
+        task, pool = TABLES[table][:2]
+        for t in targets[table]:
+            jobs += [(table, task, t, pool, s, seed) for seed in seeds for s in systems[table]]
     rows, failed = [], []
 
     def go(j):
@@ -535,11 +696,11 @@ def main() -> None:
     (a.work / "commands.txt").write_text("\n".join(LOG) + "\n", encoding="utf-8")
     md = [
         f"# Gold benchmarks ({'quick' if a.quick else 'full'}; seeds {','.join(map(str, seeds))}; "
-        f"CoNLL {a.conll_steps} / MARC {a.steps} steps; {res['minutes']} min)",
+        f"NER {a.conll_steps} / classification {a.steps} steps; {res['minutes']} min)",
         "",
     ]
     md += [
-        "## Vectors (fastText on the sets' own text) and BLI on the MUSE test split",
+        f"## Vectors ({recipe_tag(a)}: fastText on {CORPUS_WORDS[a.corpus]}) and BLI on the MUSE test split",
         "",
         "| lang | tokens | words |",
         "|---|---|---|",
@@ -552,20 +713,8 @@ def main() -> None:
             f"{b['csls']['p@1']} | {b['csls']['p@5']} |"
         )
     md.append("")
-    if "conll" in tables:
-        md += [
-            "## CoNLL NER (entity F1, target test)",
-            "",
-            table_md(rows, "conll", a.conll_targets.split(","), conll_systems, seeds),
-            "",
-        ]
-    if "marc" in tables:
-        md += [
-            "## MARC binary sentiment (accuracy, target test)",
-            "",
-            table_md(rows, "marc", marc_targets, systems, seeds),
-            "",
-        ]
+    for table in tables:
+        md += [f"## {TITLES[table]}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
     md += ["## Per run", "", "| run | test | source dev | best step | D acc | s |", "|---|---|---|---|---|---|"]
     md += [
         f"| {r['run']} | {100 * r['test']:.1f} | {100 * r['source_dev']:.1f} | {r['best_step']} | "

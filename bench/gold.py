@@ -385,50 +385,38 @@ def split_dicts(root: Path, vw: Path, langs: list[str], n_test: int = 1500, seed
 def align(vw: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
     """Supervised alignment where a MUSE dictionary exists; identical strings for the rest.
 
-    Both runs keep English (the hub) as it is, so one directory of symlinks joins them.
+    Each language is mapped into English on its own (the hub keeps its space), so languages
+    an earlier invocation aligned are reused, the others are aligned now, and one directory
+    of symlinks (``aligned/``) joins them all.
     """
-    with_dict = [l for l in langs if l == "en" or (dicts / "train" / f"{l}-en.txt").exists()]
-    without = [l for l in langs if l not in with_dict]
-    runs = [
-        (
-            "aligned-supervised",
-            with_dict,
-            ["--method", "supervised", "--dict", dicts / "train", "--eval-dict", dicts / "test"],
-        )
-    ]
-    if without:
-        runs.append(("aligned-identical", ["en", *without], ["--method", "identical"]))
-    report: dict = {}
-    for name, ls, flags in runs:
-        out = vw / name
-        if len(ls) > 1 and not (out / "alignment.json").exists():
-            say(f"align {','.join(ls)} ({flags[1]})")
-            sh(
-                MLTL
-                + [
-                    "-q",
-                    "align",
-                    "--hub",
-                    "en",
-                    *[vw / "vectors" / f"{l}.vec" for l in ls],
-                    *flags,
-                    "--force",
-                    "-o",
-                    out,
-                ],
-                log=vw / "logs" / f"{name}.log",
-            )
-        if (out / "alignment.json").exists():
-            rep = json.loads((out / "alignment.json").read_text())
-            report.setdefault("bli", {}).update(rep.get("bli", {}))
-            report.setdefault("method", {}).update({l: flags[1] for l in ls if l != "en"})
     xl = vw / "aligned"
     xl.mkdir(exist_ok=True)
-    for name, ls, _ in runs:
-        for l in ls:
-            link = xl / f"{l}.vec"
-            if not link.exists():
-                link.symlink_to(Path("..") / name / f"{l}.vec")
+    todo = [l for l in langs if l != "en" and not (xl / f"{l}.vec").exists()]
+    sup = ["--method", "supervised", "--dict", dicts / "train", "--eval-dict", dicts / "test"]
+    for method, flags, ls in (
+        ("supervised", sup, [l for l in todo if (dicts / "train" / f"{l}-en.txt").exists()]),
+        ("identical", ["--method", "identical"], [l for l in todo if not (dicts / "train" / f"{l}-en.txt").exists()]),
+    ):
+        if not ls:
+            continue
+        out = vw / f"aligned-{method}-{'-'.join(ls)}"
+        if not (out / "alignment.json").exists():
+            say(f"align {','.join(ls)} → en ({method})")
+            sh(
+                MLTL
+                + ["-q", "align", "--hub", "en", *[vw / "vectors" / f"{l}.vec" for l in ["en", *ls]], *flags]
+                + ["--force", "-o", out],
+                log=vw / "logs" / f"{out.name}.log",
+            )
+        for l in ["en", *ls]:
+            if not (xl / f"{l}.vec").exists():
+                (xl / f"{l}.vec").symlink_to(Path("..") / out.name / f"{l}.vec")
+    report: dict = {"bli": {}, "method": {}}
+    for done in sorted(vw.glob("aligned-*/alignment.json")):
+        rep = json.loads(done.read_text())
+        report["bli"].update(rep.get("bli", {}))
+        report["method"].update({l: done.parent.name.split("-")[1] for l in rep.get("outputs", {}) if l != "en"})
+    report["bli"] = {l: b for l, b in sorted(report["bli"].items()) if l in langs}
     return xl, report
 
 

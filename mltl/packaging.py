@@ -26,6 +26,7 @@ from typing import Any
 
 from mltl import __version__, log
 from mltl.errors import InputError
+from mltl.langs import spacy_code
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _VERSION = re.compile(r"\d+(\.\d+)*([abc]|rc)?\d*(\.post\d+)?(\.dev\d+)?")
@@ -109,7 +110,7 @@ def model_card(
         "```python",
         "import spacy",
         "",
-        f'nlp = spacy.blank("{target}")',
+        f'nlp = spacy.blank("{spacy_code(target)}")',
         f'nlp.add_pipe("mltl", config={{"model": "{name}"}})',
         ("doc = nlp(TEXT); doc.ents" if cfg.task == "tagging" else "doc = nlp(TEXT); doc.cats"),
         "```",

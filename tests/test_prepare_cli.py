@@ -283,6 +283,31 @@ def test_unknown_language_lists_supported(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_language_without_spacy_rules_uses_multilanguage_tokenizer(tmp_path):
+    # SIB-200's Swahili: spaCy has no "sw" rules; any ISO 639-1 code is a language mltl can
+    # prepare, tokenized by spaCy's multi-language rules (punctuation split off). A code
+    # outside ISO 639-1 is still a typo.
+    (tmp_path / "train.tsv").write_text('label\ttext\nsiasa\tRais alisema, "Habari!"\n', encoding="utf-8")
+    run_cli(
+        "prepare",
+        "--task",
+        "classification",
+        "--lang",
+        "sw",
+        "--header",
+        "train.tsv",
+        "-o",
+        "out",
+        cwd=tmp_path,
+        check=True,
+    )
+    doc = json.loads((tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8"))
+    assert doc["tokens"] == ["Rais", "alisema", ",", '"', "Habari", "!", '"'] and doc["label"] == "siasa"
+    assert json.loads((tmp_path / "out" / "meta.json").read_text())["language"] == "sw"
+    proc = run_cli("prepare", "--task", "classification", "--lang", "qq", "train.tsv", "-o", "o2", cwd=tmp_path)
+    assert_one_line_error(proc, "unknown language code 'qq'", "any other ISO 639-1 code")
+
+
 def test_existing_output_needs_force(tmp_path):
     (tmp_path / "a.txt").write_text("a O\n")
     (tmp_path / "out").mkdir()

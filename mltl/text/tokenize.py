@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 from mltl.errors import InputError
-from mltl.langs import check_lang
+from mltl.langs import check_lang, spacy_code
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -119,7 +119,7 @@ def _blank(lang: str):
             "Korean tokenization with spaCy needs mecab-ko (natto-py); use --tokenizer sentencepiece instead"
         )
     try:
-        return spacy.blank(lang)
+        return spacy.blank(spacy_code(lang))
     except ImportError as exc:
         raise InputError(
             f"spaCy's tokenizer for {lang!r} needs an extra package: {exc} (or use --tokenizer sentencepiece)"

@@ -494,7 +494,9 @@ def run_one(
         sh(cmd, log=run.with_suffix(".log"))
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
-    if system.startswith("supervised"):
+    ev: dict = {}
+    if system.startswith("supervised") or "MoE" in system:
+        # the supervised model's test score; the gate weights on the target's test text (Fig. 3/5)
         cache = run / "eval-test.json"
         if not cache.exists():
             r = sh(
@@ -513,9 +515,9 @@ def run_one(
             )
             cache.write_text(r.stdout, encoding="utf-8")
         ev = json.loads(cache.read_text(encoding="utf-8"))
-        test = ev.get("f1", ev.get("accuracy"))
-    else:
-        test = m["target_eval"]["test"]
+    test = ev.get("f1", ev.get("accuracy")) if system.startswith("supervised") else m["target_eval"]["test"]
+    gates = ev.get("gates") or {}
+    gate_means = {k: dict(zip(gates["experts"], v["all"])) for k, v in gates.items() if k != "experts"}
     return {
         "table": table,
         "target": target,
@@ -526,8 +528,14 @@ def run_one(
         "best_step": m.get("best_step"),
         "D_acc": logs[-1].get("D_acc"),
         "seconds": logs[-1].get("seconds"),
+        "gates": gate_means,
         "run": run.name,
     }
+
+
+def fmt_gates(gates: dict[str, dict[str, float]]) -> str:
+    """``fp: en .69 de .14 …; c: …`` (the modules whose gate exists)."""
+    return "; ".join(f"{k}: " + " ".join(f"{e} {w:.2f}" for e, w in g.items()) for k, g in gates.items())
 
 
 def fmt(xs: list[float]) -> str:
@@ -703,10 +711,18 @@ def main() -> None:
     md.append("")
     for table in tables:
         md += [f"## {TITLES[table]}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
-    md += ["## Per run", "", "| run | test | source dev | best step | D acc | s |", "|---|---|---|---|---|---|"]
+    md += [
+        "## Per run",
+        "",
+        "Gates: mean weight of each source expert on the target's test text (Fp's gate; C's when it differs).",
+        "",
+        "| run | test | source dev | best step | D acc | s | gates |",
+        "|---|---|---|---|---|---|---|",
+    ]
     md += [
         f"| {r['run']} | {100 * r['test']:.1f} | {100 * r['source_dev']:.1f} | {r['best_step']} | "
-        f"{r['D_acc'] if r['D_acc'] is None else round(r['D_acc'], 3)} | {r['seconds'] and round(r['seconds'])} |"
+        f"{r['D_acc'] if r['D_acc'] is None else round(r['D_acc'], 3)} | {r['seconds'] and round(r['seconds'])} | "
+        f"{fmt_gates(r.get('gates') or {})} |"
         for r in sorted(rows, key=lambda r: r["run"])
     ]
     if failed:

@@ -701,7 +701,10 @@ def main() -> None:
         "failed": failed,
         "minutes": round((time.time() - t0) / 60, 1),
     }
-    (a.work / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    # results.{json,md}: the latest invocation; results-TABLES-RECIPE.{json,md}: kept per kind of run
+    stem = f"results-{'+'.join(tables)}-{recipe_tag(a)}"
+    for name in ("results.json", f"{stem}.json"):
+        (a.work / name).write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     (a.work / "commands.txt").write_text("\n".join(LOG) + "\n", encoding="utf-8")
     md = [
         f"# Gold benchmarks ({'quick' if a.quick else 'full'}; seeds {','.join(map(str, seeds))}; "
@@ -741,7 +744,8 @@ def main() -> None:
     if failed:
         md += ["", "## Failed runs", ""] + [f"- {f}" for f in failed]
     text_md = "\n".join(md) + "\n"
-    (a.work / "results.md").write_text(text_md, encoding="utf-8")
+    for name in ("results.md", f"{stem}.md"):
+        (a.work / name).write_text(text_md, encoding="utf-8")
     print(text_md)
 
 

@@ -23,7 +23,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -216,6 +216,31 @@ def load_vectors(
     if fmt == "bin":
         return _load_bin(p, max_vocab, keep, keep_top)
     return _load_text(p, max_vocab, duplicates, keep, keep_top)
+
+
+class CaseFolded(frozenset):
+    """A ``keep`` set of lowercased words that also matches their other casings.
+
+    ``load_vectors(keep=CaseFolded(words))`` keeps the rows of "Haus" and "HAUS" for the
+    word "haus": a run that lowercases its words (the paper does) can then use cased
+    vectors (fastText's cc.*.vec are cased), see :func:`first_casing`.
+    """
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and frozenset.__contains__(self, word.lower())
+
+
+def first_casing(words: Sequence[str]) -> dict[str, int]:
+    """lowercased word -> row of its first casing in file order.
+
+    Vector files list words by decreasing frequency, so that is the most frequent casing
+    ("Haus" for "haus" in German; "the" rather than "The"): the vector a lowercased lookup
+    of the word should get. An exact lowercase row wins only when it is the first.
+    """
+    out: dict[str, int] = {}
+    for i, w in enumerate(words):
+        out.setdefault(w.lower(), i)
+    return out
 
 
 def _kept_rows(words: list[str], keep: Collection[str] | None, keep_top: int) -> list[int] | None:

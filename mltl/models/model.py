@@ -84,6 +84,7 @@ class Model:
         self.scheme = scheme
         self.vectors = vectors  # the pruned tables (as stored), for saving
         self._pending: dict[str, Any] = {}  # add_language's vectors, rows taken as words come
+        self._pending_folded: dict[str, dict[str, int]] = {}  # their lowercased index, when needed
 
     @property
     def task(self) -> Task:
@@ -143,6 +144,12 @@ class Model:
             return
         index, have = vecs.index, self.featurizer.index[lang]
         lower = lang in self.featurizer.lowercase
+        if lower:  # a lowercased word takes the row of its most frequent casing, as in training
+            if lang not in self._pending_folded:
+                from mltl.embeddings.vectors import first_casing
+
+                self._pending_folded[lang] = first_casing(vecs.words)
+            index = self._pending_folded[lang]
         new: dict[str, int] = {}
         seen: set[str] = set()
         for s in sentences:

@@ -231,19 +231,32 @@ def collect_labels(
 def prune_vectors(vecs, needed: set[str], keep_top: int, lowercase: bool) -> tuple[list[str], np.ndarray]:
     """Rows a run needs: every word seen in its data, plus the top-N frequent ones.
 
-    Row 0 is padding and row 1 unknown (both zero vectors)."""
-    index = vecs.index
-    rows = set(range(min(keep_top, len(vecs.words))))
-    for w in needed:
-        for key in (w.lower(),) if lowercase else (w, w.lower()):
-            i = index.get(key)
-            if i is not None:
-                rows.add(i)
-    order = np.array(sorted(rows), dtype=np.int64)
+    Row 0 is padding and row 1 unknown (both zero vectors). A lowercased language (its
+    words are looked up lowercased) gets one row per lowercased form, the vector of the
+    form's most frequent casing (:func:`first_casing`): lowercased words then find cased
+    vectors ("haus" gets "Haus"'s) instead of being unknown.
+    """
+    if lowercase:
+        from mltl.embeddings.vectors import first_casing
+
+        first = first_casing(vecs.words)
+        top = {w.lower() for w in vecs.words[:keep_top]}
+        keys = sorted({k for k in (top | {w.lower() for w in needed}) if k in first}, key=first.__getitem__)
+        order = np.array([first[k] for k in keys], dtype=np.int64)
+        words = [PAD_WORD, UNK_WORD] + keys
+    else:
+        index = vecs.index
+        rows = set(range(min(keep_top, len(vecs.words))))
+        for w in needed:
+            for key in (w, w.lower()):
+                i = index.get(key)
+                if i is not None:
+                    rows.add(i)
+        order = np.array(sorted(rows), dtype=np.int64)
+        words = [PAD_WORD, UNK_WORD] + [vecs.words[i] for i in order]
     mat = np.zeros((len(order) + 2, vecs.dim), dtype=np.float32)
     if len(order):
         mat[2:] = np.asarray(vecs.matrix[order], dtype=np.float32)
-    words = [PAD_WORD, UNK_WORD] + [vecs.words[i] for i in order]
     return words, mat
 
 
@@ -289,7 +302,7 @@ def read_target_train(cfg: TrainConfig, task: Task, labels: list[str]) -> tuple[
 
 
 def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
-    from mltl.embeddings.vectors import load_vectors
+    from mltl.embeddings.vectors import CaseFolded, load_vectors
 
     task = get_task(cfg.task)
     check_languages(cfg)
@@ -347,7 +360,8 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         # Only the rows prune_vectors can pick (the top ones and the data's words, as written
         # and lowercased) are ever held: a 2,000,000-word .vec is not materialised.
         lower = lang in cfg.data.lowercase
-        keys = {w.lower() for w in needed} if lower else needed | {w.lower() for w in needed}
+        # lowercased languages keep every casing of their words (the most frequent one is used)
+        keys = CaseFolded(w.lower() for w in needed) if lower else needed | {w.lower() for w in needed}
         vecs = load_vectors(vp, duplicates="first", keep=keys, keep_top=cfg.data.keep_vectors)
         if dim is None:
             dim, first = vecs.dim, vp

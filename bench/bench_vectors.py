@@ -87,6 +87,22 @@ def config(name: str) -> dict:
     return {**BASE, **CONFIGS[name]}
 
 
+def changed(name: str) -> str:
+    """What a config changes, from base (or from sets for the sets-* configs)."""
+    if name == "base":
+        return "— (the baseline)"
+    ref = "sets" if name.startswith("sets-") else "base"
+    diff = {k: v for k, v in CONFIGS[name].items() if k not in CONFIGS.get(ref, {})}
+    words = {"corpus": "corpus", "lowercase": "lowercase", "dim": "dim", "min_count": "min-count", "epoch": "epochs"}
+    parts = [
+        "no subwords (--minn 0)"
+        if k == "minn" and v == 0
+        else f"{words.get(k, k)} {v}".replace("lowercase False", "cased")
+        for k, v in diff.items()
+    ]
+    return f"{ref} with " + ", ".join(parts)
+
+
 def describe(c: dict) -> str:
     return (
         f"{c['corpus']}, {'lowercased' if c['lowercase'] else 'cased'}, dim {c['dim']}, "
@@ -221,7 +237,7 @@ def rows(a, names: list[str], pairs: list[str]) -> list[str]:
             if not f.exists():
                 continue
             bli = json.loads(f.read_text(encoding="utf-8")).get("bli", {})
-            diff = ", ".join(f"{k} {v}" for k, v in CONFIGS[name].items()) or "baseline"
+            diff = changed(name) if method == "supervised" else f"{name}'s vectors, aligned by {method}"
             label = name if method == "supervised" else f"{name}, --method {method}"
             means = []
             for p in pairs:

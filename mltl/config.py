@@ -134,6 +134,14 @@ class ModelConfig:
     lowercase_chars: bool = setting(
         False, help="Lowercase before the CharCNN (e.g. German capitalises all nouns).", panel=_MODEL
     )
+    char_lowercase: list[str] = setting(
+        factory=list,
+        help="Comma-separated languages whose characters the CharCNN sees lowercased (the paper, §4.2: "
+        "German only, as it capitalises every noun); --lowercase-chars does it for all.",
+        panel=_MODEL,
+        metavar="<langs>",
+        default_help="none",
+    )
     encoder: str = setting(
         "bilstm", help="Fs/Fp feature extractor by registry name (plugins may add encoders).", panel=_MODEL
     )

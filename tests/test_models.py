@@ -200,6 +200,25 @@ def test_unfolded_conv_equals_conv1d(padding):
         assert torch.allclose(a, b, atol=1e-12)
 
 
+def test_char_lowercase_per_language():
+    # The paper (§4.2) lowercases German's characters only: its nouns are all capitalised,
+    # and the capitalisation the CharCNN learns on the other languages would mark them all.
+    from mltl.config import from_dict
+    from mltl.models.featurize import Featurizer
+
+    text = {"de": [["Haus", "Berlin"]], "en": [["House"]]}
+    chars = Featurizer.build_chars(text, {"de"})
+    assert "H" in chars and "B" not in chars and "b" in chars  # "H" from English only
+    f = Featurizer({"de": ["<pad>", "<unk>"], "en": ["<pad>", "<unk>"]}, chars, lowercase_chars={"de"})
+    ids = {c: i for i, c in enumerate(chars)}
+    assert f.encode("de", [["Haus"]]).form_chars[0, :4].tolist() == [ids[c] for c in "haus"]
+    assert f.encode("en", [["House"]]).form_chars[0, 0] == ids["H"]
+    every = Featurizer({"en": ["<pad>", "<unk>"]}, chars, lowercase_chars=True)
+    assert every.encode("en", [["House"]]).form_chars[0, 0] == ids["h"]
+    cfg = from_dict({"task": "tagging", "model": {"char_lowercase": "de"}})
+    assert cfg.model.char_lowercase == ["de"] and cfg.model.lowercase_chars is False
+
+
 def test_cpu_bilstm_equals_packed_nn_lstm():
     # BiLSTMEncoder's CPU path (mltl.models.bilstm_cpu) against nn.LSTM over packed
     # sequences: same outputs (zeros at padding) and the same gradients.

@@ -9,12 +9,17 @@ each distinct form of the batch once (``np.unique``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
 PAD_WORD, UNK_WORD = "<pad>", "<unk>"
 PAD, UNK = 0, 1
+
+
+def chars_lowercased(setting: bool | Collection[str], lang: str) -> bool:
+    """Whether ``lang``'s characters are lowercased: ``True`` for all, else a set of languages."""
+    return setting is True or (not isinstance(setting, bool) and lang in setting)
 
 
 class Featurizer:
@@ -31,7 +36,7 @@ class Featurizer:
         chars: list[str],
         *,
         lowercase: Sequence[str] = (),
-        lowercase_chars: bool = False,
+        lowercase_chars: bool | Collection[str] = False,
         max_word_len: int = 20,
     ) -> None:
         self.vocabs = vocabs
@@ -39,19 +44,20 @@ class Featurizer:
         self.chars = chars
         self.char_index = {c: i for i, c in enumerate(chars)}
         self.lowercase = set(lowercase)
-        self.lowercase_chars = lowercase_chars
+        self.lowercase_chars = lowercase_chars  # True: every language; else the languages that are
         self.max_word_len = max_word_len
 
     @staticmethod
     def build_chars(
-        sentences_by_lang: dict[str, list[list[str]]], lowercase_chars: bool, min_count: int = 1
+        sentences_by_lang: dict[str, list[list[str]]], lowercase_chars: bool | Collection[str], min_count: int = 1
     ) -> list[str]:
         """Char vocabulary from the training text of all languages (0 pad, 1 unknown)."""
         counts: dict[str, int] = {}
-        for sents in sentences_by_lang.values():
+        for lang, sents in sentences_by_lang.items():
+            low = chars_lowercased(lowercase_chars, lang)
             for s in sents:
                 for w in s:
-                    for c in w.lower() if lowercase_chars else w:
+                    for c in w.lower() if low else w:
                         counts[c] = counts.get(c, 0) + 1
         return [PAD_WORD, UNK_WORD] + sorted(c for c, n in counts.items() if n >= min_count)
 
@@ -77,8 +83,9 @@ class Featurizer:
         L = self.max_word_len
         form_chars = np.zeros((len(forms), L), dtype=np.int64)
         ci = self.char_index
+        low = chars_lowercased(self.lowercase_chars, lang)
         for i, f in enumerate(forms):
-            f = f.lower() if self.lowercase_chars else f
+            f = f.lower() if low else f
             ids = [ci.get(c, UNK) for c in f[:L]]
             form_chars[i, : len(ids)] = ids
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))

@@ -546,7 +546,7 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
         vocabs,
         chars,
         lowercase=cfg.data.lowercase,
-        lowercase_chars=cfg.model.lowercase_chars,
+        lowercase_chars=cfg.model.lowercase_chars or set(cfg.model.char_lowercase),
         max_word_len=cfg.data.max_word_len,
     )
     net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim, labels=list(lab["labels"]))

@@ -381,12 +381,12 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
         if ttrain:
             char_text[target] = char_text[target] + ttrain[0]
-        chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars)
+        chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars or set(cfg.model.char_lowercase))
         feat = Featurizer(
             vocabs,
             chars,
             lowercase=cfg.data.lowercase,
-            lowercase_chars=cfg.model.lowercase_chars,
+            lowercase_chars=cfg.model.lowercase_chars or set(cfg.model.char_lowercase),
             max_word_len=cfg.data.max_word_len,
         )
 

@@ -136,8 +136,8 @@ class ModelConfig:
     )
     char_lowercase: list[str] = setting(
         factory=list,
-        help="Comma-separated languages whose characters the CharCNN sees lowercased (the paper, §4.2: "
-        "German only, as it capitalises every noun); --lowercase-chars does it for all.",
+        help="Comma-separated languages whose characters the CharCNN sees lowercased; --lowercase-chars "
+        "does it for all (the paper does that when German, which capitalises every noun, is the target).",
         panel=_MODEL,
         metavar="<langs>",
         default_help="none",

@@ -201,8 +201,8 @@ def test_unfolded_conv_equals_conv1d(padding):
 
 
 def test_char_lowercase_per_language():
-    # The paper (§4.2) lowercases German's characters only: its nouns are all capitalised,
-    # and the capitalisation the CharCNN learns on the other languages would mark them all.
+    # --char-lowercase LANGS lowercases the characters of some languages only (--lowercase-chars:
+    # all); the vocabulary keeps the capitals the other languages have.
     from mltl.config import from_dict
     from mltl.models.featurize import Featurizer
 

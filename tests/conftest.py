@@ -204,25 +204,4 @@ def _build_example_chain(w: Path) -> None:
         w / "aligned",
         check=True,
     )
-    run_cli(
-        "-q",
-        "train",
-        "--task",
-        "tagging",
-        "--sources",
-        "en,es",
-        "--target",
-        "de",
-        "--data",
-        w / "data",
-        "--vectors",
-        w / "aligned",
-        "-o",
-        w / "model",
-        "--max-steps",
-        "40",
-        "--seed",
-        "1",
-        *TINY_MODEL,
-        check=True,
-    )
+    run_cli(*chain_train_args(w, w / "model"), "--max-steps", "40", "--seed", "1", check=True)

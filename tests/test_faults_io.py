@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, TINY_MODEL, assert_one_line_error, run_cli, wait_for_file
+from conftest import EXAMPLES, ROOT, assert_one_line_error, chain_train_args, run_cli, wait_for_file
 
 from mltl.runtime import THREAD_ENV_VARS
 
@@ -123,20 +123,7 @@ def test_signal_during_prepare_cleans_up_and_says_so(big_text, tmp_path, sigs, c
 def test_sigterm_during_train_saves_a_checkpoint(example_chain, tmp_path):
     w, out = example_chain, tmp_path / "run"
     proc = start_cli(
-        "-q",
-        "train",
-        "--task",
-        "tagging",
-        "--sources",
-        "en,es",
-        "--target",
-        "de",
-        "--data",
-        w / "data",
-        "--vectors",
-        w / "aligned",
-        "-o",
-        out,
+        *chain_train_args(w, out),
         "--max-steps",
         "100000",
         "--max-epochs",
@@ -147,7 +134,6 @@ def test_sigterm_during_train_saves_a_checkpoint(example_chain, tmp_path):
         "2",
         "--seed",
         "1",
-        *TINY_MODEL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -17,6 +17,12 @@ PAD_WORD, UNK_WORD = "<pad>", "<unk>"
 PAD, UNK = 0, 1
 
 
+def char_lowercasing(model_cfg) -> bool | set[str]:
+    """The config's two settings as one: ``True`` (``--lowercase-chars``: every language), else
+    the languages of ``--char-lowercase``."""
+    return model_cfg.lowercase_chars or set(model_cfg.char_lowercase)
+
+
 def chars_lowercased(setting: bool | Collection[str], lang: str) -> bool:
     """Whether ``lang``'s characters are lowercased: ``True`` for all, else a set of languages."""
     return setting is True or (not isinstance(setting, bool) and lang in setting)

@@ -494,7 +494,7 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
     :class:`InputError` naming the file.
     """
     from mltl.config import config_from_json
-    from mltl.models.featurize import Featurizer
+    from mltl.models.featurize import Featurizer, char_lowercasing
 
     # A GPU named explicitly is checked first; `auto`/`cpu` (which need torch, 3-4 s to import)
     # only once the directory has passed the cheap checks, so a wrong path fails at once.
@@ -546,7 +546,7 @@ def load_model(path: str | Path, device: str = DEFAULT_DEVICE) -> Model:
         vocabs,
         chars,
         lowercase=cfg.data.lowercase,
-        lowercase_chars=cfg.model.lowercase_chars or set(cfg.model.char_lowercase),
+        lowercase_chars=char_lowercasing(cfg.model),
         max_word_len=cfg.data.max_word_len,
     )
     net = build_network(cfg, len(lab["labels"]), len(chars), emb_dim, labels=list(lab["labels"]))

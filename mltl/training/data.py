@@ -18,7 +18,7 @@ import numpy as np
 from mltl import log
 from mltl.config import TrainConfig
 from mltl.errors import InputError
-from mltl.models.featurize import PAD_WORD, UNK_WORD, EncodedCorpus, Featurizer
+from mltl.models.featurize import PAD_WORD, UNK_WORD, EncodedCorpus, Featurizer, char_lowercasing
 from mltl.registry import get_task
 from mltl.training.tasks import Task
 
@@ -381,12 +381,12 @@ def load_run_data(cfg: TrainConfig, target_dev: str | None = None) -> RunData:
         char_text = {lang: langs[lang].train + langs[lang].unlabeled for lang in cfg.all_langs}
         if ttrain:
             char_text[target] = char_text[target] + ttrain[0]
-        chars = Featurizer.build_chars(char_text, cfg.model.lowercase_chars or set(cfg.model.char_lowercase))
+        chars = Featurizer.build_chars(char_text, char_lowercasing(cfg.model))
         feat = Featurizer(
             vocabs,
             chars,
             lowercase=cfg.data.lowercase,
-            lowercase_chars=cfg.model.lowercase_chars or set(cfg.model.char_lowercase),
+            lowercase_chars=char_lowercasing(cfg.model),
             max_word_len=cfg.data.max_word_len,
         )
 

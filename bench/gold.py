@@ -29,7 +29,10 @@ Pipeline (each step cached in the work directory, so a rerun continues):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import platform
 import random
 import statistics
 import subprocess
@@ -434,6 +437,58 @@ def align(vw: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
 
 # ---------------------------------------------------------------- 3. training runs
 
+# The ledger: one small JSON per finished run, committed under bench/results/, so the full
+# tables (≈ a day of a 2-core machine) can be completed over several sessions or machines
+# whose bench/work/ does not survive. A record is reused only for the same run name (table,
+# target, system, seed, steps) on the same recipe *and* the same aligned vectors (sha256 of
+# every language's file the run reads): fastText with one thread and a seed, and the
+# alignment, rebuild the same files, and where they do not the run is trained again.
+_SHA: dict[Path, str] = {}
+
+
+def vectors_sha(xl: Path, langs: list[str]) -> str:
+    h = hashlib.sha256()
+    for lang in sorted(set(langs)):
+        f = (xl / f"{lang}.vec").resolve()
+        if f not in _SHA:
+            d = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    d.update(block)
+            _SHA[f] = d.hexdigest()
+        h.update(f"{lang}:{_SHA[f]}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def code_version() -> str:
+    r = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
+def ledger_path(a, xl: Path, name: str) -> Path | None:
+    return a.ledger / xl.parent.name / f"{name}.json" if a.ledger else None
+
+
+def ledger_read(a, xl: Path, name: str, sha: str | None) -> dict | None:
+    f = ledger_path(a, xl, name)
+    if f is None or not f.exists():
+        return None
+    rec = json.loads(f.read_text(encoding="utf-8"))
+    if sha is not None and rec.get("vectors_sha") != sha:
+        say(f"{f.name}: recorded on other vectors ({rec.get('vectors_sha')} ≠ {sha}); training again")
+        return None
+    return rec
+
+
+def ledger_write(a, xl: Path, name: str, rec: dict) -> None:
+    f = ledger_path(a, xl, name)
+    if f is None:
+        return
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, f)
+
 
 def run_one(
     a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
@@ -447,6 +502,11 @@ def run_one(
     sources = [l for l in pool if l != target]
     data = work / "data" / table
     extra: list = []
+    # without vectors (--reuse-only on the ledger alone) a record is taken as it is
+    sha = vectors_sha(xl, pool + [target]) if xl.is_dir() else None
+    rec = ledger_read(a, xl, name, sha)
+    if rec is not None and not (run / "metrics.json").exists():
+        return rec
     if system == "BWE 1-to-1 (en)":
         sources = ["en"]
     if system.startswith("supervised"):
@@ -534,7 +594,7 @@ def run_one(
     test = ev.get("f1", ev.get("accuracy")) if system.startswith("supervised") else m["target_eval"]["test"]
     gates = ev.get("gates") or {}
     gate_means = {k: dict(zip(gates["experts"], v["all"])) for k, v in gates.items() if k != "experts"}
-    return {
+    row = {
         "table": table,
         "target": target,
         "system": system,
@@ -546,7 +606,25 @@ def run_one(
         "seconds": logs[-1].get("seconds"),
         "gates": gate_means,
         "run": run.name,
+        # source dev at each evaluation: the learning curve (issue 25's step budget)
+        "curve": [[r["step"], r.get("score")] for r in logs if "score" in r],
     }
+    if rec is None or rec.get("test") != row["test"]:
+        ledger_write(
+            a,
+            xl,
+            name,
+            {
+                **row,
+                "steps": steps,
+                "recipe": xl.parent.name,
+                "vectors_sha": sha,
+                "code": code_version(),
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time",
+                "finished": time.strftime("%Y-%m-%d %H:%M", time.localtime((run / "metrics.json").stat().st_mtime)),
+            },
+        )
+    return row
 
 
 def fmt_gates(gates: dict[str, dict[str, float]]) -> str:
@@ -587,6 +665,44 @@ def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str
     return "\n".join(out)
 
 
+def build_inputs(a, tables: list[str], targets: dict, systems: dict, langs: list[str], vw: Path) -> tuple:
+    """Datasets (mltl prepare), vectors (mltl embed) and alignment (mltl align), all cached."""
+    inputs = all_inputs(a.data_root, langs)
+    # first pass: labeled data only (its text makes the unlabeled corpora), then again with text for D
+    for table, inp in inputs.items():
+        prepare(a.work, table, inp, None)
+    if "conll" in tables and "supervised (target labels)" in systems["conll"]:
+        # German's supervised upper bound trains on deu.testa (there is no deu.train), selects on
+        # Europarl dev, is scored on deu.testb; English stands in as the run's (unused) target.
+        n = a.data_root / "ner"
+        prepare(
+            a.work,
+            "conll-sup",
+            {
+                "de": (
+                    ["--format", "conll", "--repair"],
+                    [n / "conll2003-de" / "deu.testa", n / "europarl-de" / "dev.tsv", n / "conll2003-de" / "deu.testb"],
+                )
+            },
+            None,
+        )
+        en_link = a.work / "data" / "conll-sup" / "en"
+        if not en_link.exists():
+            en_link.symlink_to(a.work / "data" / "conll" / "en", target_is_directory=True)
+    text = write_text(a.work, langs)
+    for table, inp in inputs.items():
+        if table in tables:
+            prepare(a.work, table, inp, text)
+    if a.corpus == "sets+debian":
+        from debian_text import PACKAGES, fetch  # bench/debian_text.py
+
+        fetch(debtext_dir(a, a.work), [l for l in langs if l in PACKAGES])  # apt-get download + dpkg-deb -x
+    vec_info = embed(a, a.work, vw, langs, text)
+    dicts = split_dicts(a.data_root, vw, langs)
+    xl, alignment = align(vw, langs, dicts)
+    return vec_info, alignment, xl
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
@@ -623,7 +739,15 @@ def main() -> None:
     )
     ap.add_argument("--debtext", type=Path, default=None, help="work directory of bench/debian_text.py")
     ap.add_argument("--reuse-only", action="store_true", help="train nothing; tabulate finished runs")
+    ap.add_argument(
+        "--ledger",
+        type=Path,
+        default=None,
+        help="where finished runs are recorded and reused (default bench/results/gold-full; --quick: none)",
+    )
+    ap.add_argument("--no-ledger", action="store_true", help="neither read nor write the ledger")
     a = ap.parse_args()
+    a.ledger = None if a.no_ledger else a.ledger or (None if a.quick else ROOT / "bench" / "results" / "gold-full")
     if not a.data_root.is_dir():
         sys.exit(f"error: no gold data at {a.data_root} (give --data-root; see ../shared/data/README.md)")
     a.work = a.work or ROOT / "bench" / "work" / ("gold-quick" if a.quick else "gold-full")
@@ -644,40 +768,12 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
 
     langs = sorted({l for t in tables for l in TABLES[t][1] + targets[t]})
-    inputs = all_inputs(a.data_root, langs)
-    # first pass: labeled data only (its text makes the unlabeled corpora), then again with text for D
-    for table, inp in inputs.items():
-        prepare(a.work, table, inp, None)
-    if "conll" in tables and "supervised (target labels)" in systems["conll"]:
-        # German's supervised upper bound trains on deu.testa (there is no deu.train), selects on
-        # Europarl dev, is scored on deu.testb; English stands in as the run's (unused) target.
-        n = a.data_root / "ner"
-        prepare(
-            a.work,
-            "conll-sup",
-            {
-                "de": (
-                    ["--format", "conll", "--repair"],
-                    [n / "conll2003-de" / "deu.testa", n / "europarl-de" / "dev.tsv", n / "conll2003-de" / "deu.testb"],
-                )
-            },
-            None,
-        )
-        en_link = a.work / "data" / "conll-sup" / "en"
-        if not en_link.exists():
-            en_link.symlink_to(a.work / "data" / "conll" / "en", target_is_directory=True)
-    text = write_text(a.work, langs)
-    for table, inp in inputs.items():
-        if table in tables:
-            prepare(a.work, table, inp, text)
     vw = a.work / "vec" / recipe_tag(a)
-    if a.corpus == "sets+debian":
-        from debian_text import PACKAGES, fetch  # bench/debian_text.py
-
-        fetch(debtext_dir(a, a.work), [l for l in langs if l in PACKAGES])  # apt-get download + dpkg-deb -x
-    vec_info = embed(a, a.work, vw, langs, text)
-    dicts = split_dicts(a.data_root, vw, langs)
-    xl, alignment = align(vw, langs, dicts)
+    if a.reuse_only and a.ledger and not (vw / "aligned").is_dir():
+        # tabulate the ledger alone: no datasets, vectors or alignment to build
+        vec_info, alignment, xl = {}, {}, vw / "aligned"
+    else:
+        vec_info, alignment, xl = build_inputs(a, tables, targets, systems, langs, vw)
 
     jobs = []
     for table in tables:

@@ -440,9 +440,12 @@ def align(vw: Path, langs: list[str], dicts: Path) -> tuple[Path, dict]:
 # The ledger: one small JSON per finished run, committed under bench/results/, so the full
 # tables (≈ a day of a 2-core machine) can be completed over several sessions or machines
 # whose bench/work/ does not survive. A record is reused only for the same run name (table,
-# target, system, seed, steps) on the same recipe *and* the same aligned vectors (sha256 of
-# every language's file the run reads): fastText with one thread and a seed, and the
-# alignment, rebuild the same files, and where they do not the run is trained again.
+# target, system, seed, steps) on the same recipe *and* the same fastText vectors (sha256 of
+# every language's vectors/LANG.vec the run reads): fastText with one thread and a seed
+# rebuilds the same files (the 2026-12-02 vectors came back with the same BLI to the last
+# digit on another CPU), and where it does not the run is trained again. The aligned files'
+# hash is recorded too but not required: the alignment's SVD may differ in the last bits
+# from one CPU to another.
 _SHA: dict[Path, str] = {}
 
 
@@ -463,6 +466,17 @@ def vectors_sha(xl: Path, langs: list[str]) -> str:
 def code_version() -> str:
     r = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return r.stdout.strip() or "unknown"
+
+
+def cpu_name() -> str:
+    """The CPU model: the hosts of this project's sessions differ (AMD EPYC AVX2, Intel Xeon AVX-512)."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def ledger_path(a, xl: Path, name: str) -> Path | None:
@@ -503,7 +517,7 @@ def run_one(
     data = work / "data" / table
     extra: list = []
     # without vectors (--reuse-only on the ledger alone) a record is taken as it is
-    sha = vectors_sha(xl, pool + [target]) if xl.is_dir() else None
+    sha = vectors_sha(xl.parent / "vectors", pool + [target]) if xl.is_dir() else None
     rec = ledger_read(a, xl, name, sha)
     if rec is not None and not (run / "metrics.json").exists():
         return rec
@@ -619,8 +633,9 @@ def run_one(
                 "steps": steps,
                 "recipe": xl.parent.name,
                 "vectors_sha": sha,
+                "aligned_sha": vectors_sha(xl, pool + [target]),
                 "code": code_version(),
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time",
+                "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time",
                 "finished": time.strftime("%Y-%m-%d %H:%M", time.localtime((run / "metrics.json").stat().st_mtime)),
             },
         )

@@ -464,8 +464,11 @@ def vectors_sha(xl: Path, langs: list[str]) -> str:
 
 
 def code_version() -> str:
-    r = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
-    return r.stdout.strip() or "unknown"
+    """The last commit of the package (mltl/), "-dirty" when mltl/ has uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
+    r = subprocess.run(git + ["log", "-1", "--format=%h", "--", "mltl"], capture_output=True, text=True)
+    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "mltl"]).returncode != 0
+    return (r.stdout.strip() or "unknown") + ("-dirty" if dirty else "")
 
 
 def cpu_name() -> str:
@@ -499,6 +502,10 @@ def ledger_write(a, xl: Path, name: str, rec: dict) -> None:
     if f is None:
         return
     f.parent.mkdir(parents=True, exist_ok=True)
+    if f.exists():  # re-recorded from the same training (e.g. under a new hash): keep where it ran
+        old = json.loads(f.read_text(encoding="utf-8"))
+        if old.get("finished") == rec["finished"]:
+            rec.update({k: old[k] for k in ("code", "machine") if k in old})
     tmp = f.with_suffix(".tmp")
     tmp.write_text(json.dumps(rec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, f)

@@ -641,6 +641,7 @@ def run_one(
                 "recipe": xl.parent.name,
                 "vectors_sha": sha,
                 "aligned_sha": vectors_sha(xl, pool + [target]),
+                "bli_csls_p1": {l: a.bli[l] for l in sorted(set(pool + [target])) if l in a.bli},
                 "code": code_version(),
                 "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time",
                 "finished": time.strftime("%Y-%m-%d %H:%M", time.localtime((run / "metrics.json").stat().st_mtime)),
@@ -796,6 +797,8 @@ def main() -> None:
         vec_info, alignment, xl = {}, {}, vw / "aligned"
     else:
         vec_info, alignment, xl = build_inputs(a, tables, targets, systems, langs, vw)
+    # BLI of the vectors a run used goes into its ledger record (issue 17's diagnostics)
+    a.bli = {l: b["csls"]["p@1"] for l, b in alignment.get("bli", {}).items()}
 
     jobs = []
     for table in tables:
@@ -833,6 +836,8 @@ def main() -> None:
         f"steps {', '.join(f'{t} {table_steps(a, t)}' for t in tables)}; {res['minutes']} min)",
         "",
     ]
+    if not vec_info:
+        md += ["(Tabulated from the ledger alone: no vectors were built, see each record's bli_csls_p1.)", ""]
     md += [
         f"## Vectors ({recipe_tag(a)}: fastText on {CORPUS_WORDS[a.corpus]}) and BLI on the MUSE test split",
         "",

@@ -490,7 +490,11 @@ def ledger_read(a, xl: Path, name: str, sha: str | None) -> dict | None:
     f = ledger_path(a, xl, name)
     if f is None or not f.exists():
         return None
-    rec = json.loads(f.read_text(encoding="utf-8"))
+    try:
+        rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        say(f"{f}: unreadable ledger record ({exc}); training again")
+        return None
     if sha is not None and rec.get("vectors_sha") != sha:
         say(f"{f.name}: recorded on other vectors ({rec.get('vectors_sha')} ≠ {sha}); training again")
         return None

@@ -493,10 +493,10 @@ def ledger_read(a, xl: Path, name: str, sha: str | None) -> dict | None:
     try:
         rec = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        say(f"{f}: unreadable ledger record ({exc}); training again")
+        say(f"{f}: unreadable ledger record ({exc}); not reused")
         return None
     if sha is not None and rec.get("vectors_sha") != sha:
-        say(f"{f.name}: recorded on other vectors ({rec.get('vectors_sha')} ≠ {sha}); training again")
+        say(f"{f.name}: recorded on other vectors ({rec.get('vectors_sha')} ≠ {sha}); not reused")
         return None
     return rec
 

@@ -450,15 +450,14 @@ _SHA: dict[Path, str] = {}
 
 
 def vectors_sha(xl: Path, langs: list[str]) -> str:
+    """One hash over the languages' LANG.vec files in ``xl`` (each file hashed once per process)."""
+    from mltl.files import sha256_file
+
     h = hashlib.sha256()
     for lang in sorted(set(langs)):
         f = (xl / f"{lang}.vec").resolve()
         if f not in _SHA:
-            d = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    d.update(block)
-            _SHA[f] = d.hexdigest()
+            _SHA[f] = sha256_file(f)
         h.update(f"{lang}:{_SHA[f]}\n".encode())
     return h.hexdigest()[:16]
 
@@ -503,16 +502,16 @@ def ledger_read(a, xl: Path, name: str, sha: str | None) -> dict | None:
 
 def ledger_write(a, xl: Path, name: str, rec: dict) -> None:
     f = ledger_path(a, xl, name)
-    if f is None:
-        return
+    assert f is not None  # called only with a ledger
     f.parent.mkdir(parents=True, exist_ok=True)
     if f.exists():  # re-recorded from the same training (e.g. under a new hash): keep where it ran
         old = json.loads(f.read_text(encoding="utf-8"))
         if old.get("finished") == rec["finished"]:
             rec.update({k: old[k] for k in ("code", "machine") if k in old})
-    tmp = f.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, f)
+    from mltl.files import atomic_file
+
+    with atomic_file(f) as fh:
+        fh.write(json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
 
 
 def run_one(
@@ -527,8 +526,9 @@ def run_one(
     sources = [l for l in pool if l != target]
     data = work / "data" / table
     extra: list = []
-    # without vectors (--reuse-only on the ledger alone) a record is taken as it is
-    sha = vectors_sha(xl.parent / "vectors", pool + [target]) if xl.is_dir() else None
+    # no ledger (--quick): nothing to hash; without vectors (--reuse-only on the ledger alone)
+    # a record is taken as it is
+    sha = vectors_sha(xl.parent / "vectors", pool + [target]) if a.ledger and xl.is_dir() else None
     rec = ledger_read(a, xl, name, sha)
     if rec is not None and not (run / "metrics.json").exists():
         return rec
@@ -634,7 +634,7 @@ def run_one(
         # source dev at each evaluation: the learning curve (issue 25's step budget)
         "curve": [[r["step"], r.get("score")] for r in logs if "score" in r],
     }
-    if rec is None or rec.get("test") != row["test"]:
+    if a.ledger and (rec is None or rec.get("test") != row["test"]):
         ledger_write(
             a,
             xl,

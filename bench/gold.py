@@ -56,6 +56,8 @@ SYSTEMS = {
     "BWE multi-source": ["--arch", "bwe"],
     "supervised (target labels)": ["--arch", "bwe"],
 }
+# the systems with the language discriminator D (the others train without it: λ1 has no effect)
+ADVERSARIAL = ("MAN-MoE", "−C-MoE", "−Fp-MoE", "MAN")
 QUICK_SYSTEMS = ["MAN-MoE", "MAN", "BWE multi-source", "BWE 1-to-1 (en)"]
 # CoNLL learns slowly (source dev F1 0 for the first ~250 steps, still rising at 4,000; see
 # docs/benchmarks.md "step budget"): the quick suite trains two systems there, longer.
@@ -522,6 +524,10 @@ def run_one(
     name = f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
     if task == "tagging" and target == "de":
         name += "-lcchars"  # every language's characters lowercased (runs before that are other runs)
+    # --lambda1: the adversarial systems with another weight on −J_D (not Table 6's): other runs
+    adversarial = system in ADVERSARIAL
+    if a.lambda1 is not None and adversarial:
+        name += f"-lambda1={a.lambda1:g}"
     run = work / "runs" / xl.parent.name / name
     sources = [l for l in pool if l != target]
     data = work / "data" / table
@@ -539,8 +545,26 @@ def run_one(
         sources = [target]
         if table == "conll" and target == "de":
             data = work / "data" / "conll-sup"
-    # finished = metrics, log and model-best (an interrupted run also writes metrics.json)
+    # finished = metrics, log and model-best, and not interrupted (a stopped run writes
+    # metrics.json too, with "interrupted": true, and leaves a checkpoint to resume from)
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
+    interrupted = done and json.loads((run / "metrics.json").read_text()).get("interrupted", False)
+    if interrupted:
+        if a.reuse_only:
+            return None  # not a finished run
+        if (run / "checkpoint").is_dir():
+            # continue where it stopped: a resumed run is the same run, to the last bit
+            # (tests/test_distributed.py); its test score is evaluated again
+            say(f"resume {run.name}")
+            (run / "eval-test.json").unlink(missing_ok=True)
+            log = run.with_suffix(".log")
+            before = log.read_text(encoding="utf-8") if log.exists() else ""
+            r = sh(MLTL + ["-q", "train", "--resume", run], check=False)
+            log.write_text(f"{before}\n$ mltl -q train --resume {run}\n{r.stdout}\n{r.stderr}", encoding="utf-8")
+            if r.returncode:
+                raise RuntimeError(f"failed ({r.returncode}): mltl train --resume {run}\n{r.stderr[-3000:]}")
+        else:
+            done = False  # nothing to resume from: trained again (--force)
     if not done:
         if a.reuse_only:
             return None
@@ -590,13 +614,14 @@ def run_one(
             *flags,
             *SYSTEMS[system],
             *extra,
+            *(["--lambda1", str(a.lambda1)] if a.lambda1 is not None and adversarial else []),
         ]
         say(f"train {run.name}")
         sh(cmd, log=run.with_suffix(".log"))
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
     ev: dict = {}
-    if system.startswith("supervised") or "MoE" in system:
+    if system.startswith("supervised") or "MoE" in system or system == "−MAN":  # −MAN keeps both MoEs
         # the supervised model's test score; the gate weights on the target's test text (Fig. 3/5)
         cache = run / "eval-test.json"
         if not cache.exists():
@@ -624,6 +649,7 @@ def run_one(
         "target": target,
         "system": system,
         "seed": seed,
+        "lambda1": json.loads((run / "config.json").read_text())["training"]["lambda1"] if adversarial else None,
         "test": test,
         "source_dev": m["best_score"],
         "best_step": m.get("best_step"),
@@ -634,7 +660,7 @@ def run_one(
         # source dev at each evaluation: the learning curve (issue 25's step budget)
         "curve": [[r["step"], r.get("score")] for r in logs if "score" in r],
     }
-    if a.ledger and (rec is None or rec.get("test") != row["test"]):
+    if a.ledger and (rec is None or any(rec.get(k) != row[k] for k in ("test", "gates"))):
         ledger_write(
             a,
             xl,
@@ -765,6 +791,12 @@ def main() -> None:
         help="text for the vectors: the gold sets' own text, or that plus Debian's docs (bench/debian_text.py)",
     )
     ap.add_argument("--debtext", type=Path, default=None, help="work directory of bench/debian_text.py")
+    ap.add_argument(
+        "--lambda1",
+        type=float,
+        help="λ1 for the systems with D (default: Table 6's, 1e-4 NER / 0.002 Amazon); other runs, "
+        "named …-lambda1=X (bench/probe_adversary.py: at 1e-4 D's gradient on Fs is ~1e-3 of the task's)",
+    )
     ap.add_argument("--reuse-only", action="store_true", help="train nothing; tabulate finished runs")
     ap.add_argument(
         "--ledger",

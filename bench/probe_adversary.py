@@ -1,0 +1,135 @@
+"""How much does the adversary move Fs? (issue 17: "without D is better")
+
+For a finished ``mltl train`` run, measure on its own training data, at initialisation and at
+its last checkpoint, the gradients that reach the shared feature extractor Fs from the two
+terms of Algorithm 1's main loss (lines 17 and 21):
+
+    J_C-part = Σ_l∈S L_C + λ2 (L_G1 + L_G2)        (the task)
+    J_D-part = −λ1 Σ_l∈Δ L_D(D(Fs(x)); l)          (confuse D)
+
+and report ‖∇_Fs J_D-part‖ / ‖∇_Fs J_C-part‖ (over all of Fs's parameters, and the median of
+the per-parameter-tensor ratios) for the run's λ1 and for larger ones. Adam rescales each
+parameter's step by its own gradient history, so the direction Fs moves in is set by this
+ratio: at 1e-3 the D term is a rounding error of the update.
+
+    python bench/probe_adversary.py RUN_DIR [--batches 20] [--lambdas 1e-4,1e-3,1e-2,1e-1]
+
+Nothing is written; the run directory is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def grads(tr, n: int) -> tuple[list, list, float]:
+    """Summed ∇_Fs of the task part and of L_D (λ1 = 1) over ``n`` fresh batch sets; D's accuracy."""
+    import torch
+    import torch.nn.functional as F
+
+    from mltl.models.man_moe import cat_batches
+    from mltl.models.moe import gate_nll
+
+    net, t = tr.net, tr.cfg.training
+    params = [p for p in net.fs.parameters() if p.requires_grad]
+    g_c = [torch.zeros_like(p) for p in params]
+    g_d = [torch.zeros_like(p) for p in params]
+    correct = total = 0
+    for _ in range(n):
+        lab = [tr._batch(f"X/{lang}", c, labels=True) for lang, c in tr.data.train.items()]
+        unl = [tr._batch(f"U/{lang}", c, labels=False) for lang, c in tr.data.d_text.items()]
+        rows = [b.words.shape[0] for b in lab]
+        n_lab = sum(rows)
+        big = cat_batches(lab + unl)
+        x = net.represent(big)
+        fs = net.fs(x, big.lengths)
+        t_lab = int(big.lengths[:n_lab].max())
+        out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab], big.mask[:n_lab, :t_lab])
+        l_task = 0.0
+        parts = zip(
+            lab,
+            out.log_probs.float().split(rows),
+            big.mask[:n_lab, :t_lab].split(rows),
+            *(g.float().split(rows) if g is not None else [None] * len(lab) for g in (out.gate1, out.gate2)),
+        )
+        for b, lp, mask, g1, g2 in parts:
+            gold = b.labels
+            if tr.task.token_level:
+                gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
+            l_task = l_task + net.head.loss(lp, gold, mask)
+            e = net.expert_index(b.lang)
+            if g1 is not None:
+                l_task = l_task + t.lambda2 * gate_nll(g1, e, mask)
+            if g2 is not None:
+                l_task = l_task + t.lambda2 * gate_nll(g2, e, mask if tr.task.token_level else None)
+        t_unl = int(big.lengths[n_lab:].max())
+        urows = [b.words.shape[0] for b in unl]
+        logits = net.discriminate(fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl], urows).float()
+        l_d, c, tot = tr._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
+        correct, total = correct + c, total + tot
+        for acc, loss in ((g_c, l_task), (g_d, l_d)):
+            gs = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            for a, g in zip(acc, gs):
+                if g is not None:
+                    a += g
+    return g_c, g_d, correct / max(total, 1)
+
+
+def probe(run: Path, n: int, lambdas: list[float]) -> dict:
+    import torch
+
+    from mltl.config import config_from_json
+    from mltl.training.data import load_run_data
+    from mltl.training.trainer import CHECKPOINT, Trainer
+
+    cfg = config_from_json((run / "config.json").read_text(encoding="utf-8"))
+    data = load_run_data(cfg)
+    out: dict = {"run": run.name, "lambda1": cfg.training.lambda1, "at": {}}
+    for at in ("init", "last checkpoint"):
+        tr = Trainer(cfg, data, None)
+        if at != "init":
+            tr.load_checkpoint(run / CHECKPOINT)
+        if tr.net.discriminator is None:
+            raise SystemExit(f"{run}: this run has no language discriminator D")
+        tr.net.train()
+        g_c, g_d, d_acc = grads(tr, n)
+        norm = lambda gs: float(torch.sqrt(sum((g**2).sum() for g in gs)))  # noqa: E731
+        per = [float(d.norm() / c.norm()) for c, d in zip(g_c, g_d) if c.norm() > 0]
+        out["at"][at] = {
+            "step": tr.step,
+            "D_acc": d_acc,
+            "grad_task": norm(g_c),
+            "grad_LD": norm(g_d),
+            "ratio": {f"{lam:g}": lam * norm(g_d) / norm(g_c) for lam in lambdas},
+            "median_param_ratio": {f"{lam:g}": lam * statistics.median(per) for lam in lambdas},
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--batches", type=int, default=20)
+    ap.add_argument("--lambdas", default="1e-4,1e-3,1e-2,1e-1")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(a.threads)
+    lambdas = [float(x) for x in a.lambdas.split(",")]
+    for run in a.runs:
+        r = probe(run, a.batches, lambdas)
+        print(json.dumps(r))
+        for at, v in r["at"].items():
+            rs = ", ".join(f"λ1={k}: {x:.2e}" for k, x in v["ratio"].items())
+            print(
+                f"{r['run']} [{at}, step {v['step']}] D acc {v['D_acc']:.2f}; "
+                f"‖∇Fs task‖ {v['grad_task']:.3g}, ‖∇Fs L_D‖ {v['grad_LD']:.3g}; λ1·ratio {rs}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -654,13 +654,13 @@ def run_one(
         "source_dev": m["best_score"],
         "best_step": m.get("best_step"),
         "D_acc": logs[-1].get("D_acc"),
-        "seconds": logs[-1].get("seconds"),
+        "seconds": run_seconds(logs),
         "gates": gate_means,
         "run": run.name,
         # source dev at each evaluation: the learning curve (issue 25's step budget)
         "curve": [[r["step"], r.get("score")] for r in logs if "score" in r],
     }
-    if a.ledger and (rec is None or any(rec.get(k) != row[k] for k in ("test", "gates"))):
+    if a.ledger and (rec is None or any(rec.get(k) != row[k] for k in ("test", "gates", "seconds"))):
         ledger_write(
             a,
             xl,
@@ -678,6 +678,21 @@ def run_one(
             },
         )
     return row
+
+
+def run_seconds(logs: list[dict]) -> float | None:
+    """Training seconds of a run, over a --resume too: each process's log counts from its own
+    start, so a drop marks a resume and the segment before it is added (the steps between its
+    last evaluation and the interruption are not in the log, so a resumed run is a little under)."""
+    total, last = 0.0, 0.0
+    for r in logs:
+        sec = r.get("seconds")
+        if sec is None:
+            continue
+        if sec < last:
+            total += last
+        last = sec
+    return total + last if logs else None
 
 
 def fmt_gates(gates: dict[str, dict[str, float]]) -> str:

@@ -545,26 +545,26 @@ def run_one(
         sources = [target]
         if table == "conll" and target == "de":
             data = work / "data" / "conll-sup"
-    # finished = metrics, log and model-best, and not interrupted (a stopped run writes
-    # metrics.json too, with "interrupted": true, and leaves a checkpoint to resume from)
+    # finished = metrics, log and model-best, and not interrupted. A stopped run (SIGTERM) writes
+    # metrics.json with "interrupted": true; a killed one writes nothing more. Both leave the
+    # checkpoint of their last evaluation, and continue from it.
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
-    interrupted = done and json.loads((run / "metrics.json").read_text()).get("interrupted", False)
-    if interrupted:
+    if done and json.loads((run / "metrics.json").read_text()).get("interrupted", False):
+        done = False
+    if not done and (run / "checkpoint" / "trainer.pt").is_file() and (run / "config.json").is_file():
         if a.reuse_only:
             return None  # not a finished run
-        if (run / "checkpoint").is_dir():
-            # continue where it stopped: a resumed run is the same run, to the last bit
-            # (tests/test_distributed.py); its test score is evaluated again
-            say(f"resume {run.name}")
-            (run / "eval-test.json").unlink(missing_ok=True)
-            log = run.with_suffix(".log")
-            before = log.read_text(encoding="utf-8") if log.exists() else ""
-            r = sh(MLTL + ["-q", "train", "--resume", run], check=False)
-            log.write_text(f"{before}\n$ mltl -q train --resume {run}\n{r.stdout}\n{r.stderr}", encoding="utf-8")
-            if r.returncode:
-                raise RuntimeError(f"failed ({r.returncode}): mltl train --resume {run}\n{r.stderr[-3000:]}")
-        else:
-            done = False  # nothing to resume from: trained again (--force)
+        # a resumed run is the same run, to the last bit (tests/test_distributed.py); its test
+        # score is evaluated again
+        say(f"resume {run.name}")
+        (run / "eval-test.json").unlink(missing_ok=True)
+        log = run.with_suffix(".log")
+        before = log.read_text(encoding="utf-8") if log.exists() else ""
+        r = sh(MLTL + ["-q", "train", "--resume", run], check=False)
+        log.write_text(f"{before}\n$ mltl -q train --resume {run}\n{r.stdout}\n{r.stderr}", encoding="utf-8")
+        if r.returncode:
+            raise RuntimeError(f"failed ({r.returncode}): mltl train --resume {run}\n{r.stderr[-3000:]}")
+        done = True
     if not done:
         if a.reuse_only:
             return None

@@ -85,6 +85,8 @@ def probe(run: Path, n: int, lambdas: list[float]) -> dict:
     from mltl.training.data import load_run_data
     from mltl.training.trainer import CHECKPOINT, Trainer
 
+    if not (run / "config.json").is_file() or not (run / CHECKPOINT / "trainer.pt").is_file():
+        raise SystemExit(f"{run}: not a finished mltl train directory (config.json and checkpoint/ needed)")
     cfg = config_from_json((run / "config.json").read_text(encoding="utf-8"))
     data = load_run_data(cfg)
     out: dict = {"run": run.name, "lambda1": cfg.training.lambda1, "at": {}}

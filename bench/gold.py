@@ -56,8 +56,15 @@ SYSTEMS = {
     "BWE multi-source": ["--arch", "bwe"],
     "supervised (target labels)": ["--arch", "bwe"],
 }
-# the systems with the language discriminator D (the others train without it: λ1 has no effect)
-ADVERSARIAL = ("MAN-MoE", "−C-MoE", "−Fp-MoE", "MAN")
+
+
+def _arch(flags: list[str]) -> str:
+    return flags[flags.index("--arch") + 1] if "--arch" in flags else "man_moe"
+
+
+# the systems with the language discriminator D (λ1 applies), and those with a gate (MoE) to report
+ADVERSARIAL = tuple(s for s, f in SYSTEMS.items() if _arch(f) != "bwe" and "--no-adversary" not in f)
+GATED = tuple(s for s, f in SYSTEMS.items() if _arch(f) == "man_moe")
 QUICK_SYSTEMS = ["MAN-MoE", "MAN", "BWE multi-source", "BWE 1-to-1 (en)"]
 # CoNLL learns slowly (source dev F1 0 for the first ~250 steps, still rising at 4,000; see
 # docs/benchmarks.md "step budget"): the quick suite trains two systems there, longer.
@@ -113,13 +120,15 @@ def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def sh(cmd: list, log: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def sh(cmd: list, log: Path | None = None, check: bool = True, append: bool = False) -> subprocess.CompletedProcess:
+    """Run ``cmd``; its output goes to ``log`` (after what is there with ``append``: a resumed run)."""
     cmd = [str(c) for c in cmd]
     LOG.append(" ".join(cmd))
     r = subprocess.run(cmd, capture_output=True, text=True)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ {' '.join(cmd)}\n{r.stdout}\n{r.stderr}", encoding="utf-8")
+        with open(log, "a" if append else "w", encoding="utf-8") as fh:
+            fh.write(f"$ {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
     if check and r.returncode:
         raise RuntimeError(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr[-3000:]}")
     return r
@@ -558,12 +567,7 @@ def run_one(
         # score is evaluated again
         say(f"resume {run.name}")
         (run / "eval-test.json").unlink(missing_ok=True)
-        log = run.with_suffix(".log")
-        before = log.read_text(encoding="utf-8") if log.exists() else ""
-        r = sh(MLTL + ["-q", "train", "--resume", run], check=False)
-        log.write_text(f"{before}\n$ mltl -q train --resume {run}\n{r.stdout}\n{r.stderr}", encoding="utf-8")
-        if r.returncode:
-            raise RuntimeError(f"failed ({r.returncode}): mltl train --resume {run}\n{r.stderr[-3000:]}")
+        sh(MLTL + ["-q", "train", "--resume", run], log=run.with_suffix(".log"), append=True)
         done = True
     if not done:
         if a.reuse_only:
@@ -621,7 +625,7 @@ def run_one(
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
     ev: dict = {}
-    if system.startswith("supervised") or "MoE" in system or system == "−MAN":  # −MAN keeps both MoEs
+    if system.startswith("supervised") or system in GATED:
         # the supervised model's test score; the gate weights on the target's test text (Fig. 3/5)
         cache = run / "eval-test.json"
         if not cache.exists():

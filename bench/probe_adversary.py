@@ -26,51 +26,24 @@ from pathlib import Path
 
 
 def grads(tr, n: int) -> tuple[list, list, float]:
-    """Summed ∇_Fs of the task part and of L_D (λ1 = 1) over ``n`` fresh batch sets; D's accuracy."""
+    """Summed ∇_Fs of the task part and of L_D (λ1 = 1) over ``n`` fresh batch sets; D's accuracy.
+
+    Both parts come from the trainer's own code (Trainer.main_forward and confusion_loss, the
+    two halves of its main iteration), so the probe measures exactly what training optimises.
+    """
+    from collections import defaultdict
+
     import torch
-    import torch.nn.functional as F
 
-    from mltl.models.man_moe import cat_batches
-    from mltl.models.moe import gate_nll
-
-    net, t = tr.net, tr.cfg.training
-    params = [p for p in net.fs.parameters() if p.requires_grad]
+    params = [p for p in tr.net.fs.parameters() if p.requires_grad]
     g_c = [torch.zeros_like(p) for p in params]
     g_d = [torch.zeros_like(p) for p in params]
     correct = total = 0
     for _ in range(n):
-        lab = [tr._batch(f"X/{lang}", c, labels=True) for lang, c in tr.data.train.items()]
-        unl = [tr._batch(f"U/{lang}", c, labels=False) for lang, c in tr.data.d_text.items()]
-        rows = [b.words.shape[0] for b in lab]
-        n_lab = sum(rows)
-        big = cat_batches(lab + unl)
-        x = net.represent(big)
-        fs = net.fs(x, big.lengths)
-        t_lab = int(big.lengths[:n_lab].max())
-        out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab], big.mask[:n_lab, :t_lab])
-        l_task = 0.0
-        parts = zip(
-            lab,
-            out.log_probs.float().split(rows),
-            big.mask[:n_lab, :t_lab].split(rows),
-            *(g.float().split(rows) if g is not None else [None] * len(lab) for g in (out.gate1, out.gate2)),
-        )
-        for b, lp, mask, g1, g2 in parts:
-            gold = b.labels
-            if tr.task.token_level:
-                gold = F.pad(gold, (0, lp.shape[1] - gold.shape[1]), value=-100)
-            l_task = l_task + net.head.loss(lp, gold, mask)
-            e = net.expert_index(b.lang)
-            if g1 is not None:
-                l_task = l_task + t.lambda2 * gate_nll(g1, e, mask)
-            if g2 is not None:
-                l_task = l_task + t.lambda2 * gate_nll(g2, e, mask if tr.task.token_level else None)
-        t_unl = int(big.lengths[n_lab:].max())
-        urows = [b.words.shape[0] for b in unl]
-        logits = net.discriminate(fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl], urows).float()
-        l_d, c, tot = tr._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
+        fw = tr.main_forward(defaultdict(float), adversarial=True)
+        l_d, c, tot = tr.confusion_loss(fw)
         correct, total = correct + c, total + tot
-        for acc, loss in ((g_c, l_task), (g_d, l_d)):
+        for acc, loss in ((g_c, fw.task_loss), (g_d, l_d)):
             gs = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
             for a, g in zip(acc, gs):
                 if g is not None:

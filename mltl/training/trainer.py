@@ -97,6 +97,16 @@ def deterministic_on_cpu(device) -> Iterator[None]:
         torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
 
 
+@dataclass
+class MainForward:
+    """What :meth:`Trainer.main_forward` computed (Algorithm 1, lines 11-20)."""
+
+    task_loss: Any  # Σ_l∈S L_C + λ2 (L_G1 + L_G2), a scalar tensor
+    fs_unl: Any = None  # Fs(x) on the unlabeled rows of every l ∈ Δ (None without D)
+    mask_unl: Any = None
+    unl_segs: list[tuple[str, int]] = field(default_factory=list)  # (language, rows) per block
+
+
 class Trainer:
     """Runs Algorithm 1 on prepared :class:`RunData`; see :func:`train`."""
 
@@ -251,6 +261,37 @@ class Trainer:
     def main_iteration(self, stats: dict[str, float], shared_d: bool = False) -> None:
         """Lines 11-22: update Fs, Fp, C on every source (+ confuse D on every language)."""
         import torch
+
+        net, t = self.net, self.cfg.training
+        adversarial = net.discriminator is not None and t.lambda1 > 0
+        fw = self.main_forward(stats, adversarial)
+        loss = fw.task_loss
+        if adversarial and shared_d:
+            # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
+            # D's update, so this equals a D step on freshly computed features).
+            with self._autocast():
+                d_logits = net.discriminate(fw.fs_unl.detach(), fw.mask_unl, [n for _, n in fw.unl_segs]).float()
+            l_d, correct, total = self._lang_losses(d_logits, fw.unl_segs)
+            self._d_update(l_d, correct, total, stats)
+        if adversarial:
+            l_d, _, _ = self.confusion_loss(fw)
+            loss = loss - t.lambda1 * l_d  # −λ1·L_D: confuse D
+        assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(self.net.main_parameters(), self.world)  # Fs, Fp, C: the mean over ranks
+        self.opt.step()
+        stats["J"] += float(loss.detach())
+
+    def main_forward(self, stats: dict[str, float], adversarial: bool) -> MainForward:
+        """Lines 11-20 without the update: draw (x, y) ~ X_l for every source l ∈ S (and, when
+        ``adversarial``, x ~ U_l for every l ∈ Δ), run Fs once on all of them, Fp and C on the
+        labeled rows, and return Σ_l L_C + λ2 (L_G1 + L_G2) with Fs(x) of the unlabeled rows.
+
+        Split from :meth:`main_iteration` so that a diagnostic (bench/probe_adversary.py) can
+        take the gradients of the task part and of :meth:`confusion_loss` separately.
+        """
+        import torch
         import torch.nn.functional as F
 
         from mltl.models.man_moe import cat_batches
@@ -258,7 +299,6 @@ class Trainer:
 
         net, t = self.net, self.cfg.training
         lab = [self._batch(f"X/{lang}", c, labels=True) for lang, c in self.data.train.items()]
-        adversarial = net.discriminator is not None and t.lambda1 > 0
         unl = [self._batch(f"U/{lang}", c, labels=False) for lang, c in self.data.d_text.items()] if adversarial else []
         lab_rows = [b.words.shape[0] for b in lab]
         n_lab = sum(lab_rows)
@@ -295,37 +335,31 @@ class Trainer:
             loss = loss + l_c + t.lambda2 * l_g  # L_C + λ2 (L_G1 + L_G2)
             stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
-        if adversarial:
-            # D reads only the unlabeled rows, cut to their own longest sentence: the
-            # concatenated batch is padded to the longest labeled one, and D's masked
-            # convolutions would spend their time on that padding (same result).
-            t_unl = int(big.lengths[n_lab:].max())
-            fs_unl, mask_unl = fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl]
-            unl_rows = [b.words.shape[0] for b in unl]
-        if adversarial and shared_d:
-            # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
-            # D's update, so this equals a D step on freshly computed features).
+        assert isinstance(loss, torch.Tensor)
+        if not adversarial:
+            return MainForward(loss)
+        # D reads only the unlabeled rows, cut to their own longest sentence: the
+        # concatenated batch is padded to the longest labeled one, and D's masked
+        # convolutions would spend their time on that padding (same result).
+        t_unl = int(big.lengths[n_lab:].max())
+        segs = [(b.lang, b.words.shape[0]) for b in unl]
+        return MainForward(loss, fs[n_lab:, :t_unl], big.mask[n_lab:, :t_unl], segs)
+
+    def confusion_loss(self, fw: MainForward) -> tuple[Any, int, int]:
+        """Line 21 before its −λ1: Σ_l∈Δ L_D(D(Fs(x)); l) on the unlabeled rows of ``fw``, its
+        gradient reaching Fs only (D's parameters are frozen while it is built), and D's
+        #correct / #rows on them."""
+        net = self.net
+        assert net.discriminator is not None and fw.fs_unl is not None
+        for p in net.discriminator.parameters():  # D is not updated here: no grads for it
+            p.requires_grad_(False)
+        try:
             with self._autocast():
-                d_logits = net.discriminate(fs_unl.detach(), mask_unl, unl_rows).float()
-            l_d, correct, total = self._lang_losses(d_logits, [(b.lang, b.words.shape[0]) for b in unl])
-            self._d_update(l_d, correct, total, stats)
-        if adversarial:
-            for p in net.discriminator.parameters():  # D is not updated here: no grads for it
-                p.requires_grad_(False)
-            try:
-                with self._autocast():
-                    logits = net.discriminate(fs_unl, mask_unl, unl_rows).float()
-                l_d, _, _ = self._lang_losses(logits, [(b.lang, b.words.shape[0]) for b in unl])
-                loss = loss - t.lambda1 * l_d  # −λ1·L_D: confuse D
-            finally:
-                for p in net.discriminator.parameters():
-                    p.requires_grad_(True)
-        assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.average_gradients(self.net.main_parameters(), self.world)  # Fs, Fp, C: the mean over ranks
-        self.opt.step()
-        stats["J"] += float(loss.detach())
+                logits = net.discriminate(fw.fs_unl, fw.mask_unl, [n for _, n in fw.unl_segs]).float()
+            return self._lang_losses(logits, fw.unl_segs)
+        finally:
+            for p in net.discriminator.parameters():
+                p.requires_grad_(True)
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, model=None) -> dict[str, float]:

@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -525,6 +526,24 @@ def ledger_write(a, xl: Path, name: str, rec: dict) -> None:
         fh.write(json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
 
 
+def shorter_run(run: Path, steps: int, per_eval: int) -> tuple[int, Path] | None:
+    """The longest finished run that is ``run`` with fewer steps and the same evaluation
+    interval (``…-sSEED-M…`` beside it, M < steps), to continue instead of starting again."""
+    head, sep, tail = run.name.rpartition(f"-{steps}")
+    if not sep:
+        return None
+    for m in range(steps - per_eval, 0, -per_eval):
+        cand = run.parent / f"{head}-{m}{tail}"
+        try:
+            cfg = json.loads((cand / "config.json").read_text(encoding="utf-8"))["training"]
+            finished = not json.loads((cand / "metrics.json").read_text(encoding="utf-8")).get("interrupted")
+        except (OSError, ValueError, KeyError):
+            continue
+        if finished and cfg.get("steps_per_epoch") == per_eval and (cand / "checkpoint" / "trainer.pt").is_file():
+            return m, cand
+    return None
+
+
 def run_one(
     a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
 ) -> dict | None:
@@ -560,6 +579,21 @@ def run_one(
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
     if done and json.loads((run / "metrics.json").read_text()).get("interrupted", False):
         done = False
+    per_eval = max(1, steps // a.evals)
+    shorter = None if done or run.exists() or a.reuse_only else shorter_run(run, steps, per_eval)
+    if shorter is not None:
+        # a longer budget continues the same run from its last checkpoint: resuming is
+        # bit-identical (tests/test_distributed.py), so M steps + (N − M) = N steps from scratch
+        say(f"extend {shorter[1].name} → {steps} steps")
+        tmp = run.parent / f".{run.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(shorter[1], tmp)
+        (tmp / "eval-test.json").unlink(missing_ok=True)
+        os.replace(tmp, run)
+        shutil.copyfile(shorter[1].with_suffix(".log"), run.with_suffix(".log"))
+        limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
+        sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run.with_suffix(".log"), append=True)
+        done = True
     if not done and (run / "checkpoint" / "trainer.pt").is_file() and (run / "config.json").is_file():
         if a.reuse_only:
             return None  # not a finished run
@@ -579,7 +613,7 @@ def run_one(
             "--max-steps",
             str(steps),
             "--steps-per-epoch",
-            str(max(1, steps // a.evals)),
+            str(per_eval),
             "--patience",
             "0",
             "--threads",

@@ -148,6 +148,19 @@ def test_resume_after_ctrl_c_equals_uninterrupted(toy, tmp_path):
     assert same_weights(weights(tmp_path / "full" / "model-best"), weights(tmp_path / "part" / "model-best"))
 
 
+def test_a_finished_run_continued_to_more_steps_equals_the_longer_run(toy, tmp_path):
+    # bench/gold.py extends a 4,000-step run to 8,000 this way instead of training again
+    train(cfg_for(toy, training={"max_epochs": 5}), tmp_path / "long")
+    short = train(cfg_for(toy), tmp_path / "short")
+    assert not short.interrupted and short.steps == 12
+    more = resume(tmp_path / "short", {"max_epochs": 5})
+    assert not more.interrupted and more.steps == 20
+    assert same_weights(weights(tmp_path / "long" / "model-last"), weights(tmp_path / "short" / "model-last"))
+    assert same_weights(weights(tmp_path / "long" / "model-best"), weights(tmp_path / "short" / "model-best"))
+    log_lines = (tmp_path / "short" / "train_log.jsonl").read_text().splitlines()
+    assert len(log_lines) == 5  # one evaluation per epoch, across both processes
+
+
 def test_model_dir_reloads_and_scores_identically(toy, tmp_path):
     res = train(cfg_for(toy, training={"max_epochs": 4}), tmp_path / "run")
     model = load_model(tmp_path / "run" / "model-best")

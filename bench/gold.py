@@ -584,16 +584,17 @@ def run_one(
     if shorter is not None:
         # a longer budget continues the same run from its last checkpoint: resuming is
         # bit-identical (tests/test_distributed.py), so M steps + (N − M) = N steps from scratch
+        # (the copy has no metrics.json: an extension cut short is an interrupted run, resumed
+        # below with this run's limits, never taken for a finished one)
         say(f"extend {shorter[1].name} → {steps} steps")
         tmp = run.parent / f".{run.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(shorter[1], tmp)
-        (tmp / "eval-test.json").unlink(missing_ok=True)
+        for f in ("metrics.json", "eval-test.json"):
+            (tmp / f).unlink(missing_ok=True)
+        if shorter[1].with_suffix(".log").is_file():
+            shutil.copyfile(shorter[1].with_suffix(".log"), run.with_suffix(".log"))
         os.replace(tmp, run)
-        shutil.copyfile(shorter[1].with_suffix(".log"), run.with_suffix(".log"))
-        limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
-        sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run.with_suffix(".log"), append=True)
-        done = True
     if not done and (run / "checkpoint" / "trainer.pt").is_file() and (run / "config.json").is_file():
         if a.reuse_only:
             return None  # not a finished run
@@ -601,7 +602,9 @@ def run_one(
         # score is evaluated again
         say(f"resume {run.name}")
         (run / "eval-test.json").unlink(missing_ok=True)
-        sh(MLTL + ["-q", "train", "--resume", run], log=run.with_suffix(".log"), append=True)
+        # with this run's limits: the same as its config's, or an extension's longer ones
+        limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
+        sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run.with_suffix(".log"), append=True)
         done = True
     if not done:
         if a.reuse_only:

@@ -207,6 +207,11 @@ class Trainer:
         bs = [self._batch(f"{prefix}/{lang}", c, labels) for lang, c in corpora.items()]
         return [(b.lang, b.words.shape[0]) for b in bs], cat_batches(bs).to(self.device)
 
+    def _discriminate(self, fs, mask, segs: list[tuple[str, int]]):
+        """D(fs): language logits (float32) for row blocks of (language, rows)."""
+        with self._autocast():
+            return self.net.discriminate(fs, mask, [n for _, n in segs]).float()
+
     def _lang_losses(self, logits, segs: list[tuple[str, int]]):
         """Σ_l L_D(D(fs); l) over the row blocks of each language (+ #correct)."""
         import torch
@@ -230,8 +235,7 @@ class Trainer:
             with self._autocast():
                 with torch.no_grad():
                     fs = net.shared_features(b)  # fs = Fs(x)
-                logits = net.discriminate(fs, b.mask, [n for _, n in segs]).float()
-            l_d, correct, total = self._lang_losses(logits, segs)  # l_D += L_D(D(fs); l)
+            l_d, correct, total = self._lang_losses(self._discriminate(fs, b.mask, segs), segs)  # l_D += L_D(D(fs); l)
             self._d_update(l_d, correct, total, stats)
 
     def _d_update(self, l_d, correct: int, total: int, stats: dict[str, float]) -> None:
@@ -260,8 +264,6 @@ class Trainer:
 
     def main_iteration(self, stats: dict[str, float], shared_d: bool = False) -> None:
         """Lines 11-22: update Fs, Fp, C on every source (+ confuse D on every language)."""
-        import torch
-
         net, t = self.net, self.cfg.training
         adversarial = net.discriminator is not None and t.lambda1 > 0
         fw = self.main_forward(stats, adversarial)
@@ -269,14 +271,12 @@ class Trainer:
         if adversarial and shared_d:
             # D step on these batches first (D sees Fs(x) detached; Fs is not changed by
             # D's update, so this equals a D step on freshly computed features).
-            with self._autocast():
-                d_logits = net.discriminate(fw.fs_unl.detach(), fw.mask_unl, [n for _, n in fw.unl_segs]).float()
+            d_logits = self._discriminate(fw.fs_unl.detach(), fw.mask_unl, fw.unl_segs)
             l_d, correct, total = self._lang_losses(d_logits, fw.unl_segs)
             self._d_update(l_d, correct, total, stats)
         if adversarial:
             l_d, _, _ = self.confusion_loss(fw)
             loss = loss - t.lambda1 * l_d  # −λ1·L_D: confuse D
-        assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.net.main_parameters(), self.world)  # Fs, Fp, C: the mean over ranks
@@ -335,7 +335,7 @@ class Trainer:
             loss = loss + l_c + t.lambda2 * l_g  # L_C + λ2 (L_G1 + L_G2)
             stats["J_C"] += float(l_c.detach())
             stats["tokens"] += b.n_tokens
-        assert isinstance(loss, torch.Tensor)
+        assert isinstance(loss, torch.Tensor)  # a term per source was added, and there is at least one
         if not adversarial:
             return MainForward(loss)
         # D reads only the unlabeled rows, cut to their own longest sentence: the
@@ -354,9 +354,7 @@ class Trainer:
         for p in net.discriminator.parameters():  # D is not updated here: no grads for it
             p.requires_grad_(False)
         try:
-            with self._autocast():
-                logits = net.discriminate(fw.fs_unl, fw.mask_unl, [n for _, n in fw.unl_segs]).float()
-            return self._lang_losses(logits, fw.unl_segs)
+            return self._lang_losses(self._discriminate(fw.fs_unl, fw.mask_unl, fw.unl_segs), fw.unl_segs)
         finally:
             for p in net.discriminator.parameters():
                 p.requires_grad_(True)

@@ -90,10 +90,26 @@ PAPER = {
 }
 PAPER_LABEL = {"conll": "paper, Table 4", "marc": "paper, Table 5 (Webis-CLS-10 avg, another dataset)"}
 NER_TABLES = ("conll", "wikiann")
-# steps per run (quick, full). CoNLL learns slowly (source dev F1 0 for ~250 steps, still rising
-# at 4,000); SIB-200 has 701 training sentences per language and its loss had barely moved
-# after 300 steps (J_C 1.65 against ln 7 = 1.95; source dev accuracy 33–38 %, still rising).
-STEPS = {"conll": (1000, 4000), "wikiann": (1000, 4000), "marc": (300, 3000), "sib200": (1500, 3000)}
+# steps per run (quick, full). CoNLL learns slowly (source dev F1 0 for ~250 steps; 37 of 41
+# 4,000-step runs were best at their last evaluation, and 8,000 steps moved test F1 by 4–14
+# points: docs/benchmarks.md "step budget"); SIB-200 has 701 training sentences per language
+# and its loss had barely moved after 300 steps (J_C 1.65 against ln 7 = 1.95; source dev
+# accuracy 33–38 %, still rising).
+STEPS = {"conll": (1000, 8000), "wikiann": (1000, 4000), "marc": (300, 3000), "sib200": (1500, 3000)}
+
+
+# full suite, NER: source dev every 500 steps, whatever the budget, so a longer budget continues
+# a shorter finished run (shorter_run needs the same interval); classification: 8 per run
+NER_EVAL_EVERY = 500
+
+
+def table_evals(a, table: str) -> int:
+    """Source dev evaluations per run: --evals, else 3 (quick), else one per 500 NER steps / 8."""
+    if a.evals:
+        return a.evals
+    if a.quick:
+        return 3
+    return max(1, table_steps(a, table) // NER_EVAL_EVERY) if table in NER_TABLES else 8
 
 
 def table_steps(a, table: str) -> int:
@@ -579,7 +595,7 @@ def run_one(
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
     if done and json.loads((run / "metrics.json").read_text()).get("interrupted", False):
         done = False
-    per_eval = max(1, steps // a.evals)
+    per_eval = max(1, steps // table_evals(a, table))
     shorter = None if done or run.exists() or a.reuse_only else shorter_run(run, steps, per_eval)
     if shorter is not None:
         # a longer budget continues the same run from its last checkpoint: resuming is
@@ -826,9 +842,14 @@ def main() -> None:
         help="classification (MARC, SIB-200) steps (default: MARC 300 quick / 3000 full, SIB-200 1500 / 3000)",
     )
     ap.add_argument(
-        "--conll-steps", type=int, default=None, help="NER (CoNLL, WikiANN) steps (default 1000 quick, 4000 full)"
+        "--conll-steps", type=int, default=None, help="NER steps (default 1000 quick; full: CoNLL 8000, WikiANN 4000)"
     )
-    ap.add_argument("--evals", type=int, default=None, help="source dev evaluations per run (3 quick, 8 full)")
+    ap.add_argument(
+        "--evals",
+        type=int,
+        default=None,
+        help="source dev evaluations per run (3 quick; full: every 500 NER steps, 8 per classification run)",
+    )
     ap.add_argument("--systems", default=None, help="comma-separated system names (default: all; --quick: 4)")
     ap.add_argument("--conll-targets", default=None, help="default de (quick) or de,es,nl")
     ap.add_argument("--wikiann-targets", default=None, help="default nl (quick) or de,fr,nl")
@@ -867,7 +888,6 @@ def main() -> None:
         sys.exit(f"error: no gold data at {a.data_root} (give --data-root; see ../shared/data/README.md)")
     a.work = a.work or ROOT / "bench" / "work" / ("gold-quick" if a.quick else "gold-full")
     seeds = [int(s) for s in (a.seeds or ("1" if a.quick else "1,2,3")).split(",")]
-    a.evals = a.evals or (3 if a.quick else 8)
     tables = a.tables.split(",")
     unknown = [t for t in tables if t not in TABLES]
     if unknown:

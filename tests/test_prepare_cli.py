@@ -1,6 +1,8 @@
 """`mltl prepare` through the real CLI: outputs, meta.json, and every bad input."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,12 +179,15 @@ def test_unlabeled_japanese_with_trained_sentencepiece(tmp_path):
 
 def test_japanese_spacy_without_sudachi_says_what_to_install(tmp_path):
     (tmp_path / "ja.txt").write_text("東京は日本の首都です。\n")
-    proc = run_cli("prepare", "--task", "unlabeled", "--lang", "ja", "ja.txt", "-o", "ja", cwd=tmp_path)
-    try:
-        import sudachipy  # noqa: F401
-    except ImportError:
-        assert_one_line_error(proc, "sudachipy", "--tokenizer sentencepiece")
-        assert not (tmp_path / "ja").exists()
+    # the CLI in a process where sudachipy cannot be found, installed here or not
+    hide = (
+        "import sys, runpy; sys.modules['sudachipy'] = None; "
+        "sys.argv = ['mltl', 'prepare', '--task', 'unlabeled', '--lang', 'ja', 'ja.txt', '-o', 'ja']; "
+        "runpy.run_module('mltl', run_name='__main__')"
+    )
+    proc = subprocess.run([sys.executable, "-c", hide], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(proc, "sudachipy", "--tokenizer sentencepiece")
+    assert not (tmp_path / "ja").exists()
 
 
 MAN_PAGE = r""".\" Copyright (c) 2024 Somebody

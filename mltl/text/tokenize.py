@@ -42,6 +42,37 @@ class Tokenizer(Protocol):
     def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]: ...
 
 
+# The longest text spaCy is given at once, in UTF-8 bytes. Sudachi (spaCy's Japanese tokenizer)
+# refuses more than 49,149 bytes ("Input is too long"), and a Japanese man page can be one such
+# paragraph; spaCy's own nlp.max_length is 1,000,000 characters. Longer texts go in pieces.
+MAX_BYTES = {"ja": 40_000}
+MAX_BYTES_DEFAULT = 1_000_000
+# where a piece may end, best first: after a line break, a sentence end, a space
+_CUTS = (re.compile(r"\n"), re.compile(r"[.!?。！？](?=\s)|[。！？]"), re.compile(r"\s"))
+
+
+def split_long(text: str, max_bytes: int) -> list[tuple[int, str]]:
+    """``(start character, piece)`` of ``text`` in order, each piece at most ``max_bytes`` of
+    UTF-8, cut after the last line break, else sentence end, else space before the limit
+    (mid-word only when a piece has none). The pieces joined are ``text``."""
+    if len(text) * 4 <= max_bytes or len(text.encode("utf-8")) <= max_bytes:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        window = text[start : start + max_bytes].encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+        cut = len(window)
+        if start + cut < len(text):
+            for pattern in _CUTS:
+                ends = [m.end() for m in pattern.finditer(window)]
+                if ends and ends[-1] > 0:
+                    cut = ends[-1]
+                    break
+        out.append((start, text[start : start + cut]))
+        start += cut
+    return out
+
+
 class SpacyTokenizer:
     """spaCy's rule-based tokenizer for ``lang`` (``spacy.blank``), plus the sentencizer."""
 
@@ -51,23 +82,47 @@ class SpacyTokenizer:
         self.lang = lang
         self._nlp = _blank(lang)
         self._sent_nlp: Language | None = None
+        self.max_bytes = MAX_BYTES.get(lang, MAX_BYTES_DEFAULT)
 
     def tokenize(self, text: str) -> list[str]:
-        return [t.text for t in self._nlp.tokenizer(text) if not t.is_space]
+        return [t for t, _, _ in self.tokenize_with_offsets(text)]
 
     def tokenize_with_offsets(self, text: str) -> list[Span]:
-        return [(t.text, t.idx, t.idx + len(t.text)) for t in self._nlp.tokenizer(text) if not t.is_space]
+        return [
+            (t.text, at + t.idx, at + t.idx + len(t.text))
+            for at, piece in split_long(text, self.max_bytes)
+            for t in self._nlp.tokenizer(piece)
+            if not t.is_space
+        ]
+
+    def _docs(self, pipe, texts: Iterable[str]) -> Iterator[list]:
+        """The Docs of each text (one per piece of it, see :func:`split_long`), texts batched."""
+        counts: list[int] = []
+
+        def pieces() -> Iterator[str]:
+            for text in texts:
+                parts = split_long(text, self.max_bytes)
+                counts.append(len(parts))
+                yield from (p for _, p in parts)
+
+        # spaCy reads a text before it yields its Doc, so counts[k] is known when needed
+        docs = iter(pipe(pieces(), batch_size=_BATCH))
+        for k, doc in enumerate(docs):
+            group = [doc]
+            while len(group) < counts[k]:
+                group.append(next(docs))
+            yield group
 
     def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
-        for doc in self._nlp.tokenizer.pipe(texts, batch_size=_BATCH):
-            yield [t.text for t in doc if not t.is_space]
+        for docs in self._docs(self._nlp.tokenizer.pipe, texts):
+            yield [t.text for doc in docs for t in doc if not t.is_space]
 
     def sentences(self, texts: Iterable[str]) -> Iterator[list[list[str]]]:
         if self._sent_nlp is None:
             self._sent_nlp = _blank(self.lang)
             self._sent_nlp.add_pipe("sentencizer")
-        for doc in self._sent_nlp.pipe(texts, batch_size=_BATCH):
-            sents = [[t.text for t in s if not t.is_space] for s in doc.sents]
+        for docs in self._docs(self._sent_nlp.pipe, texts):
+            sents = [[t.text for t in s if not t.is_space] for doc in docs for s in doc.sents]
             yield [s for s in sents if s]
 
 

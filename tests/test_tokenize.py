@@ -25,6 +25,7 @@ def test_pieces_rejoin_stay_under_the_limit_and_cut_at_the_best_boundary():
     cjk = "東京は日本の首都です" * 10
     hard = split_long(cjk, 16)
     assert "".join(p for _, p in hard) == cjk and {len(p.encode("utf-8")) for _, p in hard[:-1]} == {15}
+    assert [p for _, p in split_long("東京x", 2)] == ["東", "京", "x"]  # below one character: one each
 
 
 def test_a_long_text_tokenizes_in_pieces_exactly_as_whole():

@@ -54,14 +54,15 @@ _CUTS = (re.compile(r"\n"), re.compile(r"[.!?。！？](?=\s)|[。！？]"), re.
 def split_long(text: str, max_bytes: int) -> list[tuple[int, str]]:
     """``(start character, piece)`` of ``text`` in order, each piece at most ``max_bytes`` of
     UTF-8, cut after the last line break, else sentence end, else space before the limit
-    (mid-word only when a piece has none). The pieces joined are ``text``."""
+    (mid-word only when a piece has none; one character when even that is over the limit).
+    The pieces joined are ``text``."""
     if len(text) * 4 <= max_bytes or len(text.encode("utf-8")) <= max_bytes:
         return [(0, text)]
     out: list[tuple[int, str]] = []
     start = 0
     while start < len(text):
         window = text[start : start + max_bytes].encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
-        cut = len(window)
+        cut = max(1, len(window))  # a limit below one character's bytes still moves on
         if start + cut < len(text):
             for pattern in _CUTS:
                 ends = [m.end() for m in pattern.finditer(window)]

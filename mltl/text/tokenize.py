@@ -47,8 +47,10 @@ class Tokenizer(Protocol):
 # paragraph; spaCy's own nlp.max_length is 1,000,000 characters. Longer texts go in pieces.
 MAX_BYTES = {"ja": 40_000}
 MAX_BYTES_DEFAULT = 1_000_000
+# a sentence end: the space after . ! ? (sentencepiece's sentences split there), or after 。！？
+_SENT_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 # where a piece may end, best first: after a line break, a sentence end, a space
-_CUTS = (re.compile(r"\n"), re.compile(r"[.!?。！？](?=\s)|[。！？]"), re.compile(r"\s"))
+_CUTS = (re.compile(r"\n"), _SENT_END, re.compile(r"\s"))
 
 
 def split_long(text: str, max_bytes: int) -> list[tuple[int, str]]:
@@ -204,9 +206,6 @@ class WhitespaceTokenizer:
         for t in texts:
             toks = t.split()
             yield [toks] if toks else []
-
-
-_SENT_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
 
 class SentencePieceTokenizer:

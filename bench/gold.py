@@ -103,19 +103,32 @@ STEPS = {"conll": (1000, 8000), "wikiann": (1000, 4000), "marc": (300, 3000), "s
 NER_EVAL_EVERY = 500
 
 
-def table_evals(a, table: str) -> int:
-    """Source dev evaluations per run: --evals, else 3 (quick), else one per 500 NER steps / 8."""
+def table_evals(a, table: str, steps: int | None = None) -> int:
+    """Source dev evaluations per run of ``steps`` (default: the table's budget): --evals, else
+    3 (quick), else one per 500 NER steps / 8."""
     if a.evals:
         return a.evals
     if a.quick:
         return 3
-    return max(1, table_steps(a, table) // NER_EVAL_EVERY) if table in NER_TABLES else 8
+    return max(1, (steps or table_steps(a, table)) // NER_EVAL_EVERY) if table in NER_TABLES else 8
 
 
 def table_steps(a, table: str) -> int:
     """--conll-steps / --steps override the NER / classification budgets."""
     override = a.conll_steps if table in NER_TABLES else a.steps
     return override or STEPS[table][0 if a.quick else 1]
+
+
+def run_steps(a, table: str, system: str, n_sources: int) -> int:
+    """One run's step budget. A step takes a batch from *each* training language, so at equal
+    steps the supervised model (one language) sees 1/n_sources of the labeled sentences a
+    transfer system sees: its "upper bound" was under-trained and scored below transfer
+    (ned.train 39.5 at 4,000 steps; docs/benchmarks.md). With --supervised-budget sentences
+    (the default) it gets n_sources times the steps: as many labeled sentences."""
+    steps = table_steps(a, table)
+    if system.startswith("supervised") and a.supervised_budget == "sentences":
+        steps *= n_sources
+    return steps
 
 
 # table -> (task, language pool, default targets quick / full)
@@ -563,7 +576,8 @@ def shorter_run(run: Path, steps: int, per_eval: int) -> tuple[int, Path] | None
 def run_one(
     a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
 ) -> dict | None:
-    steps = table_steps(a, table)
+    # the transfer systems' sources; the supervised model's step budget follows their number
+    steps = run_steps(a, table, system, len([l for l in pool if l != target]))
     # the step budget and the vectors are part of a run's name: a run is reused only for both
     name = f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
     if task == "tagging" and target == "de":
@@ -595,7 +609,7 @@ def run_one(
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
     if done and json.loads((run / "metrics.json").read_text()).get("interrupted", False):
         done = False
-    per_eval = max(1, steps // table_evals(a, table))
+    per_eval = max(1, steps // table_evals(a, table, steps))
     shorter = None if done or run.exists() or a.reuse_only else shorter_run(run, steps, per_eval)
     if shorter is not None:
         # a longer budget continues the same run from its last checkpoint: resuming is
@@ -873,6 +887,13 @@ def main() -> None:
         type=float,
         help="λ1 for the systems with D (default: Table 6's, 1e-4 NER / 0.002 Amazon); other runs, "
         "named …-lambda1=X (bench/probe_adversary.py: at 1e-4 D's gradient on Fs is ~1e-3 of the task's)",
+    )
+    ap.add_argument(
+        "--supervised-budget",
+        choices=["sentences", "steps"],
+        default="sentences",
+        help="the supervised upper bound trains on as many labeled sentences as a transfer system "
+        "(sources × steps; default) or for as many steps (before 2026-12-03: a third of the sentences)",
     )
     ap.add_argument("--reuse-only", action="store_true", help="train nothing; tabulate finished runs")
     ap.add_argument(

@@ -576,8 +576,9 @@ def shorter_run(run: Path, steps: int, per_eval: int) -> tuple[int, Path] | None
 def run_one(
     a, work: Path, xl: Path, table: str, task: str, target: str, pool: list[str], system: str, seed: int
 ) -> dict | None:
-    # the transfer systems' sources; the supervised model's step budget follows their number
-    steps = run_steps(a, table, system, len([l for l in pool if l != target]))
+    sources = [l for l in pool if l != target]
+    # the supervised model's step budget follows the transfer systems' number of sources
+    steps = run_steps(a, table, system, len(sources))
     # the step budget and the vectors are part of a run's name: a run is reused only for both
     name = f"{table}-{target}-{system.replace(' ', '_').replace('/', '')}-s{seed}-{steps}"
     if task == "tagging" and target == "de":
@@ -587,7 +588,6 @@ def run_one(
     if a.lambda1 is not None and adversarial:
         name += f"-lambda1={a.lambda1:g}"
     run = work / "runs" / xl.parent.name / name
-    sources = [l for l in pool if l != target]
     data = work / "data" / table
     extra: list = []
     # no ledger (--quick): nothing to hash; without vectors (--reuse-only on the ledger alone)

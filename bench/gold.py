@@ -587,6 +587,11 @@ def run_one(
     adversarial = system in ADVERSARIAL
     if a.lambda1 is not None and adversarial:
         name += f"-lambda1={a.lambda1:g}"
+    # --length-buckets: tagging runs on length-sorted batches, mltl's default before 2026-12-03
+    # (its token-mean loss then overweights short sentences: docs/benchmarks.md): other runs
+    buckets = a.length_buckets if task == "tagging" and a.length_buckets not in (None, 1) else None
+    if buckets is not None:
+        name += f"-buckets{buckets}"
     run = work / "runs" / xl.parent.name / name
     data = work / "data" / table
     extra: list = []
@@ -686,6 +691,7 @@ def run_one(
             *SYSTEMS[system],
             *extra,
             *(["--lambda1", str(a.lambda1)] if a.lambda1 is not None and adversarial else []),
+            *(["--length-buckets", str(buckets)] if buckets is not None else []),
         ]
         say(f"train {run.name}")
         sh(cmd, log=run.with_suffix(".log"))
@@ -887,6 +893,13 @@ def main() -> None:
         type=float,
         help="λ1 for the systems with D (default: Table 6's, 1e-4 NER / 0.002 Amazon); other runs, "
         "named …-lambda1=X (bench/probe_adversary.py: at 1e-4 D's gradient on Fs is ~1e-3 of the task's)",
+    )
+    ap.add_argument(
+        "--length-buckets",
+        type=int,
+        default=None,
+        help="tagging (CoNLL, WikiANN) batches drawn from N length-sorted batches, as mltl did before "
+        "2026-12-03 (50; runs named …-buckets50); default: mltl's, random batches",
     )
     ap.add_argument(
         "--supervised-budget",

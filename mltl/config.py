@@ -45,9 +45,12 @@ _DATA, _MODEL, _TRAIN = "Data", "Model", "Training"  # --help panels
 
 # Appendix B, Table 6 (λ1, λ2, k) + batch sizes; CharCNN for NER, not for Amazon.
 TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    "tagging": {"training": {"lambda1": 1e-4, "lambda2": 0.01, "k": 1, "batch_size": 16}, "model": {"char_cnn": True}},
+    "tagging": {
+        "training": {"lambda1": 1e-4, "lambda2": 0.01, "k": 1, "batch_size": 16, "length_buckets": 1},
+        "model": {"char_cnn": True},
+    },
     "classification": {
-        "training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16},
+        "training": {"lambda1": 0.002, "lambda2": 0.1, "k": 1, "batch_size": 16, "length_buckets": 50},
         "model": {"char_cnn": False},
     },
 }
@@ -182,6 +185,16 @@ class TrainingConfig:
         "--fresh-d-batches samples separately as Algorithm 1 is written.",
     )
     batch_size: int = setting(16, help="Sentences per language and step.", panel=_TRAIN)
+    # Why random batches for tagging: its loss is the mean over the batch's *tokens*, so with
+    # length-sorted batches a short sentence weighs as much as a whole batch of long ones; on
+    # gold CoNLL es that cut in-language dev F1 at 1,000 steps from 0.40-0.42 to 0.28-0.32
+    # (docs/benchmarks.md, "length-sorted batches"). A sentence-level loss weighs every
+    # sentence the same either way, and long reviews pad expensively: classification sorts.
+    length_buckets: int = setting(
+        1,
+        help="Draw each batch from a chunk of N batches sorted by sentence length (less padding); 1 = random batches.",
+        panel=_TRAIN,
+    )
     lr: float = setting(1e-3, help="Adam learning rate (Fs, Fp, C).", panel=_TRAIN)
     d_lr: float = setting(1e-3, help="Adam learning rate of D.", panel=_TRAIN)
     weight_decay: float = setting(1e-8, help="Adam weight decay.", panel=_TRAIN)
@@ -394,7 +407,7 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
             raise InputError(f"training.{name} must be 0 or more, got {getattr(t, name)}")
     if m.layers < 1:
         raise InputError(f"model.layers must be at least 1, got {m.layers}")
-    for name in ("batch_size", "k", "max_epochs"):
+    for name in ("batch_size", "k", "max_epochs", "length_buckets"):
         if getattr(t, name) < 1:
             raise InputError(f"training.{name} must be at least 1, got {getattr(t, name)}")
     if not 0 <= m.dropout < 1 or not 0 <= m.word_dropout < 1:
@@ -429,7 +442,13 @@ def components(cfg: TrainConfig) -> list[tuple[str, str]]:
 
 
 def config_from_json(text: str) -> TrainConfig:
-    return resolve(from_dict(json.loads(text)))
+    d = json.loads(text)
+    training = d.get("training") if isinstance(d, dict) else None
+    if isinstance(training, dict) and "length_buckets" not in training:
+        # a run saved before the setting existed drew every batch from 50 length-sorted
+        # ones: resumed (or repeated with --config) it goes on the way it began
+        training["length_buckets"] = 50
+    return resolve(from_dict(d))
 
 
 def replace(cfg: TrainConfig, **sections: dict[str, Any]) -> TrainConfig:

@@ -360,6 +360,8 @@ def test_config_precedence_and_task_defaults(tmp_path):
     assert cfg.training.lambda1 == TASK_DEFAULTS["classification"]["training"]["lambda1"] == 0.002
     assert cfg.training.lambda2 == 0.1 and cfg.model.char_cnn is False
     assert merge({}).training.lambda1 == 1e-4 and merge({}).model.char_cnn is True
+    # tagging draws random batches (a token-mean loss); classification sorts by length
+    assert merge({}).training.length_buckets == 1 and cfg.training.length_buckets == 50
     toml = tmp_path / "t.toml"
     toml.write_text('task = "tagging"\n[training]\nlambda1 = 0.5\nbatch_size = 8\n[data]\nsources = ["en"]\n')
     cfg = merge(load_toml(toml), {"training": {"batch_size": 4}}, parse_set(["model.c_moe=false"]))

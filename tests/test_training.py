@@ -371,3 +371,35 @@ def test_threads_option_is_restored_after_training(toy):
     want = 1 if before != 1 else 2
     train(cfg_for(toy, training={"max_steps": 1, "threads": want}), None)
     assert torch.get_num_threads() == before
+
+
+def test_length_buckets_random_or_sorted_batches():
+    """``length_buckets=1``: batches mix sentence lengths (tagging's default, so a short
+    sentence does not weigh as much as a batch of long ones in the token-mean loss);
+    ``50``: batches of near-equal length (classification's, less padding)."""
+    from mltl.training.sampler import BucketSampler
+
+    lengths = np.random.default_rng(0).integers(1, 60, size=4000)
+
+    def spread(bucket: int) -> float:
+        s = BucketSampler(lengths, 16, [1, 0, 0], bucket)
+        batches = [s.next() for _ in range(4000 // 16)]
+        assert sorted(np.concatenate(batches).tolist()) == list(range(4000))  # one pass, each once
+        return float(np.mean([np.ptp(lengths[b]) for b in batches]))
+
+    assert spread(1) > 40  # random batches: near the full range (1-59) in every batch
+    assert spread(50) < 5  # sorted chunks: near-equal lengths
+    with pytest.raises(InputError, match="length_buckets"):
+        merge({"training": {"length_buckets": 0}})
+
+
+def test_config_saved_before_length_buckets_resumes_sorted():
+    """A run's config.json from before ``training.length_buckets`` existed resumes with the
+    length-sorted batches (50) it was trained with; a new tagging config draws random ones."""
+    from mltl.config import config_from_json
+
+    cfg = merge({})
+    d = json.loads(cfg.to_json())
+    assert d["training"]["length_buckets"] == 1
+    del d["training"]["length_buckets"]
+    assert config_from_json(json.dumps(d)).training.length_buckets == 50

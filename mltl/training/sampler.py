@@ -1,8 +1,10 @@
 """Length-bucketed, resumable mini-batch sampling (one sampler per language).
 
 Each sampler owns a numpy Generator. At the start of every pass it records the
-generator state, shuffles, sorts chunks of ~50 batches by length (little padding,
-still random) and shuffles the batch order. Its state is (state before the pass,
+generator state, shuffles, sorts chunks of ``bucket`` batches by length (little
+padding, still random) and shuffles the batch order; ``bucket=1`` gives random batches
+(``training.length_buckets``: 1 for tagging, whose token-mean loss would otherwise
+overweight short sentences; 50 for classification). Its state is (state before the pass,
 position), so a resumed run regenerates exactly the same batches.
 """
 

@@ -162,12 +162,16 @@ class Trainer:
         langs = cfg.all_langs
         per_rank = [self.world.rank] if self.world.active else []
         self.samplers = {
-            f"X/{l}": BucketSampler(data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l), *per_rank])
+            f"X/{l}": BucketSampler(
+                data.train[l].lengths, t.batch_size, [t.seed, 0, langs.index(l), *per_rank], t.length_buckets
+            )
             for l in data.train  # the sources (+ the target with --target-train)
         }
         self.samplers.update(
             {
-                f"U/{l}": BucketSampler(c.lengths, t.batch_size, [t.seed, 1, langs.index(l), *per_rank])
+                f"U/{l}": BucketSampler(
+                    c.lengths, t.batch_size, [t.seed, 1, langs.index(l), *per_rank], t.length_buckets
+                )
                 for l, c in data.d_text.items()
             }
         )

@@ -446,7 +446,7 @@ def config_from_json(text: str) -> TrainConfig:
     training = d.get("training") if isinstance(d, dict) else None
     if isinstance(training, dict) and "length_buckets" not in training:
         # a run saved before the setting existed drew every batch from 50 length-sorted
-        # ones: resumed (or repeated with --config) it goes on the way it began
+        # ones: resumed, it goes on the way it began
         training["length_buckets"] = 50
     return resolve(from_dict(d))
 

@@ -28,12 +28,12 @@ from seqeval.metrics import f1_score
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--lang", default="es")
-ap.add_argument("--steps", type=int, default=1500)
-ap.add_argument("--dropout", type=float, default=0.5)
-ap.add_argument("--char", type=int, default=1)
+ap.add_argument("--steps", type=int, default=1500, help="dev F1 every 500 steps")
+ap.add_argument("--dropout", type=float, default=0.5, help="everywhere (Appendix B)")
+ap.add_argument("--char", type=int, default=1, help="0: no CharCNN")
 ap.add_argument("--seed", type=int, default=1)
-ap.add_argument("--cdrop", type=float, default=None)
-ap.add_argument("--trainemb", type=int, default=0)
+ap.add_argument("--cdrop", type=float, default=None, help="dropout on character embeddings (default --dropout)")
+ap.add_argument("--trainemb", type=int, default=0, help="1: train the word vectors too (not the paper's)")
 ap.add_argument("--data", default="bench/work/gold-full/data/conll")
 ap.add_argument("--vectors", default="bench/work/gold-full/vec/sets+debian-d100-mc3-e10-lc/aligned")
 a = ap.parse_args()
@@ -49,9 +49,9 @@ def read(s):
 tr, dv = read("train"), read("dev")
 tr = [r for r in tr if r["tokens"]]
 words = {"<pad>": 0, "<unk>": 1}
-vecs = [np.zeros(100), np.zeros(100)]
 with open(f"{a.vectors}/{a.lang}.vec", encoding="utf8") as f:
-    f.readline()
+    dim = int(f.readline().split()[1])  # fastText's header: count, dimension
+    vecs = [np.zeros(dim), np.zeros(dim)]
     for line in f:
         p = line.rstrip().split(" ")
         if p[0] not in words:
@@ -91,7 +91,7 @@ class Net(nn.Module):
         s.cemb = nn.Embedding(len(chars), 50, padding_idx=0)
         s.convs = nn.ModuleList(nn.Conv1d(50, 200, k, padding=k - 1) for k in (3, 4, 5))
         s.cfc = nn.Linear(600, 128)
-        ind = 100 + (128 if a.char else 0)
+        ind = dim + (128 if a.char else 0)
         s.drop = nn.Dropout(a.dropout)
         s.lstm = nn.LSTM(ind, 64, num_layers=2, bidirectional=True, batch_first=True, dropout=a.dropout)
         s.mlp = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Dropout(a.dropout), nn.Linear(128, len(labels)))

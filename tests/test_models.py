@@ -103,17 +103,20 @@ def test_moe_on_real_tokens_equals_padded(log_probs):
     assert torch.allclose(g_packed, g_full, atol=1e-6)
 
 
-def test_discriminator_per_language_block_equals_one_call():
-    # Issue 25: D runs once per language block, each cut to its own longest sentence.
+def test_discriminator_in_length_sorted_groups_equals_one_call():
+    # Issues 25/17: D runs on the rows sorted by length, one group per language block,
+    # each cut to its own longest sentence; logits come back in the input's row order.
     net = _net().eval()
-    fs = torch.randn(5, 9, 10, requires_grad=True)
-    mask = torch.arange(9)[None, :] < torch.tensor([9, 8, 2, 3, 1])[:, None]
+    fs = torch.randn(7, 9, 10, requires_grad=True)
+    mask = torch.arange(9)[None, :] < torch.tensor([2, 9, 1, 3, 8, 5, 4])[:, None]
+    one_by_one = torch.cat([net.discriminate(fs[i : i + 1], mask[i : i + 1]) for i in range(7)])
     whole = net.discriminate(fs, mask)
-    blocks = net.discriminate(fs, mask, [2, 3])
-    assert torch.allclose(whole, blocks, atol=1e-5)
-    (g1,) = torch.autograd.grad(whole.pow(2).sum(), fs)
-    (g2,) = torch.autograd.grad(blocks.pow(2).sum(), fs)
-    assert torch.allclose(g1, g2, atol=1e-5)
+    for rows in ([2, 5], [3, 3, 1], [1, 1, 1, 1, 1, 1, 1]):
+        groups = net.discriminate(fs, mask, rows)
+        assert torch.allclose(groups, one_by_one, atol=1e-5) and torch.allclose(whole, groups, atol=1e-5)
+        (g1,) = torch.autograd.grad(whole.pow(2).sum(), fs, retain_graph=True)
+        (g2,) = torch.autograd.grad(groups.pow(2).sum(), fs)
+        assert torch.allclose(g1, g2, atol=1e-5)
 
 
 # ------------------------------------------------------------------ padding invariance

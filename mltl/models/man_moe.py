@@ -257,23 +257,33 @@ class ManMoE(nn.Module):
         return self.fs(self.represent(b) if x is None else x, b.lengths)
 
     def discriminate(self, fs: torch.Tensor, mask: torch.Tensor, rows: list[int] | None = None) -> torch.Tensor:
-        """D(Fs(x)): language logits over Δ.
+        """D(Fs(x)): language logits over Δ, one row per sentence, in the input's order.
 
-        ``rows``: sizes of consecutive row blocks (one per language of a concatenated
-        batch). D then runs once per block, each cut to its own longest sentence:
-        each language's batch is bucketed by length but the concatenation is padded
-        to the longest of all, and 60 % of D's convolutions went to that padding.
-        D's features of a sentence do not depend on its batch-mates, so the logits
-        are the same.
+        D's features of a sentence do not depend on its batch-mates (masked max-pool,
+        fixed zero padding), so D may run on any grouping of the rows. It runs on the
+        rows sorted by length, in as many groups as ``rows`` has blocks (one block per
+        language of a concatenated batch; one group if ``None``), each group cut to its
+        own longest sentence. Why: a concatenation is padded to its longest sentence,
+        and with random (unsorted) tagging batches most of D's convolutions went to
+        padding — D's forward took 62 ms of a 400 ms MAN-MoE step on CoNLL, 36 ms on
+        length-sorted batches. Same number of calls as one per block, far less padding.
         """
         assert self.discriminator is not None
-        if rows is None or len(rows) < 2:
-            return self.discriminator(fs, mask)
+        n_groups = len(rows) if rows else 1
+        if n_groups < 2:
+            t = max(int(mask.sum(1).max()), 1) if mask.numel() else mask.shape[1]
+            return self.discriminator(fs[:, :t], mask[:, :t])
+        lengths = mask.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
         out = []
-        for f, m in zip(fs.split(rows), mask.split(rows)):
-            t = max(int(m.sum(1).max()), 1)
-            out.append(self.discriminator(f[:, :t], m[:, :t]))
-        return torch.cat(out)
+        for idx in order.tensor_split(n_groups):
+            if idx.numel() == 0:
+                continue
+            t = max(int(lengths[idx[0]]), 1)  # sorted: the group's first row is its longest
+            out.append(self.discriminator(fs[idx, :t], mask[idx, :t]))
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(order.numel(), device=order.device)
+        return torch.cat(out)[inverse]
 
     def forward(self, b: Batch) -> Output:
         x = self.represent(b)

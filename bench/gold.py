@@ -511,6 +511,53 @@ def code_version() -> str:
     return (r.stdout.strip() or "unknown") + ("-dirty" if dirty else "")
 
 
+def trainings_running() -> int:
+    """``mltl train`` processes running now on this machine (any invocation of this script or
+    another): how many runs shared the CPU, which the ``seconds`` of a record depend on."""
+    n = 0
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"mltl" in argv and b"train" in argv:
+            n += 1
+    return n
+
+
+def note_start(run: Path) -> None:
+    """Record, beside the run, the code it starts on and how many trainings share the machine.
+
+    The ledger is written when a run ends, and mltl/ may have been committed in between (a
+    run reads its code when it starts): ``code`` must name what trained. One line per start
+    (a resumed run has several)."""
+    side = run.parent / f"{run.name}.start"
+    with side.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"code": code_version(), "others": trainings_running()}) + "\n")
+
+
+def start_notes(run: Path) -> tuple[str, int] | None:
+    """(code of each start joined by '+', most other trainings at a start) from note_start."""
+    side = run.parent / f"{run.name}.start"
+    if not side.is_file():
+        return None
+    starts = [json.loads(line) for line in side.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not starts:
+        return None
+    codes = list(dict.fromkeys(s["code"] for s in starts))
+    return "+".join(codes), max(int(s["others"]) for s in starts)
+
+
+def run_provenance(a, run: Path) -> dict:
+    """``code`` and ``machine`` of a ledger record: from the run's start notes when it has
+    them (code at its start; trainings sharing the CPU then, this one included), else now."""
+    notes = start_notes(run)
+    if notes is None:
+        return {"code": code_version(), "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time"}
+    code, others = notes
+    return {"code": code, "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {others + 1} trainings at a time"}
+
+
 def cpu_name() -> str:
     """The CPU model: the hosts of this project's sessions differ (AMD EPYC AVX2, Intel Xeon AVX-512)."""
     try:
@@ -639,6 +686,7 @@ def run_one(
         (run / "eval-test.json").unlink(missing_ok=True)
         # with this run's limits: the same as its config's, or an extension's longer ones
         limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
+        note_start(run)
         sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run.with_suffix(".log"), append=True)
         done = True
     if not done:
@@ -694,6 +742,8 @@ def run_one(
             *(["--length-buckets", str(buckets)] if buckets is not None else []),
         ]
         say(f"train {run.name}")
+        (run.parent / f"{run.name}.start").unlink(missing_ok=True)  # a fresh run: fresh notes
+        note_start(run)
         sh(cmd, log=run.with_suffix(".log"))
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
@@ -749,8 +799,7 @@ def run_one(
                 "vectors_sha": sha,
                 "aligned_sha": vectors_sha(xl, pool + [target]),
                 "bli_csls_p1": {l: a.bli[l] for l in sorted(set(pool + [target])) if l in a.bli},
-                "code": code_version(),
-                "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time",
+                **run_provenance(a, run),
                 "finished": time.strftime("%Y-%m-%d %H:%M", time.localtime((run / "metrics.json").stat().st_mtime)),
             },
         )

@@ -271,8 +271,7 @@ class ManMoE(nn.Module):
         assert self.discriminator is not None
         n_groups = len(rows) if rows else 1
         if n_groups < 2:
-            t = max(int(mask.sum(1).max()), 1) if mask.numel() else mask.shape[1]
-            return self.discriminator(fs[:, :t], mask[:, :t])
+            return self.discriminator(fs, mask)
         lengths = mask.sum(1)
         order = torch.argsort(lengths, descending=True, stable=True)
         out = []
@@ -281,9 +280,7 @@ class ManMoE(nn.Module):
                 continue
             t = max(int(lengths[idx[0]]), 1)  # sorted: the group's first row is its longest
             out.append(self.discriminator(fs[idx, :t], mask[idx, :t]))
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(order.numel(), device=order.device)
-        return torch.cat(out)[inverse]
+        return torch.cat(out)[order.argsort()]  # back to the input's row order
 
     def forward(self, b: Batch) -> Output:
         x = self.represent(b)

@@ -269,6 +269,15 @@ def test_html_page_to_unlabeled(tmp_path):
         ("empty.txt", b"", [], ["empty.txt", "file is empty"]),
         ("latin.txt", "Stra\xdfe O\n".encode("latin-1"), [], ["latin.txt:1", "byte offset 4", "--encoding"]),
         ("cols.txt", b"a O\nb c O\n", [], ["cols.txt:2", "expected 2 columns"]),
+        # a tab line among space lines splits on the tab: its tag would be "O extra"
+        ("mixed.txt", b"Juan B-PER\nvive\tO extra\nen O\n", [], ["mixed.txt:2", "'O extra' contains a space"]),
+        # one stray tag in an entity file must not turn every tag into a plain label
+        (
+            "stray.txt",
+            b"Juan B-PER\nvive O\n\nAna B-PER\nen X-FOO\nMadrid B-LOC\n",
+            [],
+            ["stray.txt:5", "X-FOO", "BIO"],
+        ),
         ("ok.txt", b"a O\n", ["--format", "xml"], ["unknown format 'xml'", "conll2002"]),
         ("ok.txt", b"a O\n", ["--scheme", "bilo"], ["unknown tag scheme 'bilo'", "bioes"]),
         ("ok.txt", b"a O\n", ["--split", "80/30"], ["sums to 110"]),

@@ -27,6 +27,13 @@ def test_detect_scheme(target):
 
 def test_detect_plain_tags():
     assert schemes.detect_scheme([["NOUN", "VERB", "PUNCT"]]) == "plain"
+    assert schemes.detect_scheme([["NOUN", "B-X", "PUNCT"]]) == "plain"  # the majority decides
+
+
+def test_stray_tags_do_not_make_an_entity_file_plain():
+    # a typo ("X-FOO") among entity tags: still BIO / IOB1, and the stray is reported by prepare
+    assert schemes.detect_scheme(BIO + [["B-PER", "X-FOO", "O"]]) == "bio"
+    assert schemes.detect_scheme([["I-PER", "I-PER", "O", "I-LOC", "PER"]]) == "iob1"
 
 
 def test_iob1_specifics():

@@ -100,6 +100,14 @@ def read_conll(
                 path=path,
                 line=lineno,
             ) from None
+        if any(c.isspace() for c in tag):
+            # a tab line in a space-separated file ("vive<TAB>O extra") splits on the tab only;
+            # its tag would carry the rest of the line into the label set
+            raise InputError(
+                f"tag {tag!r} contains a space (tab and space separators mixed?): {line[:60]!r}",
+                path=path,
+                line=lineno,
+            )
         tokens.append(tok)
         tags.append(tag)
         lines.append(lineno)

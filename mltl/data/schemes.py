@@ -38,23 +38,34 @@ def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
     ``B-`` tags after another type among 23,427 ``I-`` chunk starts; esp.train has 3
     ``I-`` starts in a BIO file), so the majority decides: IOB1 when ``I-`` chunk starts
     outnumber ``B-`` tags that follow another type; the strays are then problems that
-    ``--repair`` fixes.
+    ``--repair`` fixes. Likewise tags that are neither ``O`` nor ``PREFIX-TYPE`` make the
+    file plain only when they are at least as many as the entity tags.
     """
     prefixes: set[str] = set()
     i_starts = 0
     b_after_other = 0
+    # Tags that are neither O nor PREFIX-TYPE. A file of labels (POS, ...) is plain; a few
+    # strays in an entity file ("X-FOO", a typo) are not a reason to drop its spans, which
+    # would turn entity F1 into per-token accuracy without a word: the majority decides,
+    # and the caller then reports the strays against the span scheme.
+    other = spans = 0
     for tags in sentences:
         prev_p, prev_t = "O", ""
         for tag in tags:
             p, t = split_tag(tag)
             if p == "":
-                return "plain"
+                other += 1
+                continue
+            if p != "O":
+                spans += 1
             prefixes.add(p)
             if p == "I" and (prev_p == "O" or prev_t != t):
                 i_starts += 1
             if p == "B" and not (prev_p in "BI" and prev_t == t):
                 b_after_other += 1
             prev_p, prev_t = p, t
+    if other and other >= spans:
+        return "plain"
     if prefixes & {"L", "U"}:
         return "bilou"
     if prefixes & {"E", "S"}:

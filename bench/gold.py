@@ -532,6 +532,7 @@ def note_start(run: Path) -> None:
     run reads its code when it starts): ``code`` must name what trained. One line per start
     (a resumed run has several)."""
     side = run.parent / f"{run.name}.start"
+    side.parent.mkdir(parents=True, exist_ok=True)  # the first run of a fresh work directory
     with side.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"code": code_version(), "others": trainings_running()}) + "\n")
 

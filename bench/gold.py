@@ -551,11 +551,15 @@ def start_notes(run: Path) -> tuple[str, int] | None:
 
 def run_provenance(a, run: Path) -> dict:
     """``code`` and ``machine`` of a ledger record: from the run's start notes when it has
-    them (code at its start; trainings sharing the CPU then, this one included), else now."""
+    them (code at its start; the most trainings sharing the CPU at a start or now, as it
+    ends, this one included), else now."""
     notes = start_notes(run)
     if notes is None:
         return {"code": code_version(), "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {a.jobs} runs at a time"}
     code, others = notes
+    # a run that started alone may have shared the CPU for nearly all its time (a second job
+    # started a few seconds later): the trainings running as it ends count as well
+    others = max(others, trainings_running())
     return {"code": code, "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, {others + 1} trainings at a time"}
 
 

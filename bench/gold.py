@@ -260,7 +260,7 @@ def prepare(work: Path, table: str, inputs: dict, text_dir: Path | None) -> None
         unl = []
         if text_dir is not None:
             unl = ["--unlabeled-text", text_dir / f"{lang}.d.txt"]
-            if table in ("conll", "conll-sup", "wikiann"):
+            if table in ("conll", "conll-sup", "conll-denews", "wikiann"):
                 # the text is tokens joined by spaces: split it back exactly. (Classification keeps
                 # spaCy: --tokenizer also tokenizes its labeled documents.)
                 unl += ["--tokenizer", "whitespace"]
@@ -278,7 +278,8 @@ def prepare(work: Path, table: str, inputs: dict, text_dir: Path | None) -> None
         )
 
 
-TEXT_TABLES = ("conll", "wikiann", "marc", "sib200")  # not conll-sup: its files are conll's again
+# not conll-sup, conll-denews: their files are conll's again
+TEXT_TABLES = ("conll", "wikiann", "marc", "sib200")
 
 
 def write_text(work: Path, langs: list[str]) -> Path:
@@ -644,8 +645,12 @@ def run_one(
     buckets = a.length_buckets if task == "tagging" and a.length_buckets not in (None, 1) else None
     if buckets is not None:
         name += f"-buckets{buckets}"
-    run = work / "runs" / xl.parent.name / name
     data = work / "data" / table
+    if table == "conll" and a.german_source == "conll2003" and not system.startswith("supervised"):
+        # German source from CoNLL-2003 news instead of Europarl (--german-source): other runs
+        name += "-denews"
+        data = work / "data" / "conll-denews"
+    run = work / "runs" / xl.parent.name / name
     extra: list = []
     # no ledger (--quick): nothing to hash; without vectors (--reuse-only on the ledger alone)
     # a record is taken as it is
@@ -892,6 +897,16 @@ def build_inputs(a, tables: list[str], targets: dict, systems: dict, langs: list
     for table, inp in inputs.items():
         if table in tables:
             prepare(a.work, table, inp, text)
+    if "conll" in tables and a.german_source == "conll2003":
+        # German as a NER *source* from news, the paper's domain: CoNLL-2003 deu.testa to train,
+        # deu.testb for its source dev (German is never the target of these runs)
+        n = a.data_root / "ner"
+        de_news = [n / "conll2003-de" / "deu.testa", n / "conll2003-de" / "deu.testb", n / "conll2003-de" / "deu.testb"]
+        prepare(a.work, "conll-denews", {"de": (["--format", "conll", "--repair"], de_news)}, text)
+        for lang in ("en", "es", "nl"):
+            link = a.work / "data" / "conll-denews" / lang
+            if not link.exists():
+                link.symlink_to(a.work / "data" / "conll" / lang, target_is_directory=True)
     if a.corpus == "sets+debian":
         from debian_text import PACKAGES, fetch  # bench/debian_text.py
 
@@ -962,6 +977,14 @@ def main() -> None:
         help="the supervised upper bound trains on as many labeled sentences as a transfer system "
         "(sources × steps; default) or for as many steps (before 2026-12-03: a third of the sentences)",
     )
+    ap.add_argument(
+        "--german-source",
+        choices=["europarl", "conll2003"],
+        default="europarl",
+        help="German as a CoNLL-table source: Europarl-de train (default; deu.testa/testb stay the "
+        "→ de dev/test) or CoNLL-2003 news (deu.testa to train, deu.testb as its dev; runs named "
+        "…-denews; targets es, nl only)",
+    )
     ap.add_argument("--reuse-only", action="store_true", help="train nothing; tabulate finished runs")
     ap.add_argument(
         "--ledger",
@@ -981,6 +1004,8 @@ def main() -> None:
     if unknown:
         sys.exit(f"error: unknown --tables {','.join(unknown)}; choose among {','.join(TABLES)}")
     targets = {t: (getattr(a, f"{t}_targets") or TABLES[t][2 if a.quick else 3]).split(",") for t in tables}
+    if a.german_source == "conll2003" and "de" in targets.get("conll", []):
+        sys.exit("error: --german-source conll2003 trains on deu.testa: give --conll-targets es,nl")
     systems = {
         t: a.systems.split(",")
         if a.systems

@@ -1052,7 +1052,7 @@ def main() -> None:
         "minutes": round((time.time() - t0) / 60, 1),
     }
     # results.{json,md}: the latest invocation; results-TABLES-RECIPE.{json,md}: kept per kind of run
-    stem = f"results-{'+'.join(tables)}-{recipe_tag(a)}"
+    stem = f"results-{'+'.join(tables)}-{recipe_tag(a)}" + ("-denews" if a.german_source == "conll2003" else "")
     for name in ("results.json", f"{stem}.json"):
         (a.work / name).write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     (a.work / "commands.txt").write_text("\n".join(LOG) + "\n", encoding="utf-8")
@@ -1078,7 +1078,8 @@ def main() -> None:
         )
     md.append("")
     for table in tables:
-        md += [f"## {TITLES[table]}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
+        news = " — German source: CoNLL-2003 news (deu.testa)" if table == "conll" and a.german_source == "conll2003" else ""
+        md += [f"## {TITLES[table]}{news}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
     md += [
         "## Per run",
         "",

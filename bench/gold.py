@@ -1078,7 +1078,9 @@ def main() -> None:
         )
     md.append("")
     for table in tables:
-        news = " — German source: CoNLL-2003 news (deu.testa)" if table == "conll" and a.german_source == "conll2003" else ""
+        news = ""
+        if table == "conll" and a.german_source == "conll2003":
+            news = " — German source: CoNLL-2003 news (deu.testa)"
         md += [f"## {TITLES[table]}{news}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
     md += [
         "## Per run",

@@ -869,6 +869,14 @@ def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str
     return "\n".join(out)
 
 
+def link_conll(work: Path, table: str, langs: list[str]) -> None:
+    """The CoNLL datasets of ``langs``, linked into a variant table that replaces one language."""
+    for lang in langs:
+        link = work / "data" / table / lang
+        if not link.exists():
+            link.symlink_to(work / "data" / "conll" / lang, target_is_directory=True)
+
+
 def build_inputs(a, tables: list[str], targets: dict, systems: dict, langs: list[str], vw: Path) -> tuple:
     """Datasets (mltl prepare), vectors (mltl embed) and alignment (mltl align), all cached."""
     inputs = all_inputs(a.data_root, langs)
@@ -890,9 +898,7 @@ def build_inputs(a, tables: list[str], targets: dict, systems: dict, langs: list
             },
             None,
         )
-        en_link = a.work / "data" / "conll-sup" / "en"
-        if not en_link.exists():
-            en_link.symlink_to(a.work / "data" / "conll" / "en", target_is_directory=True)
+        link_conll(a.work, "conll-sup", ["en"])
     text = write_text(a.work, langs)
     for table, inp in inputs.items():
         if table in tables:
@@ -903,10 +909,7 @@ def build_inputs(a, tables: list[str], targets: dict, systems: dict, langs: list
         n = a.data_root / "ner"
         de_news = [n / "conll2003-de" / "deu.testa", n / "conll2003-de" / "deu.testb", n / "conll2003-de" / "deu.testb"]
         prepare(a.work, "conll-denews", {"de": (["--format", "conll", "--repair"], de_news)}, text)
-        for lang in ("en", "es", "nl"):
-            link = a.work / "data" / "conll-denews" / lang
-            if not link.exists():
-                link.symlink_to(a.work / "data" / "conll" / lang, target_is_directory=True)
+        link_conll(a.work, "conll-denews", ["en", "es", "nl"])
     if a.corpus == "sets+debian":
         from debian_text import PACKAGES, fetch  # bench/debian_text.py
 

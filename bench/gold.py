@@ -642,6 +642,9 @@ def run_one(
         name += f"-lambda1={a.lambda1:g}"
     # --length-buckets: tagging runs on length-sorted batches, mltl's default before 2026-12-03
     # (its token-mean loss then overweights short sentences: docs/benchmarks.md): other runs
+    # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
+    if a.dropout is not None:
+        name += f"-dropout{a.dropout:g}"
     buckets = a.length_buckets if task == "tagging" and a.length_buckets not in (None, 1) else None
     if buckets is not None:
         name += f"-buckets{buckets}"
@@ -750,6 +753,7 @@ def run_one(
             *extra,
             *(["--lambda1", str(a.lambda1)] if a.lambda1 is not None and adversarial else []),
             *(["--length-buckets", str(buckets)] if buckets is not None else []),
+            *(["--dropout", str(a.dropout)] if a.dropout is not None else []),
         ]
         say(f"train {run.name}")
         (run.parent / f"{run.name}.start").unlink(missing_ok=True)  # a fresh run: fresh notes
@@ -788,6 +792,7 @@ def run_one(
         "seed": seed,
         "lambda1": json.loads((run / "config.json").read_text())["training"]["lambda1"] if adversarial else None,
         "test": test,
+        "dropout": json.loads((run / "config.json").read_text())["model"]["dropout"],
         "source_dev": m["best_score"],
         "best_step": m.get("best_step"),
         "D_acc": logs[-1].get("D_acc"),
@@ -965,6 +970,13 @@ def main() -> None:
         type=float,
         help="λ1 for the systems with D (default: Table 6's, 1e-4 NER / 0.002 Amazon); other runs, "
         "named …-lambda1=X (bench/probe_adversary.py: at 1e-4 D's gradient on Fs is ~1e-3 of the task's)",
+    )
+    ap.add_argument(
+        "--dropout",
+        type=float,
+        default=None,
+        help="dropout of every system (default: mltl's, the spec's 0.5 — Appendix B); other runs, "
+        "named …-dropoutX, to be chosen on source dev only",
     )
     ap.add_argument(
         "--length-buckets",

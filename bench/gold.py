@@ -640,11 +640,11 @@ def run_one(
     adversarial = system in ADVERSARIAL
     if a.lambda1 is not None and adversarial:
         name += f"-lambda1={a.lambda1:g}"
+    # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
+    if a.dropout is not None and a.dropout != 0.5:
+        name += f"-dropout{a.dropout:g}"
     # --length-buckets: tagging runs on length-sorted batches, mltl's default before 2026-12-03
     # (its token-mean loss then overweights short sentences: docs/benchmarks.md): other runs
-    # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
-    if a.dropout is not None:
-        name += f"-dropout{a.dropout:g}"
     buckets = a.length_buckets if task == "tagging" and a.length_buckets not in (None, 1) else None
     if buckets is not None:
         name += f"-buckets{buckets}"
@@ -785,14 +785,15 @@ def run_one(
     test = ev.get("f1", ev.get("accuracy")) if system.startswith("supervised") else m["target_eval"]["test"]
     gates = ev.get("gates") or {}
     gate_means = {k: dict(zip(gates["experts"], v["all"])) for k, v in gates.items() if k != "experts"}
+    cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
     row = {
         "table": table,
         "target": target,
         "system": system,
         "seed": seed,
-        "lambda1": json.loads((run / "config.json").read_text())["training"]["lambda1"] if adversarial else None,
+        "lambda1": cfg["training"]["lambda1"] if adversarial else None,
         "test": test,
-        "dropout": json.loads((run / "config.json").read_text())["model"]["dropout"],
+        "dropout": cfg["model"]["dropout"],
         "source_dev": m["best_score"],
         "best_step": m.get("best_step"),
         "D_acc": logs[-1].get("D_acc"),

@@ -526,6 +526,12 @@ def trainings_running() -> int:
     return n
 
 
+def run_log(run: Path) -> Path:
+    """The log beside a run directory: its name plus .log. Not ``with_suffix``, which cuts a
+    name at its last dot — ``…-dropout0.2`` and ``…-lambda1=0.01`` would share one log."""
+    return run.parent / f"{run.name}.log"
+
+
 def note_start(run: Path) -> None:
     """Record, beside the run, the code it starts on and how many trainings share the machine.
 
@@ -687,8 +693,8 @@ def run_one(
         shutil.copytree(shorter[1], tmp)
         for f in ("metrics.json", "eval-test.json"):
             (tmp / f).unlink(missing_ok=True)
-        if shorter[1].with_suffix(".log").is_file():
-            shutil.copyfile(shorter[1].with_suffix(".log"), run.with_suffix(".log"))
+        if run_log(shorter[1]).is_file():
+            shutil.copyfile(run_log(shorter[1]), run_log(run))
         os.replace(tmp, run)
     if not done and (run / "checkpoint" / "trainer.pt").is_file() and (run / "config.json").is_file():
         if a.reuse_only:
@@ -700,7 +706,7 @@ def run_one(
         # with this run's limits: the same as its config's, or an extension's longer ones
         limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
         note_start(run)
-        sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run.with_suffix(".log"), append=True)
+        sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run_log(run), append=True)
         done = True
     if not done:
         if a.reuse_only:
@@ -758,7 +764,7 @@ def run_one(
         say(f"train {run.name}")
         (run.parent / f"{run.name}.start").unlink(missing_ok=True)  # a fresh run: fresh notes
         note_start(run)
-        sh(cmd, log=run.with_suffix(".log"))
+        sh(cmd, log=run_log(run))
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
     ev: dict = {}

@@ -420,7 +420,7 @@ def one_run(
             + train_args(a, key)
             + flags
         )
-        sh(cmd, log=run.with_suffix(".log"))
+        sh(cmd, log=run.parent / f"{run.name}.log")  # not with_suffix: names may hold dots
     m = json.loads((run / "metrics.json").read_text())
     logs = [json.loads(ln) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
     macro_f1 = None

@@ -881,6 +881,34 @@ def table_md(rows: list[dict], table: str, targets: list[str], systems: list[str
     return "\n".join(out)
 
 
+def paired_md(rows: list[dict], table: str, systems: list[str], ref: str = "MAN-MoE") -> str:
+    """MAN-MoE minus each other system on the runs both have (same target and seed).
+
+    Why: a table's systems share targets and seeds, so their difference per (target, seed)
+    is far less noisy than two separate means ± std; with a few seeds a one-point gap on the
+    mean is often inside the noise, and this says whether it is (mean difference, its
+    standard error, t = mean / se over the n pairs, and how many pairs ``ref`` wins).
+    """
+    score = {(r["target"], r["seed"], r["system"]): r["test"] for r in rows if r["table"] == table}
+    out = [
+        f"Paired: {ref} minus each system on the same (target, seed); t = mean / se over n pairs.",
+        "",
+        "| system | n | mean difference | se | t | wins |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in systems:
+        if s == ref or s.startswith("supervised"):
+            continue
+        d = [100 * (v - score[(t, sd, s)]) for (t, sd, sys_), v in score.items() if sys_ == ref and (t, sd, s) in score]
+        if len(d) < 2:
+            continue
+        se = statistics.stdev(d) / len(d) ** 0.5
+        t_stat = f"{statistics.mean(d) / se:+.1f}" if se > 0 else "–"
+        wins = sum(x > 0 for x in d)
+        out.append(f"| {s} | {len(d)} | {statistics.mean(d):+.1f} | {se:.1f} | {t_stat} | {wins}/{len(d)} |")
+    return "\n".join(out) if len(out) > 4 else ""
+
+
 def link_conll(work: Path, table: str, langs: list[str]) -> None:
     """The CoNLL datasets of ``langs``, linked into a variant table that replaces one language."""
     for lang in langs:
@@ -1104,6 +1132,9 @@ def main() -> None:
         if table == "conll" and a.german_source == "conll2003":
             news = " — German source: CoNLL-2003 news (deu.testa)"
         md += [f"## {TITLES[table]}{news}", "", table_md(rows, table, targets[table], systems[table], seeds), ""]
+        paired = paired_md(rows, table, systems[table])
+        if paired:
+            md += [paired, ""]
     md += [
         "## Per run",
         "",

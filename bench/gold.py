@@ -646,6 +646,10 @@ def run_one(
     adversarial = system in ADVERSARIAL
     if a.lambda1 is not None and adversarial:
         name += f"-lambda1={a.lambda1:g}"
+    # tagging (CharCNN) with D: −λ1·J_D trains Fs, not the characters (mltl since 2026-12-04;
+    # before, it alone trained the target-only characters' embeddings): other runs
+    if adversarial and task == "tagging":
+        name += "-dfs"
     # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
     if a.dropout is not None and a.dropout != 0.5:
         name += f"-dropout{a.dropout:g}"

@@ -184,6 +184,17 @@ class TrainingConfig:
         help="The last D step reuses the unlabeled batches of the main step's −λ1·J_D term (Fs runs once on them); "
         "--fresh-d-batches samples separately as Algorithm 1 is written.",
     )
+    # Why not by default: the CharCNN's rows for characters that only unlabeled text has (a
+    # zero-resource target's ä/ö/ü/ß when no source is German) get no gradient from the task,
+    # so −λ1·J_D is their *only* gradient, and Adam, which divides every parameter's step by
+    # its own gradient scale, moves them at the full learning rate however small λ1 is: the
+    # target's own characters were learnt to fool D and nothing else (docs/benchmarks.md,
+    # "The adversary and the CharCNN"). Algorithm 1 line 22 updates Fs, Fp and C.
+    adversary_chars: bool = setting(
+        False,
+        cli=False,
+        help="Let −λ1·J_D's gradient reach the CharCNN (the word representation), not only Fs.",
+    )
     batch_size: int = setting(16, help="Sentences per language and step.", panel=_TRAIN)
     # Why random batches for tagging: its loss is the mean over the batch's *tokens*, so with
     # length-sorted batches a short sentence weighs as much as a whole batch of long ones; on
@@ -448,6 +459,10 @@ def config_from_json(text: str) -> TrainConfig:
         # a run saved before the setting existed drew every batch from 50 length-sorted
         # ones: resumed, it goes on the way it began
         training["length_buckets"] = 50
+    if isinstance(training, dict) and "adversary_chars" not in training:
+        # a run saved before the setting existed let D's gradient reach the CharCNN: resumed,
+        # it goes on the way it began
+        training["adversary_chars"] = True
     return resolve(from_dict(d))
 
 

@@ -119,9 +119,16 @@ def test_evaluate_subcommands_say_what_they_need(tmp_path):
     assert all(c in h for c in ("model", "predictions", "bli"))
 
 
-def test_library_messages_go_through_logging(tmp_path, caplog, capfd):
+def test_library_messages_go_through_logging(tmp_path, caplog, capfd, monkeypatch):
     # A notebook user: no handler configured -> nothing on stderr; caplog (any handler) sees the messages.
     import numpy as np
+
+    from mltl import log
+
+    # as a fresh process has it: an earlier in-process test may have run log.configure()
+    monkeypatch.setattr(log.logger, "handlers", [])
+    monkeypatch.setattr(log.logger, "propagate", True)
+    monkeypatch.setattr(log.logger, "level", logging.NOTSET)
 
     from mltl.embeddings.align import run_align
     from mltl.embeddings.vectors import Vectors, save_vectors

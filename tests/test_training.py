@@ -403,3 +403,29 @@ def test_config_saved_before_length_buckets_resumes_sorted():
     assert d["training"]["length_buckets"] == 1
     del d["training"]["length_buckets"]
     assert config_from_json(json.dumps(d)).training.length_buckets == 50
+    # and one from before ``training.adversary_chars`` let D's gradient reach the CharCNN
+    assert not d["training"]["adversary_chars"]
+    del d["training"]["adversary_chars"]
+    assert config_from_json(json.dumps(d)).training.adversary_chars
+
+
+def test_adversary_trains_fs_not_the_characters_only_the_target_has(tmp_path):
+    """−λ1·J_D reaches Fs but not the CharCNN: a character only the unlabeled target text has
+    ('h', 'y' of the toy target "hy") keeps its initial embedding, as without D, instead of
+    being moved by Adam at the full learning rate to fool D (TrainingConfig.adversary_chars)."""
+    toy = make_toy_data(tmp_path, ["en", "es", "hy"], unlabeled_only=("hy",), n_concepts=30, n_train=80, n_unlabeled=80)
+
+    def char_rows(model=None, training=None):
+        training = {"max_steps": 6, "weight_decay": 0.0, "lambda1": 0.1, **(training or {})}
+        m = train(cfg_for(toy, data={"target": "hy"}, model=model, training=training), None).model
+        ids = {c: i for i, c in enumerate(m.featurizer.chars)}
+        return m.net.charcnn.emb.weight.detach(), ids
+
+    rows, ids = char_rows()
+    rows_no_d, _ = char_rows(model={"adversary": False})  # −MAN: the same initial weights
+    rows_d_chars, _ = char_rows(training={"adversary_chars": True})
+    only_target = [ids["h"], ids["y"]]
+    assert torch.equal(rows[only_target], rows_no_d[only_target])
+    assert not torch.equal(rows_d_chars[only_target], rows_no_d[only_target])
+    shared = ids["k"]  # in every language's words: trained by the task
+    assert not torch.equal(rows[shared], rows_no_d[shared])

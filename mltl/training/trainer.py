@@ -309,6 +309,11 @@ class Trainer:
         big = cat_batches(lab + unl).to(self.device)
         with self._autocast():
             x = net.represent(big)
+            if adversarial and not t.adversary_chars:
+                # The unlabeled rows feed only −λ1·J_D: cut their word representation from the
+                # graph so that D's gradient updates Fs (line 22) and not the CharCNN, whose
+                # target-only characters it would otherwise train alone (TrainingConfig).
+                x = torch.cat([x[:n_lab], x[n_lab:].detach()])
             fs = net.fs(x, big.lengths)  # fs = Fs(x), all batches at once
             t_lab = int(big.lengths[:n_lab].max())  # labeled rows cut to their own longest
             out = net.predict_from(x[:n_lab, :t_lab], fs[:n_lab, :t_lab], big.lengths[:n_lab], big.mask[:n_lab, :t_lab])

@@ -648,7 +648,7 @@ def run_one(
         name += f"-lambda1={a.lambda1:g}"
     # tagging (CharCNN) with D: −λ1·J_D trains Fs, not the characters (mltl since 2026-12-04;
     # before, it alone trained the target-only characters' embeddings): other runs
-    if adversarial and task == "tagging":
+    if adversarial and task == "tagging" and not a.adversary_chars:
         name += "-dfs"
     # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
     if a.dropout is not None and a.dropout != 0.5:
@@ -762,6 +762,7 @@ def run_one(
             *SYSTEMS[system],
             *extra,
             *(["--lambda1", str(a.lambda1)] if a.lambda1 is not None and adversarial else []),
+            *(["--set", "training.adversary_chars=true"] if a.adversary_chars and adversarial else []),
             *(["--length-buckets", str(buckets)] if buckets is not None else []),
             *(["--dropout", str(a.dropout)] if a.dropout is not None else []),
         ]
@@ -1009,6 +1010,12 @@ def main() -> None:
         type=float,
         help="λ1 for the systems with D (default: Table 6's, 1e-4 NER / 0.002 Amazon); other runs, "
         "named …-lambda1=X (bench/probe_adversary.py: at 1e-4 D's gradient on Fs is ~1e-3 of the task's)",
+    )
+    ap.add_argument(
+        "--adversary-chars",
+        action="store_true",
+        help="tagging systems with D: −λ1·J_D trains the CharCNN too, as mltl did before 2026-12-04 "
+        "(training.adversary_chars; the ledger's runs without -dfs in their names)",
     )
     ap.add_argument(
         "--dropout",

@@ -14,6 +14,12 @@ ratio: at 1e-3 the D term is a rounding error of the update.
 
     python bench/probe_adversary.py RUN_DIR [--batches 20] [--lambdas 1e-4,1e-3,1e-2,1e-1]
 
+With ``--chars`` it also takes both gradients on the CharCNN's character embeddings (D's
+reaching them as it did before 2026-12-04, ``training.adversary_chars``) and lists the
+characters that the sampled task batches never touched but D's did: Adam, which divides each
+parameter's step by its own gradient history, moves those at the full learning rate whatever
+λ1 is. Beside each, how often it occurs in the target's test text.
+
 Nothing is written; the run directory is only read.
 """
 
@@ -25,7 +31,7 @@ import statistics
 from pathlib import Path
 
 
-def grads(tr, n: int) -> tuple[list, list, float]:
+def grads(tr, n: int, extra: list | None = None) -> tuple[list, list, float]:
     """Summed ∇_Fs of the task part and of L_D (λ1 = 1) over ``n`` fresh batch sets; D's accuracy.
 
     Both parts come from the trainer's own code (Trainer.main_forward and confusion_loss, the
@@ -35,7 +41,7 @@ def grads(tr, n: int) -> tuple[list, list, float]:
 
     import torch
 
-    params = [p for p in tr.net.fs.parameters() if p.requires_grad]
+    params = [p for p in tr.net.fs.parameters() if p.requires_grad] + list(extra or [])
     g_c = [torch.zeros_like(p) for p in params]
     g_d = [torch.zeros_like(p) for p in params]
     correct = total = 0
@@ -51,16 +57,42 @@ def grads(tr, n: int) -> tuple[list, list, float]:
     return g_c, g_d, correct / max(total, 1)
 
 
-def probe(run: Path, n: int, lambdas: list[float]) -> dict:
+def char_report(tr, g_c, g_d, lam: float, cfg) -> list[dict]:
+    """The characters whose embedding row got no task gradient in the sampled batches and a
+    non-zero one from λ1·L_D, most frequent in the target's test text first."""
+    from collections import Counter
+
+    from mltl.models.featurize import chars_lowercased
+
+    test = Path(cfg.data.data) / cfg.data.target / "test.jsonl"
+    low = chars_lowercased(tr.model.featurizer.lowercase_chars, cfg.data.target)
+    counts: Counter = Counter()  # test tokens that hold the character
+    if test.is_file():
+        for line in test.read_text(encoding="utf-8").splitlines():
+            for tok in json.loads(line)["tokens"]:
+                counts.update(set(tok.lower() if low else tok))
+    chars = tr.model.featurizer.chars
+    task, adv = g_c.norm(dim=1), lam * g_d.norm(dim=1)
+    rows = [
+        {"char": chars[i], "lambda1_grad_LD": float(adv[i]), "test_tokens": counts.get(chars[i], 0)}
+        for i in range(2, len(chars))  # 0 pad, 1 unknown
+        if float(task[i]) == 0.0 and float(adv[i]) > 0.0
+    ]
+    return sorted(rows, key=lambda r: -r["test_tokens"])
+
+
+def probe(run: Path, n: int, lambdas: list[float], chars: bool = False) -> dict:
     import torch
 
-    from mltl.config import config_from_json
+    from mltl.config import config_from_json, replace
     from mltl.training.data import load_run_data
     from mltl.training.trainer import CHECKPOINT, Trainer
 
     if not (run / "config.json").is_file() or not (run / CHECKPOINT / "trainer.pt").is_file():
         raise SystemExit(f"{run}: not a finished mltl train directory (config.json and checkpoint/ needed)")
     cfg = config_from_json((run / "config.json").read_text(encoding="utf-8"))
+    if chars:  # D's gradient must reach the CharCNN to be measured there
+        cfg = replace(cfg, training={"adversary_chars": True})
     data = load_run_data(cfg)
     out: dict = {"run": run.name, "lambda1": cfg.training.lambda1, "at": {}}
     for at in ("init", "last checkpoint"):
@@ -70,7 +102,10 @@ def probe(run: Path, n: int, lambdas: list[float]) -> dict:
         if tr.net.discriminator is None:
             raise SystemExit(f"{run}: this run has no language discriminator D")
         tr.net.train()
-        g_c, g_d, d_acc = grads(tr, n)
+        emb = [tr.net.charcnn.emb.weight] if chars and tr.net.charcnn is not None else []
+        g_c, g_d, d_acc = grads(tr, n, emb)
+        if emb:
+            out.setdefault("chars", {})[at] = char_report(tr, g_c.pop(), g_d.pop(), cfg.training.lambda1, cfg)
         norm = lambda gs: float(torch.sqrt(sum((g**2).sum() for g in gs)))  # noqa: E731
         per = [float(d.norm() / c.norm()) for c, d in zip(g_c, g_d) if c.norm() > 0]
         out["at"][at] = {
@@ -90,13 +125,14 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=20)
     ap.add_argument("--lambdas", default="1e-4,1e-3,1e-2,1e-1")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--chars", action="store_true", help="also the CharCNN rows only D's gradient reaches")
     a = ap.parse_args()
     import torch
 
     torch.set_num_threads(a.threads)
     lambdas = [float(x) for x in a.lambdas.split(",")]
     for run in a.runs:
-        r = probe(run, a.batches, lambdas)
+        r = probe(run, a.batches, lambdas, a.chars)
         print(json.dumps(r))
         for at, v in r["at"].items():
             rs = ", ".join(f"λ1={k}: {x:.2e}" for k, x in v["ratio"].items())
@@ -104,6 +140,10 @@ def main() -> None:
                 f"{r['run']} [{at}, step {v['step']}] D acc {v['D_acc']:.2f}; "
                 f"‖∇Fs task‖ {v['grad_task']:.3g}, ‖∇Fs L_D‖ {v['grad_LD']:.3g}; λ1·ratio {rs}"
             )
+            only_d = r.get("chars", {}).get(at)
+            if only_d is not None:
+                top = ", ".join(f"{c['char']!r} ({c['test_tokens']})" for c in only_d[:12])
+                print(f"  {len(only_d)} characters trained by D alone; by test occurrences: {top}")
 
 
 if __name__ == "__main__":

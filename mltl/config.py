@@ -189,7 +189,7 @@ class TrainingConfig:
     # so −λ1·J_D is their *only* gradient, and Adam, which divides every parameter's step by
     # its own gradient scale, moves them at the full learning rate however small λ1 is: the
     # target's own characters were learnt to fool D and nothing else (docs/benchmarks.md,
-    # "The adversary and the CharCNN"). Algorithm 1 line 22 updates Fs, Fp and C.
+    # "2026-12-04, night"). Algorithm 1 line 22 updates Fs, Fp and C.
     adversary_chars: bool = setting(
         False,
         cli=False,

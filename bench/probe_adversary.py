@@ -57,20 +57,26 @@ def grads(tr, n: int, extra: list | None = None) -> tuple[list, list, float]:
     return g_c, g_d, correct / max(total, 1)
 
 
-def char_report(tr, g_c, g_d, lam: float, cfg) -> list[dict]:
-    """The characters whose embedding row got no task gradient in the sampled batches and a
-    non-zero one from λ1·L_D, most frequent in the target's test text first."""
+def test_char_counts(cfg) -> dict[str, int]:
+    """How many of the target's test tokens hold each character (as the CharCNN sees it)."""
     from collections import Counter
 
-    from mltl.models.featurize import chars_lowercased
+    from mltl.data.jsonl import read_jsonl
+    from mltl.models.featurize import char_lowercasing, chars_lowercased
 
     test = Path(cfg.data.data) / cfg.data.target / "test.jsonl"
-    low = chars_lowercased(tr.model.featurizer.lowercase_chars, cfg.data.target)
-    counts: Counter = Counter()  # test tokens that hold the character
+    low = chars_lowercased(char_lowercasing(cfg.model), cfg.data.target)
+    counts: Counter = Counter()
     if test.is_file():
-        for line in test.read_text(encoding="utf-8").splitlines():
-            for tok in json.loads(line)["tokens"]:
+        for _, rec in read_jsonl(test):
+            for tok in rec["tokens"]:
                 counts.update(set(tok.lower() if low else tok))
+    return counts
+
+
+def char_report(tr, g_c, g_d, lam: float, counts: dict[str, int]) -> list[dict]:
+    """The characters whose embedding row got no task gradient in the sampled batches and a
+    non-zero one from λ1·L_D, most frequent in the target's test text first."""
     chars = tr.model.featurizer.chars
     task, adv = g_c.norm(dim=1), lam * g_d.norm(dim=1)
     rows = [
@@ -95,6 +101,7 @@ def probe(run: Path, n: int, lambdas: list[float], chars: bool = False) -> dict:
         cfg = replace(cfg, training={"adversary_chars": True})
     data = load_run_data(cfg)
     out: dict = {"run": run.name, "lambda1": cfg.training.lambda1, "at": {}}
+    counts = test_char_counts(cfg) if chars else {}
     for at in ("init", "last checkpoint"):
         tr = Trainer(cfg, data, None)
         if at != "init":
@@ -105,7 +112,7 @@ def probe(run: Path, n: int, lambdas: list[float], chars: bool = False) -> dict:
         emb = [tr.net.charcnn.emb.weight] if chars and tr.net.charcnn is not None else []
         g_c, g_d, d_acc = grads(tr, n, emb)
         if emb:
-            out.setdefault("chars", {})[at] = char_report(tr, g_c.pop(), g_d.pop(), cfg.training.lambda1, cfg)
+            out.setdefault("chars", {})[at] = char_report(tr, g_c.pop(), g_d.pop(), cfg.training.lambda1, counts)
         norm = lambda gs: float(torch.sqrt(sum((g**2).sum() for g in gs)))  # noqa: E731
         per = [float(d.norm() / c.norm()) for c, d in zip(g_c, g_d) if c.norm() > 0]
         out["at"][at] = {

@@ -8,7 +8,8 @@ terms of Algorithm 1's main loss (lines 17 and 21):
     J_D-part = −λ1 Σ_l∈Δ L_D(D(Fs(x)); l)          (confuse D)
 
 and report ‖∇_Fs J_D-part‖ / ‖∇_Fs J_C-part‖ (over all of Fs's parameters, and the median of
-the per-parameter-tensor ratios) for the run's λ1 and for larger ones. Adam rescales each
+the per-parameter-tensor ratios) for the run's λ1 and for larger ones, and the share of Fs's
+elements where the D part's summed gradient is the larger of the two. Adam rescales each
 parameter's step by its own gradient history, so the direction Fs moves in is set by this
 ratio: at 1e-3 the D term is a rounding error of the update.
 
@@ -111,10 +112,15 @@ def probe(run: Path, n: int, lambdas: list[float], chars: bool = False) -> dict:
         tr.net.train()
         emb = [tr.net.charcnn.emb.weight] if chars and tr.net.charcnn is not None else []
         g_c, g_d, d_acc = grads(tr, n, emb)
+        fs_named = [(k, p) for k, p in tr.net.fs.named_parameters() if p.requires_grad]  # grads' order
         if emb:
             out.setdefault("chars", {})[at] = char_report(tr, g_c.pop(), g_d.pop(), cfg.training.lambda1, counts)
         norm = lambda gs: float(torch.sqrt(sum((g**2).sum() for g in gs)))  # noqa: E731
         per = [float(d.norm() / c.norm()) for c, d in zip(g_c, g_d) if c.norm() > 0]
+        # Per element: where does λ1·L_D's summed gradient outweigh the task's? Adam divides
+        # both by the same per-parameter history, so there D's term sets the step's direction.
+        flat_c = torch.cat([g.flatten() for g in g_c]).abs()
+        flat_d = torch.cat([g.flatten() for g in g_d]).abs()
         out["at"][at] = {
             "step": tr.step,
             "D_acc": d_acc,
@@ -122,6 +128,14 @@ def probe(run: Path, n: int, lambdas: list[float], chars: bool = False) -> dict:
             "grad_LD": norm(g_d),
             "ratio": {f"{lam:g}": lam * norm(g_d) / norm(g_c) for lam in lambdas},
             "median_param_ratio": {f"{lam:g}": lam * statistics.median(per) for lam in lambdas},
+            "share_elements_D_over_task": {
+                f"{lam:g}": float((lam * flat_d > flat_c).double().mean()) for lam in lambdas
+            },
+            # the same at the run's λ1, per parameter tensor of Fs: where those elements are
+            "share_by_tensor": {
+                name: float((cfg.training.lambda1 * d.abs() > c.abs()).double().mean())
+                for (name, _), c, d in zip(fs_named, g_c, g_d)
+            },
         }
     return out
 
@@ -147,6 +161,10 @@ def main() -> None:
                 f"{r['run']} [{at}, step {v['step']}] D acc {v['D_acc']:.2f}; "
                 f"‖∇Fs task‖ {v['grad_task']:.3g}, ‖∇Fs L_D‖ {v['grad_LD']:.3g}; λ1·ratio {rs}"
             )
+            es = ", ".join(f"λ1={k}: {x:.2%}" for k, x in v["share_elements_D_over_task"].items())
+            print(f"  share of Fs's elements where λ1·|∇L_D| > |∇task|: {es}")
+            top = sorted(v["share_by_tensor"].items(), key=lambda kv: -kv[1])[:4]
+            print("  at the run's λ1, by tensor: " + ", ".join(f"{k} {x:.2%}" for k, x in top))
             only_d = r.get("chars", {}).get(at)
             if only_d is not None:
                 top = ", ".join(f"{c['char']!r} ({c['test_tokens']})" for c in only_d[:12])

@@ -585,6 +585,30 @@ def ledger_path(a, xl: Path, name: str) -> Path | None:
     return a.ledger / xl.parent.name / f"{name}.json" if a.ledger else None
 
 
+# --reuse-only: the runs an invocation would still train, as (table, system, run name, steps)
+MISSING: list[tuple[str, str, str, int]] = []
+
+
+def estimate_hours(ledger: Path, missing: list[tuple[str, str, str, int]]) -> float:
+    """Run-hours the missing runs would take: each at the median seconds per step of the ledger's
+    finished runs of the same table and system (any variant), else of the same table. The records'
+    seconds were mostly measured two trainings at a time on this 2-core machine."""
+    per: dict[tuple[str, str], list[float]] = {}
+    for f in ledger.glob("*.json"):
+        try:
+            r = json.loads(f.read_text(encoding="utf-8"))
+            rate = float(r["seconds"]) / int(r["steps"])
+        except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+            continue
+        per.setdefault((r.get("table", ""), r.get("system", "")), []).append(rate)
+        per.setdefault((r.get("table", ""), ""), []).append(rate)
+    total = 0.0
+    for table, system, _, steps in missing:
+        rates = per.get((table, system)) or per.get((table, "")) or [0.0]
+        total += statistics.median(rates) * steps
+    return total / 3600
+
+
 def ledger_read(a, xl: Path, name: str, sha: str | None) -> dict | None:
     f = ledger_path(a, xl, name)
     if f is None or not f.exists():
@@ -702,6 +726,7 @@ def run_one(
         os.replace(tmp, run)
     if not done and (run / "checkpoint" / "trainer.pt").is_file() and (run / "config.json").is_file():
         if a.reuse_only:
+            MISSING.append((table, system, name, steps))
             return None  # not a finished run
         # a resumed run is the same run, to the last bit (tests/test_distributed.py); its test
         # score is evaluated again
@@ -714,6 +739,7 @@ def run_one(
         done = True
     if not done:
         if a.reuse_only:
+            MISSING.append((table, system, name, steps))
             return None
         # source dev is evaluated (and the best step kept) --evals times
         flags = [
@@ -1162,6 +1188,16 @@ def main() -> None:
     ]
     if failed:
         md += ["", "## Failed runs", ""] + [f"- {f}" for f in failed]
+    if MISSING:
+        hours = estimate_hours(a.ledger / xl.parent.name, MISSING) if a.ledger else 0.0
+        md += [
+            "",
+            f"## Not run yet: {len(MISSING)} runs, ≈ {hours:.1f} run-hours",
+            "",
+            "(Each at the ledger's median seconds per step of its table and system; two trainings at a",
+            f"time on a 2-core machine ≈ {hours / 2:.1f} hours. Drop --reuse-only to train them.)",
+            "",
+        ] + [f"- {n}" for _, _, n, _ in sorted(MISSING, key=lambda m: m[2])]
     text_md = "\n".join(md) + "\n"
     for name in ("results.md", f"{stem}.md"):
         (a.work / name).write_text(text_md, encoding="utf-8")

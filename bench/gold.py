@@ -1189,15 +1189,16 @@ def main() -> None:
     if failed:
         md += ["", "## Failed runs", ""] + [f"- {f}" for f in failed]
     if MISSING:
-        hours = estimate_hours(a.ledger / xl.parent.name, MISSING) if a.ledger else 0.0
-        md += [
-            "",
-            f"## Not run yet: {len(MISSING)} runs, ≈ {hours:.1f} run-hours",
-            "",
-            "(Each at the ledger's median seconds per step of its table and system; two trainings at a",
-            f"time on a 2-core machine ≈ {hours / 2:.1f} hours. Drop --reuse-only to train them.)",
-            "",
-        ] + [f"- {n}" for _, _, n, _ in sorted(MISSING, key=lambda m: m[2])]
+        md += ["", f"## Not run yet: {len(MISSING)} runs", ""]
+        if a.ledger:  # no ledger (--quick): no run times to estimate from
+            hours = estimate_hours(a.ledger / xl.parent.name, MISSING)
+            md += [
+                f"≈ {hours:.1f} run-hours, each run at the ledger's median seconds per step of its table and",
+                f"system; two trainings at a time on a 2-core machine ≈ {hours / 2:.1f} hours.",
+                "",
+            ]
+        md += [f"- {n}" for _, _, n, _ in sorted(MISSING, key=lambda m: m[2])]
+        md += ["", "Drop --reuse-only to train them."]
     text_md = "\n".join(md) + "\n"
     for name in ("results.md", f"{stem}.md"):
         (a.work / name).write_text(text_md, encoding="utf-8")

@@ -691,7 +691,9 @@ def run_one(
     extra: list = []
     # no ledger (--quick): nothing to hash; without vectors (--reuse-only on the ledger alone)
     # a record is taken as it is
-    sha = vectors_sha(xl.parent / "vectors", pool + [target]) if a.ledger and xl.is_dir() else None
+    vecs = xl.parent / "vectors"
+    have = xl.is_dir() and all((vecs / f"{lang}.vec").is_file() for lang in pool + [target])
+    sha = vectors_sha(vecs, pool + [target]) if a.ledger and have else None
     rec = ledger_read(a, xl, name, sha)
     if rec is not None and not (run / "metrics.json").exists():
         return rec
@@ -1104,8 +1106,9 @@ def main() -> None:
 
     langs = sorted({l for t in tables for l in TABLES[t][1] + targets[t]})
     vw = a.work / "vec" / recipe_tag(a)
-    if a.reuse_only and a.ledger and not (vw / "aligned").is_dir():
-        # tabulate the ledger alone: no datasets, vectors or alignment to build
+    if a.reuse_only and a.ledger:
+        # tabulate the ledger alone: no datasets, vectors or alignment to build, even where this
+        # work dir lacks some (a record is checked against the vectors only where all are here)
         vec_info, alignment, xl = {}, {}, vw / "aligned"
     else:
         vec_info, alignment, xl = build_inputs(a, tables, targets, systems, langs, vw)

@@ -551,7 +551,12 @@ class Trainer:
 
         try:
             with deterministic_on_cpu(self.device):
-                return self._fit()
+                result = self._fit()
+            if self._joined:
+                # Rank 0 still writes model-best/-last and metrics after the last step; a rank that
+                # tore its gloo group down meanwhile was seen to abort (SIGABRT) in CI: meet first.
+                distributed.barrier(self.world)
+            return result
         finally:
             torch.set_num_threads(self._threads_before)
             distributed.shutdown(self._joined)

@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         vec_dir = found[0]
     data_dir = args.work / "data" / "marc"
     langs = sorted(set(SOURCES) | set(TARGETS))
+    missing = [str(data_dir / lang / f"{s}.jsonl") for lang in langs for s in ("train", "dev", "test")]
+    missing = [m for m in missing if not Path(m).is_file()]
+    if missing:
+        print(f"error: {missing[0]} is missing; run bench/gold.py --tables marc first", file=sys.stderr)
+        return 2
     feats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for lang in langs:
         splits = {s: read_split(data_dir / lang / f"{s}.jsonl") for s in ("train", "dev", "test")}

@@ -44,7 +44,7 @@ def read_split(path: Path) -> tuple[list[list[str]], np.ndarray]:
 
 def mean_vectors(docs: list[list[str]], vectors) -> np.ndarray:
     """A review as the mean of its in-vocabulary words' vectors (zeros when none is)."""
-    index = {w: i for i, w in enumerate(vectors.words)}
+    index = vectors.index  # built once per Vectors and cached there
     out = np.zeros((len(docs), vectors.dim), dtype=np.float32)
     for r, doc in enumerate(docs):
         rows = [index[t] for t in doc if t in index]
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         vec_dir = found[0]
     data_dir = args.work / "data" / "marc"
     langs = sorted(set(SOURCES) | set(TARGETS))
-    missing = [str(data_dir / lang / f"{s}.jsonl") for lang in langs for s in ("train", "dev", "test")]
-    missing = [m for m in missing if not Path(m).is_file()]
+    needed = [data_dir / lang / f"{s}.jsonl" for lang in langs for s in ("train", "dev", "test")]
+    missing = [p for p in needed if not p.is_file()]
     if missing:
         print(f"error: {missing[0]} is missing; run bench/gold.py --tables marc first", file=sys.stderr)
         return 2
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         vectors = load_vectors(vec_dir / f"{lang}.vec", keep=words)  # every word of the data the file has
         for s, (docs, y) in splits.items():
             feats[(lang, s)] = (mean_vectors(docs, vectors), y)
-        vocab = set(vectors.words)
-        cover = np.mean([any(t in vocab for t in d) for d in splits["test"][0]])
+        cover = np.mean([any(t in vectors for t in d) for d in splits["test"][0]])
         print(f"{lang}: {len(vectors)} of {len(words)} data words have a vector; test reviews with one: {cover:.1%}")
     print(f"vectors: {vec_dir}\n")
     print("| target | system | C (by source dev) | source dev | target test |\n|---|---|---|---|---|")

@@ -29,6 +29,7 @@ Pipeline (each step cached in the work directory, so a rerun continues):
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -1111,7 +1112,11 @@ def main() -> None:
         # work dir lacks some (a record is checked against the vectors only where all are here)
         vec_info, alignment, xl = {}, {}, vw / "aligned"
     else:
-        vec_info, alignment, xl = build_inputs(a, tables, targets, systems, langs, vw)
+        # two gold.py runs on one work dir (two trainings side by side) would both write the same
+        # text, vectors and alignment: the second waits here, then finds them built and reuses them
+        with open(a.work / ".build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            vec_info, alignment, xl = build_inputs(a, tables, targets, systems, langs, vw)
     # BLI of the vectors a run used goes into its ledger record (issue 17's diagnostics)
     a.bli = {l: b["csls"]["p@1"] for l, b in alignment.get("bli", {}).items()}
 

@@ -29,7 +29,7 @@ from mltl.data.jsonl import read_jsonl
 from mltl.embeddings.vectors import load_vectors
 
 SOURCES = ["en", "de", "fr", "ja"]  # the paper's four Amazon languages
-TARGETS = ["de", "fr", "ja", "es"]
+TARGETS = ["de", "fr", "ja", "es", "zh"]
 GRID = [0.01, 0.1, 1.0, 10.0, 100.0]
 
 

@@ -678,6 +678,11 @@ def run_one(
     # --dropout: every system with another dropout rate than the spec's 0.5 (Appendix B): other runs
     if a.dropout is not None and a.dropout != 0.5:
         name += f"-dropout{a.dropout:g}"
+    # --detach-gate: the gates read detached features, so their loss Lg (Algorithm 1, line 17)
+    # no longer trains Fs/Fp — a diagnostic, not the paper's training: other runs
+    detach = a.detach_gate and system in GATED
+    if detach:
+        name += "-detachgate"
     # --length-buckets: tagging runs on length-sorted batches, mltl's default before 2026-12-03
     # (its token-mean loss then overweights short sentences: docs/benchmarks.md): other runs
     buckets = a.length_buckets if task == "tagging" and a.length_buckets not in (None, 1) else None
@@ -794,6 +799,7 @@ def run_one(
             *(["--set", "training.adversary_chars=true"] if a.adversary_chars and adversarial else []),
             *(["--length-buckets", str(buckets)] if buckets is not None else []),
             *(["--dropout", str(a.dropout)] if a.dropout is not None else []),
+            *(["--detach-gate"] if detach else []),
         ]
         say(f"train {run.name}")
         (run.parent / f"{run.name}.start").unlink(missing_ok=True)  # a fresh run: fresh notes
@@ -1052,6 +1058,12 @@ def main() -> None:
         default=None,
         help="dropout of every system (default: mltl's, the spec's 0.5 — Appendix B); other runs, "
         "named …-dropoutX, to be chosen on source dev only",
+    )
+    ap.add_argument(
+        "--detach-gate",
+        action="store_true",
+        help="systems with a MoE: the gates read detached features, so the gate loss trains only "
+        "the gates (model.detach_gate; a diagnostic, not Algorithm 1); other runs, named …-detachgate",
     )
     ap.add_argument(
         "--length-buckets",

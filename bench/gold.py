@@ -639,6 +639,12 @@ def ledger_write(a, xl: Path, name: str, rec: dict) -> None:
         fh.write(json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
 
 
+def logged_step(run: Path) -> int:
+    """The step of a run's last train_log.jsonl entry (0 if it has none)."""
+    steps = [json.loads(ln).get("step", 0) for ln in open(run / "train_log.jsonl", encoding="utf-8") if ln.strip()]
+    return steps[-1] if steps else 0
+
+
 def shorter_run(run: Path, steps: int, per_eval: int) -> tuple[int, Path] | None:
     """The longest finished run that is ``run`` with fewer steps and the same evaluation
     interval (``…-sSEED-M…`` beside it, M < steps), to continue instead of starting again."""
@@ -716,6 +722,10 @@ def run_one(
     done = all((run / f).exists() for f in ("metrics.json", "train_log.jsonl", "model-best"))
     if done and json.loads((run / "metrics.json").read_text()).get("interrupted", False):
         done = False
+    if done and logged_step(run) < steps:
+        # finished short of its budget (the old --max-epochs cap, below): continue it, as an
+        # interrupted run, from the checkpoint of its last evaluation
+        done = False
     per_eval = max(1, steps // table_evals(a, table, steps))
     shorter = None if done or run.exists() or a.reuse_only else shorter_run(run, steps, per_eval)
     if shorter is not None:
@@ -757,6 +767,11 @@ def run_one(
             str(steps),
             "--steps-per-epoch",
             str(per_eval),
+            # mltl stops at --max-epochs (default 30) evaluations even below --max-steps: without
+            # this, a run of more than 30 evaluations (the supervised bound at 24,000 steps) ended
+            # at 15,000 while its record said 24,000
+            "--max-epochs",
+            str(-(-steps // per_eval)),
             "--patience",
             "0",
             "--threads",
@@ -850,6 +865,9 @@ def run_one(
         "curve": [[r["step"], r.get("score")] for r in logs if "score" in r],
     }
     if a.ledger and (rec is None or any(rec.get(k) != row[k] for k in ("test", "gates", "seconds"))):
+        last = logs[-1].get("step") if logs else None
+        if last != steps:  # patience is 0, so a finished run reaches its budget exactly
+            raise SystemExit(f"error: {run}: trained {last} of {steps} steps; not recorded")
         ledger_write(
             a,
             xl,

@@ -210,7 +210,10 @@ class TrainingConfig:
     d_lr: float = setting(1e-3, help="Adam learning rate of D.", panel=_TRAIN)
     weight_decay: float = setting(1e-8, help="Adam weight decay.", panel=_TRAIN)
     max_epochs: int = setting(
-        30, flags=("--max-epochs", "--epochs"), help="Evaluations (epochs) at most.", panel=_TRAIN
+        30,
+        flags=("--max-epochs", "--epochs"),
+        help="Evaluations (epochs) at most; training stops at this or --max-steps, whichever comes first.",
+        panel=_TRAIN,
     )
     max_steps: int = setting(0, help="Stop after N iterations; 0 = none.", panel=_TRAIN)
     steps_per_epoch: int = setting(

@@ -136,6 +136,14 @@ def test_cli_resume_continues(toy, tmp_path):
     mltl("train", *common, "-o", str(out), "--max-steps", "3")
     mltl("train", "--resume", str(out), "--max-steps", "6")
     assert json.loads((out / "metrics.json").read_text())["steps"] == 6
+    # --max-steps past --max-epochs × steps per epoch: the epoch cap wins, and says so
+    p = mltl("train", "--resume", str(out), "--max-steps", "12", "--max-epochs", "3")
+    assert "--max-steps 12 is past --max-epochs 3 × 3 iterations per epoch" in p.stderr
+    assert "stops at step 9" in p.stderr and "--max-epochs 4 reaches step 12" in p.stderr
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 9
+    p = mltl("train", "--resume", str(out), "--max-steps", "12", "--max-epochs", "4")
+    assert "is past" not in p.stderr
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 12
     p = mltl("train", "--resume", str(out), "--lr", "0.5", check_rc=2)
     assert "--resume continues" in p.stderr
 

@@ -727,6 +727,9 @@ def run_one(
         # interrupted run, from the checkpoint of its last evaluation
         done = False
     per_eval = max(1, steps // table_evals(a, table, steps))
+    # mltl stops at --max-epochs (default 30) evaluations even below --max-steps: without it, a
+    # run of more than 30 evaluations (the supervised bound at 24,000 steps) ended at 15,000
+    limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
     shorter = None if done or run.exists() or a.reuse_only else shorter_run(run, steps, per_eval)
     if shorter is not None:
         # a longer budget continues the same run from its last checkpoint: resuming is
@@ -751,7 +754,6 @@ def run_one(
         say(f"resume {run.name}")
         (run / "eval-test.json").unlink(missing_ok=True)
         # with this run's limits: the same as its config's, or an extension's longer ones
-        limits = ["--max-steps", str(steps), "--max-epochs", str(-(-steps // per_eval))]
         note_start(run)
         sh(MLTL + ["-q", "train", "--resume", run, *limits], log=run_log(run), append=True)
         done = True
@@ -763,15 +765,9 @@ def run_one(
         flags = [
             "--batch-size",
             str(a.batch),
-            "--max-steps",
-            str(steps),
+            *limits,
             "--steps-per-epoch",
             str(per_eval),
-            # mltl stops at --max-epochs (default 30) evaluations even below --max-steps: without
-            # this, a run of more than 30 evaluations (the supervised bound at 24,000 steps) ended
-            # at 15,000 while its record said 24,000
-            "--max-epochs",
-            str(-(-steps // per_eval)),
             "--patience",
             "0",
             "--threads",
